@@ -22,12 +22,19 @@ class ToolchainError extends Error {}
 
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; label: string }) {
   return new Promise<void>((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
     const t0 = Date.now();
-    const beat = setInterval(() => log(`  … ${opts.label}: ${Math.round((Date.now() - t0) / 1000)}s`), 60_000);
+    const beat = setInterval(
+      () => log(`  … ${opts.label}: ${Math.round((Date.now() - t0) / 1000)}s`),
+      60_000,
+    );
     child.on("error", (e) => {
       clearInterval(beat);
       reject(new ToolchainError(`${opts.label}: could not start ${cmd}: ${e.message}`));
@@ -131,7 +138,9 @@ function parseArgs(argv: string[]): { command: string; options: Options } {
     else if (a === "--group") {
       const g = rest[++i];
       if (g !== "engine" && g !== "controlplane" && g !== "lint") {
-        throw new ToolchainError(`--group must be one of engine, controlplane, lint (got ${JSON.stringify(g)})`);
+        throw new ToolchainError(
+          `--group must be one of engine, controlplane, lint (got ${JSON.stringify(g)})`,
+        );
       }
       options.groups.add(g);
     } else throw new ToolchainError(`unknown argument ${JSON.stringify(a)}; see the header of ${__filename}`);
@@ -168,7 +177,9 @@ async function install(options: Options): Promise<number> {
   if (options.groups.has("engine") && !onUserPath("pulumi-resource-kubernetes")) {
     if (options.check) {
       const ok = fs.existsSync(providerPluginDir());
-      log(`kubernetes plugin ${KUBERNETES_PROVIDER_VERSION}: ${ok ? "installed" : "MISSING"} in ${pulumiHome()}`);
+      log(
+        `kubernetes plugin ${KUBERNETES_PROVIDER_VERSION}: ${ok ? "installed" : "MISSING"} in ${pulumiHome()}`,
+      );
       missing += ok ? 0 : 1;
     } else {
       await installProviderPlugin();

@@ -62,7 +62,10 @@ function prepareKubernetesProvider(buildDir: string): void {
   if (!fs.existsSync(src)) {
     throw new Error(`provider sources not in the module cache at ${src} (go mod download failed?)`);
   }
-  const schema = JSON.parse(fs.readFileSync(path.join(src, "schema.json"), "utf8")) as Record<string, unknown>;
+  const schema = JSON.parse(fs.readFileSync(path.join(src, "schema.json"), "utf8")) as Record<
+    string,
+    unknown
+  >;
   schema.version = KUBERNETES_PROVIDER_VERSION;
   fs.writeFileSync(path.join(buildDir, "schema-embed.json"), JSON.stringify(schema));
   const mapping: unknown = JSON.parse(fs.readFileSync(path.join(src, "terraform-mapping.json"), "utf8"));

@@ -1,0 +1,284 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { scrapeAnnotations, scrapeLabels } from "./monitoring";
+import { releaseRecordName } from "./release";
+
+/** Annotation on the Deployment that carries the signed promotion evidence, unchanged. */
+export const EVIDENCE_ANNOTATION = "churn-model/promotion-evidence";
+
+export interface ResourceQuantities {
+  readonly cpu: string;
+  readonly memory: string;
+}
+
+export interface ModelServiceArgs {
+  /** Namespace the service runs in. Required. */
+  readonly namespace: string;
+  /** Create the namespace (true, the default) or use an existing one. */
+  readonly createNamespace?: boolean;
+  /** "staging" or "production"; production adds a PodDisruptionBudget and topology spread. Required. */
+  readonly environment: "staging" | "production";
+  /** Model version served: the image tag (semver) or digest. Required. */
+  readonly modelVersion: string;
+  /** Full image reference, e.g. `<registry>/churn-model:1.2.0`. Required. */
+  readonly image: pulumi.Input<string>;
+  /** Replica bounds; the Deployment starts at `min`, the HPA scales within them. Required. */
+  readonly replicas: { readonly min: number; readonly max: number };
+  /** Container requests and limits. Required. */
+  readonly resources: { readonly requests: ResourceQuantities; readonly limits: ResourceQuantities };
+  /** Port the model server listens on. Default 8080. */
+  readonly containerPort?: number;
+  /** Port of the Service. Default 80. */
+  readonly servicePort?: number;
+  /** Readiness and liveness probe paths. Default "/healthz" for both. */
+  readonly probes?: { readonly readinessPath?: string; readonly livenessPath?: string };
+  /** HPA target CPU utilisation, percent. Default 70. */
+  readonly targetCpuUtilization?: number;
+  /** Signed promotion evidence to carry as the Deployment annotation. Default none. */
+  readonly promotionEvidence?: string;
+  /** IAM role ARN for the service account (IRSA), when the AWS part is on. Default none. */
+  readonly serviceAccountRoleArn?: pulumi.Input<string>;
+  /** Seconds the provider waits for the rollout to become ready. Default 600. */
+  readonly readyTimeoutSeconds?: number;
+}
+
+/**
+ * The churn-model inference service in one namespace: Namespace, ServiceAccount,
+ * Deployment, Service, HPA, and in production a PodDisruptionBudget and topology spread.
+ */
+export class ModelService extends pulumi.ComponentResource {
+  public readonly namespace: pulumi.Output<string>;
+  public readonly deployment: k8s.apps.v1.Deployment;
+  public readonly service: k8s.core.v1.Service;
+  public readonly podLabels: Record<string, string>;
+  /** When this version went live here (RFC3339); changes only with the version. */
+  public readonly deployedAt: pulumi.Output<string>;
+
+  constructor(name: string, args: ModelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("churn:k8s:ModelService", name, {}, opts);
+    validate(args);
+
+    const production = args.environment === "production";
+    const containerPort = args.containerPort ?? 8080;
+    const servicePort = args.servicePort ?? 80;
+    const appName = "churn-model";
+
+    const selectorLabels = {
+      "app.kubernetes.io/name": appName,
+      "churn-model/environment": args.environment,
+    };
+    this.podLabels = {
+      ...selectorLabels,
+      "app.kubernetes.io/version": versionLabel(args.modelVersion),
+      "app.kubernetes.io/part-of": "churn-model-cd",
+      ...scrapeLabels(),
+    };
+
+    const ns =
+      (args.createNamespace ?? true)
+        ? new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            { metadata: { name: args.namespace, labels: { "churn-model/environment": args.environment } } },
+            { parent: this },
+          ).metadata.name
+        : pulumi.output(args.namespace);
+    this.namespace = ns;
+
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+      `${name}-serviceaccount`,
+      {
+        metadata: {
+          name: appName,
+          namespace: ns,
+          labels: selectorLabels,
+          annotations: args.serviceAccountRoleArn
+            ? { "eks.amazonaws.com/role-arn": args.serviceAccountRoleArn }
+            : undefined,
+        },
+        automountServiceAccountToken: false,
+      },
+      { parent: this },
+    );
+
+    const release = new k8s.core.v1.ConfigMap(
+      `${name}-release-${releaseRecordName(args.modelVersion)}`,
+      {
+        metadata: {
+          name: `${appName}-release-${releaseRecordName(args.modelVersion)}`,
+          namespace: ns,
+          labels: { ...selectorLabels, "churn-model/release-record": "true" },
+        },
+        data: { modelVersion: args.modelVersion, deployedAt: new Date().toISOString() },
+      },
+      // The timestamp is written once, when this version's record is created, and kept
+      // on every later update: a new version is a new record, so deployedAt moves only then.
+      { parent: this, ignoreChanges: ["data"] },
+    );
+    this.deployedAt = release.data.apply((d) => d?.deployedAt ?? "");
+
+    const annotations: Record<string, string> = {};
+    if (args.promotionEvidence !== undefined) {
+      annotations[EVIDENCE_ANNOTATION] = args.promotionEvidence;
+    }
+
+    this.deployment = new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata: {
+          name: appName,
+          namespace: ns,
+          labels: this.podLabels,
+          annotations: {
+            ...annotations,
+            "pulumi.com/timeoutSeconds": String(args.readyTimeoutSeconds ?? 600),
+          },
+        },
+        spec: {
+          replicas: args.replicas.min,
+          selector: { matchLabels: selectorLabels },
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          revisionHistoryLimit: 5,
+          template: {
+            metadata: { labels: this.podLabels, annotations: scrapeAnnotations(containerPort) },
+            spec: {
+              serviceAccountName: serviceAccount.metadata.name,
+              automountServiceAccountToken: false,
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 10001,
+                runAsGroup: 10001,
+                fsGroup: 10001,
+                seccompProfile: { type: "RuntimeDefault" },
+              },
+              topologySpreadConstraints: production
+                ? [
+                    {
+                      maxSkew: 1,
+                      topologyKey: "kubernetes.io/hostname",
+                      whenUnsatisfiable: "ScheduleAnyway",
+                      labelSelector: { matchLabels: selectorLabels },
+                    },
+                  ]
+                : undefined,
+              containers: [
+                {
+                  name: appName,
+                  image: args.image,
+                  imagePullPolicy: "IfNotPresent",
+                  args: ["--port", String(containerPort)],
+                  env: [
+                    { name: "MODEL_VERSION", value: args.modelVersion },
+                    { name: "CHURN_ENVIRONMENT", value: args.environment },
+                    { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                  ],
+                  ports: [{ name: "http", containerPort }],
+                  readinessProbe: {
+                    httpGet: { path: args.probes?.readinessPath ?? "/healthz", port: "http" },
+                    periodSeconds: 5,
+                    failureThreshold: 3,
+                  },
+                  livenessProbe: {
+                    httpGet: { path: args.probes?.livenessPath ?? "/healthz", port: "http" },
+                    initialDelaySeconds: 10,
+                    periodSeconds: 10,
+                  },
+                  resources: {
+                    requests: { ...args.resources.requests },
+                    limits: { ...args.resources.limits },
+                  },
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    runAsNonRoot: true,
+                    capabilities: { drop: ["ALL"] },
+                  },
+                  volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                },
+              ],
+              volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+            },
+          },
+        },
+      },
+      { parent: this, dependsOn: [release] },
+    );
+
+    this.service = new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        metadata: { name: appName, namespace: ns, labels: selectorLabels },
+        spec: {
+          type: "ClusterIP",
+          // Derived from the pod template, so the Service always selects exactly these pods.
+          selector: this.deployment.spec.selector.matchLabels,
+          ports: [{ name: "http", port: servicePort, targetPort: "http" }],
+        },
+      },
+      { parent: this },
+    );
+
+    new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+      `${name}-hpa`,
+      {
+        metadata: { name: appName, namespace: ns, labels: selectorLabels },
+        spec: {
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.deployment.metadata.name },
+          minReplicas: args.replicas.min,
+          maxReplicas: args.replicas.max,
+          metrics: [
+            {
+              type: "Resource",
+              resource: {
+                name: "cpu",
+                target: { type: "Utilization", averageUtilization: args.targetCpuUtilization ?? 70 },
+              },
+            },
+          ],
+        },
+      },
+      { parent: this },
+    );
+
+    if (production) {
+      new k8s.policy.v1.PodDisruptionBudget(
+        `${name}-pdb`,
+        {
+          metadata: { name: appName, namespace: ns, labels: selectorLabels },
+          spec: {
+            maxUnavailable: 1,
+            selector: { matchLabels: this.deployment.spec.selector.matchLabels },
+          },
+        },
+        { parent: this },
+      );
+    }
+
+    this.registerOutputs({
+      namespace: this.namespace,
+      deployment: this.deployment.metadata.name,
+      service: this.service.metadata.name,
+      deployedAt: this.deployedAt,
+    });
+  }
+}
+
+/** Label values are limited to 63 characters of [A-Za-z0-9_.-]; a digest is shortened. */
+export function versionLabel(version: string): string {
+  return version.startsWith("sha256:") ? `sha256-${version.slice(7, 19)}` : version.replace(/\+/g, "_");
+}
+
+function validate(args: ModelServiceArgs): void {
+  const problems: string[] = [];
+  const { min, max } = args.replicas;
+  if (!Number.isInteger(min) || min < 1) problems.push(`replicas.min (${min}) must be an integer ≥ 1`);
+  if (!Number.isInteger(max) || max < 1) problems.push(`replicas.max (${max}) must be an integer ≥ 1`);
+  if (min > max) problems.push(`replicas.min (${min}) must not exceed replicas.max (${max})`);
+  if (args.environment === "production" && min < 2) {
+    problems.push(`replicas.min (${min}) must be at least 2 in production`);
+  }
+  if (args.namespace.trim() === "") problems.push("namespace must not be empty");
+  if (args.modelVersion.trim() === "") problems.push("modelVersion must not be empty");
+  if (problems.length > 0) {
+    throw new Error(`ModelService: ${problems.join("; ")}`);
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The real engine (pulumi CLI, the Node.js language host, the Kubernetes provider built by
+ * the toolchain) runs the real program on both stacks' config, with the provider rendering
+ * manifests to a directory instead of applying them to a cluster.
+ */
+import { expect } from "chai";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as os from "os";
+import * as path from "path";
+import { upsertStack } from "../../scripts/promotion/engine";
+import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
+import { loadThresholds } from "../../scripts/promotion/thresholds";
+import { makeProjectDir } from "../../scripts/sandbox/project";
+import { REPO_ROOT } from "../../scripts/toolchain/env";
+
+interface Manifest {
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  data?: Record<string, string>;
+}
+
+function readManifests(dir: string): Manifest[] {
+  const out: Manifest[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(".yaml"))
+        out.push(...(yaml.loadAll(fs.readFileSync(p, "utf8")) as Manifest[]));
+    }
+  };
+  walk(dir);
+  return out.filter(Boolean);
+}
+
+describe("the real engine on both stacks (manifests rendered to a directory)", function () {
+  this.timeout(600_000);
+  let tmp: string;
+  let env: Record<string, string>;
+  let projectDir: string;
+  const render = (stack: string) => path.join(tmp, `render-${stack}`);
+  const keys = generateEvidenceKeyPair();
+
+  function evidenceFor(version: string): string {
+    const now = new Date();
+    const thresholds = loadThresholds(path.join(REPO_ROOT, "policy/config/production.json"));
+    return JSON.stringify(
+      signEvidence(
+        {
+          kind: "promotion",
+          modelVersion: version,
+          image: `registry.internal.example.com/ml/churn-model:${version}`,
+          measured: {
+            accuracy: 0.9,
+            latencyP99Ms: 100,
+            errorRate: 0,
+            uptime: 1,
+            soakHours: 48,
+            requests: 100_000,
+            labeledPredictions: 10_000,
+          },
+          window: { start: new Date(now.getTime() - 86_400_000).toISOString(), end: now.toISOString() },
+          thresholds,
+          staging: {
+            stack: "staging",
+            updateVersion: 1,
+            deployedAt: new Date(now.getTime() - 2 * 86_400_000).toISOString(),
+          },
+          approver: "integration-test",
+          createdAt: now.toISOString(),
+        },
+        keys.privateKeyPem,
+      ),
+    );
+  }
+
+  before(function () {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-engine-"));
+    fs.mkdirSync(path.join(tmp, "state"));
+    env = { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}` };
+    projectDir = makeProjectDir(path.join(tmp, "project"), {
+      staging: { renderYamlToDirectory: render("staging") },
+      production: {
+        renderYamlToDirectory: render("production"),
+        evidencePublicKey: keys.publicKeyPem,
+        promotionEvidence: evidenceFor("1.0.0"),
+      },
+    });
+  });
+
+  after(function () {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("deploys staging: one Deployment at the configured image, no PodDisruptionBudget, outputs readable", async function () {
+    const stack = await upsertStack("staging", { projectDir, env });
+    const up = await stack.up({ color: "never" });
+    expect(up.summary.result).to.equal("succeeded");
+    const manifests = readManifests(render("staging"));
+    const deployments = manifests.filter((m) => m.kind === "Deployment");
+    expect(deployments).to.have.length(1);
+    expect(deployments[0].metadata.namespace).to.equal("staging");
+    expect(deployments[0].spec!.replicas).to.equal(1);
+    expect(deployments[0].spec!.template.spec.containers[0].image).to.equal(
+      "registry.internal.example.com/ml/churn-model:1.1.0",
+    );
+    expect(manifests.filter((m) => m.kind === "PodDisruptionBudget")).to.have.length(0);
+    const outputs = await stack.outputs();
+    expect(outputs.modelVersion.value).to.equal("1.1.0");
+    expect(outputs.metricsSelector.value).to.deep.equal({ namespace: "staging", version: "1.1.0" });
+    expect(Date.parse(outputs.deployedAt.value)).to.be.greaterThan(Date.now() - 600_000);
+  });
+
+  it("keeps deployedAt on a re-run and moves it when the version changes", async function () {
+    const stack = await upsertStack("staging", { projectDir, env });
+    const before = (await stack.outputs()).deployedAt.value as string;
+    await new Promise((r) => setTimeout(r, 1100));
+    await stack.up({ color: "never" });
+    expect((await stack.outputs()).deployedAt.value).to.equal(before);
+
+    await stack.setConfig("churn-model:modelVersion", { value: "1.2.0" });
+    await stack.up({ color: "never" });
+    const after = await stack.outputs();
+    expect(after.modelVersion.value).to.equal("1.2.0");
+    expect(Date.parse(after.deployedAt.value)).to.be.greaterThan(Date.parse(before));
+    const records = readManifests(render("staging")).filter((m) => m.kind === "ConfigMap");
+    expect(records.map((m) => m.metadata.name)).to.deep.equal(["churn-model-release-1-2-0"]);
+  });
+
+  it("deploys production with valid evidence: PodDisruptionBudget, three replicas, evidence annotation", async function () {
+    const stack = await upsertStack("production", { projectDir, env });
+    const up = await stack.up({ color: "never" });
+    expect(up.summary.result).to.equal("succeeded");
+    const manifests = readManifests(render("production"));
+    const deployment = manifests.find((m) => m.kind === "Deployment")!;
+    expect(deployment.spec!.replicas).to.equal(3);
+    expect(deployment.spec!.template.spec.containers[0].image).to.equal(
+      "registry.internal.example.com/ml/churn-model:1.0.0",
+    );
+    expect(
+      JSON.parse(deployment.metadata.annotations!["churn-model/promotion-evidence"]).record.modelVersion,
+    ).to.equal("1.0.0");
+    const pdbs = manifests.filter((m) => m.kind === "PodDisruptionBudget");
+    expect(pdbs).to.have.length(1);
+    expect(pdbs[0].spec!.selector.matchLabels).to.deep.equal(deployment.spec!.selector.matchLabels);
+  });
+
+  it("refuses a production update without evidence and leaves the stack as it was", async function () {
+    const stack = await upsertStack("production", { projectDir, env });
+    const before = await stack.exportStack();
+    await stack.removeConfig("churn-model:promotionEvidence");
+    await stack.setConfig("churn-model:modelVersion", { value: "1.2.0" });
+    let message = "";
+    try {
+      await stack.up({ color: "never" });
+    } catch (err) {
+      message = String(err);
+    }
+    expect(message).to.contain(
+      "production refuses model version 1.2.0: churn-model:promotionEvidence is not set",
+    );
+    const after = await stack.exportStack();
+    expect(after.deployment.resources.length).to.equal(before.deployment.resources.length);
+    const deployment = readManifests(render("production")).find((m) => m.kind === "Deployment")!;
+    expect(deployment.spec!.template.spec.containers[0].image).to.match(/:1\.0\.0$/);
+  });
+});
