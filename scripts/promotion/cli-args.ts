@@ -1,0 +1,218 @@
+/**
+ * The flags of `npm run promote`. Unknown flags, missing or malformed values and repeated
+ * flags are refused with a BadInput naming the flag.
+ */
+import { BadInput } from "./errors";
+import {
+  LabelSelector,
+  parseDurationMs,
+  parseDurationSeconds,
+  parseHttpUrl,
+  parseLabelSelector,
+  parseModelVersion,
+  parseTimestamp,
+} from "./values";
+
+export interface PromoteOptions {
+  /** The stack whose candidate is promoted. Default "staging". */
+  readonly from: string;
+  /** The stack promoted to. Default "production". */
+  readonly to: string;
+  /** The candidate; default: the version staging runs. */
+  readonly modelVersion?: string;
+  /** Decide only; change nothing. */
+  readonly dryRun: boolean;
+  /** Print the decision as JSON on stdout, and nothing else there. */
+  readonly json: boolean;
+  /** Prometheus to query; default: the staging outputs' prometheusUrl. */
+  readonly prometheusUrl?: string;
+  /** Staging outputs as a JSON file instead of reading the stack. */
+  readonly stagingOutputs?: string;
+  /** Thresholds file; default policy/config/<to>.json. */
+  readonly thresholds?: string;
+  /** Length of the metrics window, seconds. Default 24h. */
+  readonly windowSeconds: number;
+  /** Evaluation time; default now. */
+  readonly at?: Date;
+  /** The approver's ID, for runs without a terminal. */
+  readonly approvedBy?: string;
+  /** A JSON file overriding the default PromQL queries. */
+  readonly queries?: string;
+  /** Labels of production's current version's series, to compare the candidate with. */
+  readonly baselineSelector?: LabelSelector;
+  /** Deadline of each Prometheus request, milliseconds. Default 10s. */
+  readonly queryTimeoutMs: number;
+  /** Print the usage and exit. */
+  readonly help: boolean;
+}
+
+export const USAGE = `Usage: npm run promote -- [options]
+
+Promotes the churn-model version that staging runs to production: reads the staging
+stack's outputs, measures the version in Prometheus, decides against the thresholds,
+asks for approval, records signed evidence and updates production.
+
+Options:
+  --from STACK               stack to promote from (default: staging)
+  --to STACK                 stack to promote to (default: production)
+  --model-version V          candidate version (default: the version staging runs;
+                             another version is refused)
+  --dry-run                  decide only; change nothing
+  --json                     print the decision as JSON on stdout
+  --prometheus-url URL       Prometheus to query (default: staging's prometheusUrl output)
+  --staging-outputs FILE     staging outputs as JSON instead of reading the stack
+  --thresholds FILE          thresholds (default: policy/config/<to>.json)
+  --window DURATION          metrics window, e.g. 24h, 90m, 1d12h (default: 24h)
+  --at RFC3339               evaluate as of this time (default: now)
+  --approved-by ID           approver, for runs without a terminal
+  --queries FILE             JSON object overriding the default PromQL queries
+  --baseline-selector JSON   labels of production's current version, e.g.
+                             '{"namespace":"production","version":"1.0.0"}', to compare with
+  --query-timeout DURATION   deadline of each Prometheus request (default: 10s)
+  -h, --help                 show this help
+
+Exit codes: 0 promoted (dry run: gate passed) · 2 bad input, config or unreachable
+dependency · 3 gate rejected · 4 approval missing or denied · 5 deployed but rolled
+back · 1 unexpected.
+`;
+
+type Flag =
+  | "--from"
+  | "--to"
+  | "--model-version"
+  | "--dry-run"
+  | "--json"
+  | "--prometheus-url"
+  | "--staging-outputs"
+  | "--thresholds"
+  | "--window"
+  | "--at"
+  | "--approved-by"
+  | "--queries"
+  | "--baseline-selector"
+  | "--query-timeout"
+  | "--help";
+
+const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["--dry-run", "--json", "--help"]);
+const VALUE_FLAGS: ReadonlySet<string> = new Set([
+  "--from",
+  "--to",
+  "--model-version",
+  "--prometheus-url",
+  "--staging-outputs",
+  "--thresholds",
+  "--window",
+  "--at",
+  "--approved-by",
+  "--queries",
+  "--baseline-selector",
+  "--query-timeout",
+]);
+
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*){0,2}$/;
+/** Approver IDs: a login, an email or a `provider:login`; no spaces or control characters. */
+const APPROVER = /^[A-Za-z0-9][A-Za-z0-9._@+:/-]{0,199}$/;
+
+function stackName(raw: string, flag: string): string {
+  if (!STACK_NAME.test(raw)) {
+    throw new BadInput(`${flag} ${JSON.stringify(raw)} is not a stack name`);
+  }
+  return raw;
+}
+
+export function parseApprover(raw: string, source: string): string {
+  if (!APPROVER.test(raw)) {
+    throw new BadInput(
+      `${source} ${JSON.stringify(raw)} is not an approver ID (a login, email or provider:login, ` +
+        "without spaces; at most 200 characters)",
+    );
+  }
+  return raw;
+}
+
+function nonEmptyPath(raw: string, flag: string): string {
+  if (raw.trim() === "") throw new BadInput(`${flag} needs a file path`);
+  return raw;
+}
+
+export function parsePromoteArgs(argv: readonly string[]): PromoteOptions {
+  const seen = new Map<Flag, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.indexOf("=");
+    const name = arg === "-h" ? "--help" : eq > 0 && arg.startsWith("--") ? arg.slice(0, eq) : arg;
+    if (BOOLEAN_FLAGS.has(name)) {
+      if (eq > 0 && arg.startsWith("--")) throw new BadInput(`${name} takes no value`);
+      if (seen.has(name as Flag)) throw new BadInput(`${name} is given more than once`);
+      seen.set(name as Flag, true);
+    } else if (VALUE_FLAGS.has(name)) {
+      let value: string;
+      if (eq > 0 && arg.startsWith("--")) {
+        value = arg.slice(eq + 1);
+      } else {
+        if (i + 1 >= argv.length || /^--?[A-Za-z]/.test(argv[i + 1])) {
+          throw new BadInput(`${name} needs a value`);
+        }
+        value = argv[++i];
+      }
+      if (seen.has(name as Flag)) throw new BadInput(`${name} is given more than once`);
+      seen.set(name as Flag, value);
+    } else if (arg.startsWith("-")) {
+      throw new BadInput(`unknown option ${JSON.stringify(name)} (see --help)`);
+    } else {
+      throw new BadInput(`unexpected argument ${JSON.stringify(arg)} (see --help)`);
+    }
+  }
+  const str = (flag: Flag): string | undefined => {
+    const v = seen.get(flag);
+    return typeof v === "string" ? v : undefined;
+  };
+  const flag = (f: Flag): boolean => seen.get(f) === true;
+
+  const from = stackName(str("--from") ?? "staging", "--from");
+  const to = stackName(str("--to") ?? "production", "--to");
+  if (from === to) throw new BadInput(`--from and --to must differ (both are ${from})`);
+
+  const modelVersionRaw = str("--model-version");
+  const windowRaw = str("--window");
+  const atRaw = str("--at");
+  const urlRaw = str("--prometheus-url");
+  const approverRaw = str("--approved-by");
+  const selectorRaw = str("--baseline-selector");
+  const timeoutRaw = str("--query-timeout");
+  const outputsRaw = str("--staging-outputs");
+  const thresholdsRaw = str("--thresholds");
+  const queriesRaw = str("--queries");
+
+  let baselineSelector: LabelSelector | undefined;
+  if (selectorRaw !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(selectorRaw);
+    } catch {
+      throw new BadInput(
+        `--baseline-selector must be a JSON object of label → value (got ${JSON.stringify(selectorRaw)})`,
+      );
+    }
+    baselineSelector = parseLabelSelector(parsed, "--baseline-selector");
+  }
+
+  return {
+    from,
+    to,
+    modelVersion:
+      modelVersionRaw === undefined ? undefined : parseModelVersion(modelVersionRaw, "--model-version"),
+    dryRun: flag("--dry-run"),
+    json: flag("--json"),
+    prometheusUrl: urlRaw === undefined ? undefined : parseHttpUrl(urlRaw, "--prometheus-url"),
+    stagingOutputs: outputsRaw === undefined ? undefined : nonEmptyPath(outputsRaw, "--staging-outputs"),
+    thresholds: thresholdsRaw === undefined ? undefined : nonEmptyPath(thresholdsRaw, "--thresholds"),
+    windowSeconds: parseDurationSeconds(windowRaw ?? "24h", "--window"),
+    at: atRaw === undefined ? undefined : parseTimestamp(atRaw, "--at"),
+    approvedBy: approverRaw === undefined ? undefined : parseApprover(approverRaw, "--approved-by"),
+    queries: queriesRaw === undefined ? undefined : nonEmptyPath(queriesRaw, "--queries"),
+    baselineSelector,
+    queryTimeoutMs: parseDurationMs(timeoutRaw ?? "10s", "--query-timeout"),
+    help: flag("--help"),
+  };
+}

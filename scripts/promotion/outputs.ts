@@ -1,0 +1,147 @@
+/**
+ * The staging stack's outputs that promotion reads (DESIGN.md "Staging stack outputs"), either
+ * from the stack through the Automation API or from a JSON file of the same shape. Both go
+ * through one validator, so a bad value is refused the same way whatever its source.
+ */
+import * as fs from "fs";
+import { firstLine, selectStack } from "./engine";
+import { BadInput, DependencyUnavailable } from "./errors";
+import { LabelSelector, parseHttpUrl, parseLabelSelector, parseModelVersion, parseTimestamp } from "./values";
+
+export interface StagingOutputs {
+  /** The model version staging runs. */
+  readonly modelVersion: string;
+  /** The image staging runs, pinned to that version. */
+  readonly image: string;
+  /** The Kubernetes namespace of the staging service. */
+  readonly namespace: string;
+  /** When this version went live in staging. */
+  readonly deployedAt: Date;
+  /** The staging service's base URL. */
+  readonly serviceUrl: string;
+  /** The Prometheus that scrapes staging. */
+  readonly prometheusUrl: string;
+  /** Labels selecting this version's series in the staging namespace. */
+  readonly metricsSelector: LabelSelector;
+}
+
+/** The outputs together with where they came from, as the evidence records it. */
+export interface StagingSnapshot {
+  readonly stack: string;
+  /** The staging stack's update that produced these outputs; null when read from a file. */
+  readonly updateVersion: number | null;
+  readonly outputs: StagingOutputs;
+}
+
+const REQUIRED = [
+  "modelVersion",
+  "image",
+  "namespace",
+  "deployedAt",
+  "serviceUrl",
+  "prometheusUrl",
+  "metricsSelector",
+] as const;
+
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function requireString(obj: Record<string, unknown>, key: string, source: string): string {
+  const v = obj[key];
+  if (typeof v !== "string" || v.trim() === "") {
+    throw new BadInput(`${source}: ${key} must be a non-empty string (got ${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+/**
+ * Validates the outputs object. The selector must pin the series to this version in this
+ * namespace: only those series may count for the gate.
+ */
+export function parseStagingOutputs(raw: unknown, source: string): StagingOutputs {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new BadInput(`${source} must be a JSON object with ${REQUIRED.join(", ")}`);
+  }
+  const obj = raw as Record<string, unknown>;
+  const missing = REQUIRED.filter((k) => obj[k] === undefined || obj[k] === null);
+  if (missing.length > 0) {
+    throw new BadInput(`${source} is missing ${missing.join(", ")}`);
+  }
+  const modelVersion = parseModelVersion(obj.modelVersion, `${source}: modelVersion`);
+  const image = requireString(obj, "image", source);
+  if (!image.endsWith(`:${modelVersion}`) && !image.endsWith(`@${modelVersion}`)) {
+    throw new BadInput(
+      `${source}: image ${JSON.stringify(image)} is not pinned to modelVersion ${modelVersion}`,
+    );
+  }
+  const namespace = requireString(obj, "namespace", source);
+  if (!NAMESPACE.test(namespace)) {
+    throw new BadInput(
+      `${source}: namespace ${JSON.stringify(namespace)} is not a Kubernetes namespace name`,
+    );
+  }
+  const deployedAt = parseTimestamp(obj.deployedAt, `${source}: deployedAt`);
+  const serviceUrl = parseHttpUrl(obj.serviceUrl, `${source}: serviceUrl`);
+  const prometheusUrl = parseHttpUrl(obj.prometheusUrl, `${source}: prometheusUrl`);
+  let selectorRaw = obj.metricsSelector;
+  if (typeof selectorRaw === "string") {
+    try {
+      selectorRaw = JSON.parse(selectorRaw);
+    } catch {
+      throw new BadInput(`${source}: metricsSelector is a string that is not a JSON object`);
+    }
+  }
+  const metricsSelector = parseLabelSelector(selectorRaw, `${source}: metricsSelector`);
+  if (metricsSelector.version !== modelVersion) {
+    throw new BadInput(
+      `${source}: metricsSelector.version must be the staged modelVersion ${modelVersion} ` +
+        `(got ${JSON.stringify(metricsSelector.version)})`,
+    );
+  }
+  if (metricsSelector.namespace !== namespace) {
+    throw new BadInput(
+      `${source}: metricsSelector.namespace must be the staging namespace ${namespace} ` +
+        `(got ${JSON.stringify(metricsSelector.namespace)})`,
+    );
+  }
+  return { modelVersion, image, namespace, deployedAt, serviceUrl, prometheusUrl, metricsSelector };
+}
+
+/** Reads `--staging-outputs FILE`. */
+export function readStagingOutputsFile(file: string, stack: string): StagingSnapshot {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new BadInput(`cannot read staging outputs file ${file}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new BadInput(`staging outputs file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  return { stack, updateVersion: null, outputs: parseStagingOutputs(parsed, `staging outputs file ${file}`) };
+}
+
+/**
+ * Reads the outputs of a stack of this project through the Automation API, with the
+ * project's engine and environment, plus the version of the stack's last update.
+ */
+export async function readStagingOutputsFromStack(stackName: string): Promise<StagingSnapshot> {
+  const stack = await selectStack(stackName);
+  let values: Record<string, unknown>;
+  let updateVersion: number | null;
+  try {
+    const outputs = await stack.outputs();
+    values = Object.fromEntries(Object.entries(outputs).map(([k, o]) => [k, o.value]));
+    const last = await stack.info();
+    updateVersion = last?.version ?? null;
+  } catch (err) {
+    throw new DependencyUnavailable(`cannot read the outputs of stack ${stackName}: ${firstLine(err)}`);
+  }
+  return {
+    stack: stackName,
+    updateVersion,
+    outputs: parseStagingOutputs(values, `stack ${stackName} outputs`),
+  };
+}

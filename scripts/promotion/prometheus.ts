@@ -1,0 +1,224 @@
+/**
+ * A thin adapter over Prometheus' HTTP API (instant queries), with a per-request deadline,
+ * bounded retries with backoff for transient failures only, and typed parsing of every
+ * response. It never guesses: anything it cannot read as a Prometheus answer becomes a
+ * `QueryFailure` that says why, and whether Prometheus itself answered.
+ */
+import axios, { AxiosError, AxiosInstance } from "axios";
+
+/** One series of an instant vector. */
+export interface VectorSample {
+  readonly labels: Readonly<Record<string, string>>;
+  /** The sample value; "NaN", "+Inf" and "-Inf" become NaN and ±Infinity. */
+  readonly value: number;
+}
+
+export type InstantResult =
+  | { readonly resultType: "vector"; readonly samples: readonly VectorSample[] }
+  | { readonly resultType: "scalar"; readonly value: number }
+  | { readonly resultType: "matrix" | "string" };
+
+/**
+ * How a query failed:
+ * - `unreachable`: no HTTP answer (connection refused or reset, DNS, TLS);
+ * - `timeout`: no complete answer within the deadline;
+ * - `http`: an HTTP error status without a Prometheus API body;
+ * - `not-prometheus`: a body that is not the Prometheus API's JSON (an HTML page, truncated JSON);
+ * - `query`: Prometheus answered with `status: "error"` (bad query, execution error, its own timeout).
+ */
+export type FailureKind = "unreachable" | "timeout" | "http" | "not-prometheus" | "query";
+
+export class QueryFailure extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    message: string,
+    /** Worth another attempt: a reset or refused connection, or HTTP 502/503/504. */
+    readonly transient = false,
+  ) {
+    super(message);
+    this.name = "QueryFailure";
+  }
+
+  /** True when the answer came from Prometheus' API, so Prometheus itself is up. */
+  get answeredByPrometheus(): boolean {
+    return this.kind === "query";
+  }
+}
+
+export interface PrometheusClientOptions {
+  /** Base URL of Prometheus (a path prefix is kept). */
+  readonly baseUrl: string;
+  /** Deadline per request, milliseconds. Default 10000. */
+  readonly timeoutMs?: number;
+  /** Attempts per query for transient failures, including the first. Default 3. */
+  readonly attempts?: number;
+  /** Backoff before the second attempt, doubled for each later one, milliseconds. Default 250. */
+  readonly backoffMs?: number;
+}
+
+export interface PrometheusClient {
+  readonly baseUrl: string;
+  /** Evaluates `query` at `time` with the instant query API. Throws QueryFailure. */
+  instantQuery(query: string, time: Date): Promise<InstantResult>;
+}
+
+const TRANSIENT_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ECONNABORTED", "EAI_AGAIN"]);
+const TRANSIENT_STATUS = new Set([502, 503, 504]);
+
+/** Parses a Prometheus sample value string. */
+export function parseSampleValue(raw: unknown): number {
+  if (raw === "NaN") return NaN;
+  if (raw === "+Inf" || raw === "Inf") return Infinity;
+  if (raw === "-Inf") return -Infinity;
+  if (typeof raw === "string" && /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(raw)) {
+    return Number(raw);
+  }
+  throw new QueryFailure("not-prometheus", `sample value ${JSON.stringify(raw)} is not a number`);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function parsePair(raw: unknown, what: string): number {
+  if (!Array.isArray(raw) || raw.length !== 2 || typeof raw[0] !== "number") {
+    throw new QueryFailure("not-prometheus", `${what} is not a [timestamp, "value"] pair`);
+  }
+  return parseSampleValue(raw[1]);
+}
+
+function parseLabels(raw: unknown): Record<string, string> {
+  if (!isRecord(raw)) {
+    throw new QueryFailure("not-prometheus", "a vector sample has no label set");
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v !== "string") {
+      throw new QueryFailure("not-prometheus", `label ${k} of a vector sample is not a string`);
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Types the body of an instant query answer; `status` is the HTTP status it came with. */
+export function parseQueryResponse(status: number, contentType: string, body: string): InstantResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    const what = /^\s*</.test(body)
+      ? `an HTML/XML page (${contentType || "no content type"})`
+      : "a body that is not JSON";
+    throw new QueryFailure(
+      status >= 400 ? "http" : "not-prometheus",
+      status >= 400 ? `HTTP ${status} with ${what}` : `answered with ${what}, not the Prometheus API`,
+    );
+  }
+  if (!isRecord(parsed) || (parsed.status !== "success" && parsed.status !== "error")) {
+    throw new QueryFailure(
+      status >= 400 ? "http" : "not-prometheus",
+      `${status >= 400 ? `HTTP ${status}: ` : ""}the JSON body is not a Prometheus API response (no "status")`,
+    );
+  }
+  if (parsed.status === "error") {
+    const errorType = typeof parsed.errorType === "string" ? parsed.errorType : "unknown";
+    const error = typeof parsed.error === "string" ? parsed.error : "no message";
+    throw new QueryFailure("query", `Prometheus refused the query (${errorType}): ${error}`);
+  }
+  if (status !== 200) {
+    throw new QueryFailure("http", `HTTP ${status} with a success body`);
+  }
+  const data = parsed.data;
+  if (!isRecord(data) || typeof data.resultType !== "string") {
+    throw new QueryFailure("not-prometheus", 'the response has no "data.resultType"');
+  }
+  switch (data.resultType) {
+    case "vector": {
+      if (!Array.isArray(data.result)) {
+        throw new QueryFailure("not-prometheus", "the vector result is not an array");
+      }
+      const samples = data.result.map((s: unknown) => {
+        if (!isRecord(s)) {
+          throw new QueryFailure("not-prometheus", "a vector sample is not an object");
+        }
+        return { labels: parseLabels(s.metric), value: parsePair(s.value, "a vector sample's value") };
+      });
+      return { resultType: "vector", samples };
+    }
+    case "scalar":
+      return { resultType: "scalar", value: parsePair(data.result, "the scalar result") };
+    case "matrix":
+    case "string":
+      return { resultType: data.resultType };
+    default:
+      throw new QueryFailure("not-prometheus", `unknown resultType ${JSON.stringify(data.resultType)}`);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function createPrometheusClient(options: PrometheusClientOptions): PrometheusClient {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const attempts = options.attempts ?? 3;
+  const backoffMs = options.backoffMs ?? 250;
+  const http: AxiosInstance = axios.create({
+    baseURL: options.baseUrl,
+    timeout: timeoutMs,
+    responseType: "text",
+    transformResponse: [(data: unknown) => data],
+    validateStatus: () => true,
+    maxRedirects: 0,
+    proxy: false,
+  });
+
+  async function once(query: string, time: Date): Promise<InstantResult> {
+    const body = new URLSearchParams({ query, time: (time.getTime() / 1000).toFixed(3) });
+    let res;
+    try {
+      res = await http.post("/api/v1/query", body.toString(), {
+        headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const e = err as AxiosError;
+      if (axios.isCancel(err) || e.code === "ECONNABORTED" || e.code === "ETIMEDOUT") {
+        throw new QueryFailure("timeout", `no answer within ${timeoutMs} ms`);
+      }
+      const code = e.code ?? (e.cause as NodeJS.ErrnoException | undefined)?.code;
+      const transient = code !== undefined && TRANSIENT_CODES.has(code);
+      throw new QueryFailure("unreachable", `${code ?? "connection failed"}: ${e.message}`, transient);
+    }
+    const contentType = String(res.headers["content-type"] ?? "");
+    const text = typeof res.data === "string" ? res.data : String(res.data);
+    try {
+      return parseQueryResponse(res.status, contentType, text);
+    } catch (err) {
+      if (err instanceof QueryFailure && TRANSIENT_STATUS.has(res.status)) {
+        throw new QueryFailure(err.kind, err.message, true);
+      }
+      throw err;
+    }
+  }
+
+  return {
+    baseUrl: options.baseUrl,
+    async instantQuery(query: string, time: Date): Promise<InstantResult> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await once(query, time);
+        } catch (err) {
+          if (!(err instanceof QueryFailure)) throw err;
+          if (!err.transient || attempt >= attempts) {
+            throw attempt > 1
+              ? new QueryFailure(err.kind, `${err.message} (after ${attempt} attempts)`)
+              : err;
+          }
+          await sleep(backoffMs * 2 ** (attempt - 1));
+        }
+      }
+    },
+  };
+}
