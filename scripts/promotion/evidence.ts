@@ -236,7 +236,9 @@ function validateSigned(value: unknown, at: string): SignedEvidence {
     Buffer.from(sig, "base64").length !== SIGNATURE_BYTES ||
     Buffer.from(sig, "base64").toString("base64") !== sig
   ) {
-    throw new BadInput(`${at}.signature must be the base64 encoding of a ${SIGNATURE_BYTES}-byte Ed25519 signature`);
+    throw new BadInput(
+      `${at}.signature must be the base64 encoding of a ${SIGNATURE_BYTES}-byte Ed25519 signature`,
+    );
   }
   return obj as unknown as SignedEvidence;
 }
@@ -447,7 +449,8 @@ function versionProblems(label: string, record: EvidenceRecord, imageVersion: st
 export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[] {
   let signed: SignedEvidence;
   try {
-    signed = typeof evidence === "string" ? parseSignedEvidence(evidence) : validateSigned(evidence, "evidence");
+    signed =
+      typeof evidence === "string" ? parseSignedEvidence(evidence) : validateSigned(evidence, "evidence");
   } catch (err) {
     if (err instanceof BadInput) {
       return [`promotion evidence is malformed: ${err.message}`];
@@ -497,7 +500,9 @@ export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[]
     return problems;
   }
   if (earlier.record.kind !== "promotion") {
-    problems.push(`${label} must embed promotion evidence in rollbackOf, not ${earlier.record.kind} evidence`);
+    problems.push(
+      `${label} must embed promotion evidence in rollbackOf, not ${earlier.record.kind} evidence`,
+    );
     return problems;
   }
   if (typeof key !== "string" && !signatureValid(earlier, key)) {

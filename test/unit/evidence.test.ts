@@ -105,7 +105,10 @@ describe("canonicalJson", () => {
       BadInput,
       "cannot encode $.m.accuracy: NaN is not a finite number",
     );
-    expect(() => canonicalJson([1, Infinity])).to.throw(BadInput, "cannot encode $[1]: Infinity is not a finite number");
+    expect(() => canonicalJson([1, Infinity])).to.throw(
+      BadInput,
+      "cannot encode $[1]: Infinity is not a finite number",
+    );
   });
 
   it("rejects undefined in objects and arrays", () => {
@@ -198,13 +201,19 @@ describe("verifyEvidence against tampering", () => {
     ["measured.uptime", (r) => ((r.measured as Record<string, number>).uptime = 0.9996)],
     ["measured.soakHours", (r) => ((r.measured as Record<string, number>).soakHours = 31)],
     ["measured.requests", (r) => ((r.measured as Record<string, number>).requests = 50001)],
-    ["measured.labeledPredictions", (r) => ((r.measured as Record<string, number>).labeledPredictions = 1501)],
+    [
+      "measured.labeledPredictions",
+      (r) => ((r.measured as Record<string, number>).labeledPredictions = 1501),
+    ],
     ["window.start", (r) => ((r.window as Record<string, string>).start = "2025-05-31T06:00:01Z")],
     ["window.end", (r) => ((r.window as Record<string, string>).end = "2025-06-01T06:00:01Z")],
     ["thresholds.minAccuracy", (r) => ((r.thresholds as Record<string, number>).minAccuracy = 0.8)],
     ["staging.stack", (r) => ((r.staging as Record<string, unknown>).stack = "staging2")],
     ["staging.updateVersion", (r) => ((r.staging as Record<string, unknown>).updateVersion = 43)],
-    ["staging.deployedAt", (r) => ((r.staging as Record<string, unknown>).deployedAt = "2025-05-30T06:00:01Z")],
+    [
+      "staging.deployedAt",
+      (r) => ((r.staging as Record<string, unknown>).deployedAt = "2025-05-30T06:00:01Z"),
+    ],
     ["approver", (r) => (r.approver = "mallory@example.com")],
     ["createdAt", (r) => (r.createdAt = "2025-06-01T07:00:01Z")],
   ];
@@ -325,7 +334,9 @@ describe("verifyEvidence freshness and version", () => {
   it("matches a digest version exactly", () => {
     const digest = `sha256:${"a".repeat(64)}`;
     expect(verify(signed({ modelVersion: digest }), { imageVersion: digest })).to.deep.equal([]);
-    expect(verify(signed({ modelVersion: digest }), { imageVersion: `sha256:${"b".repeat(64)}` })).to.deep.equal([
+    expect(
+      verify(signed({ modelVersion: digest }), { imageVersion: `sha256:${"b".repeat(64)}` }),
+    ).to.deep.equal([
       `promotion evidence names version ${digest} but the container image runs sha256:${"b".repeat(64)}`,
     ]);
   });
@@ -345,7 +356,11 @@ describe("verifyEvidence thresholds", () => {
       251,
       "promotion evidence reports p99 latency 251 ms, above the maximum 250 ms (maxLatencyP99Ms)",
     ],
-    ["errorRate", 0.011, "promotion evidence reports error rate 0.011, above the maximum 0.01 (maxErrorRate)"],
+    [
+      "errorRate",
+      0.011,
+      "promotion evidence reports error rate 0.011, above the maximum 0.01 (maxErrorRate)",
+    ],
     ["uptime", 0.998, "promotion evidence reports uptime 0.998, below the minimum 0.999 (minUptime)"],
     [
       "soakHours",
@@ -394,7 +409,10 @@ describe("verifyEvidence thresholds", () => {
 
 describe("verifyEvidence rollbacks", () => {
   const earlier = signed({ createdAt: "2025-04-01T07:00:00Z" });
-  function rollback(overrides: Partial<EvidenceRecord> = {}, privateKeyPem = keys.privateKeyPem): SignedEvidence {
+  function rollback(
+    overrides: Partial<EvidenceRecord> = {},
+    privateKeyPem = keys.privateKeyPem,
+  ): SignedEvidence {
     return signed(
       {
         kind: "rollback",
@@ -443,7 +461,10 @@ describe("verifyEvidence rollbacks", () => {
   });
 
   it("fails a rollback whose earlier evidence misses today's thresholds", () => {
-    const weak = signed({ createdAt: "2025-04-01T07:00:00Z", measured: { ...record().measured, uptime: 0.99 } });
+    const weak = signed({
+      createdAt: "2025-04-01T07:00:00Z",
+      measured: { ...record().measured, uptime: 0.99 },
+    });
     expect(verify(rollback({ rollbackOf: weak }))).to.deep.equal([
       "the earlier promotion evidence in the rollback reports uptime 0.99, below the minimum 0.999 (minUptime)",
     ]);
@@ -555,16 +576,20 @@ describe("parseSignedEvidence", () => {
   });
 
   it("accepts a staging update version of null", () => {
-    const ev = signed({ staging: { stack: "staging", updateVersion: null, deployedAt: "2025-05-30T06:00:00Z" } });
+    const ev = signed({
+      staging: { stack: "staging", updateVersion: null, deployedAt: "2025-05-30T06:00:00Z" },
+    });
     expect(verify(JSON.stringify(ev))).to.deep.equal([]);
   });
 });
 
 describe("privateKeyFromEnv", () => {
   let dir: string;
+
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "evidence-key-"));
   });
+
   after(() => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -597,8 +622,14 @@ describe("privateKeyFromEnv", () => {
 
   it("refuses both variables at once", () => {
     expect(() =>
-      privateKeyFromEnv({ CHURN_EVIDENCE_PRIVATE_KEY: keys.privateKeyPem, CHURN_EVIDENCE_PRIVATE_KEY_FILE: "/x" }),
-    ).to.throw(BadInput, "set only one of CHURN_EVIDENCE_PRIVATE_KEY and CHURN_EVIDENCE_PRIVATE_KEY_FILE, not both");
+      privateKeyFromEnv({
+        CHURN_EVIDENCE_PRIVATE_KEY: keys.privateKeyPem,
+        CHURN_EVIDENCE_PRIVATE_KEY_FILE: "/x",
+      }),
+    ).to.throw(
+      BadInput,
+      "set only one of CHURN_EVIDENCE_PRIVATE_KEY and CHURN_EVIDENCE_PRIVATE_KEY_FILE, not both",
+    );
   });
 
   it("rejects an invalid key without echoing it", () => {
