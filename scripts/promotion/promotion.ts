@@ -1,0 +1,244 @@
+/**
+ * The promotion, plan then act: evaluate the gate (staging outputs + Prometheus → decide),
+ * report it, and only when it passes and is approved, evaluate it once more, sign the evidence
+ * and hand it to the production deployer; roll back by itself when the update fails or a
+ * rollback trigger fires. Every dependency comes in through `PromotionDeps`.
+ */
+import type { KeyObject } from "crypto";
+import type { Ask } from "./approval";
+import { obtainApproval } from "./approval";
+import { loadBaselineMargins } from "./baseline";
+import type { PromoteOptions } from "./cli-args";
+import { BadInput, GateRejected, RolledBack } from "./errors";
+import { signEvidence, SignedEvidence } from "./evidence";
+import { Baseline, decide, Decision, GateMetrics } from "./gate";
+import { collectMetrics, DEFAULT_QUERIES, loadQueries, MetricsRequest } from "./metrics";
+import type { StagingSnapshot } from "./outputs";
+import type { PrometheusClient } from "./prometheus";
+import { promotionRecord, rollbackRecord } from "./record";
+import { appendStepSummary, decisionJson, decisionMarkdown, decisionTable } from "./report";
+import { defaultThresholdsFile, loadThresholds, Thresholds } from "./thresholds";
+import type { DeployerFactory, Progress } from "./types";
+import { renderMatchers } from "./values";
+
+export interface PromotionDeps {
+  /** Reads the staging outputs: the stack through the Automation API, or `--staging-outputs`. */
+  readonly readStaging: (options: PromoteOptions) => Promise<StagingSnapshot>;
+  /** A Prometheus client for a base URL. */
+  readonly prometheus: (baseUrl: string, timeoutMs: number) => PrometheusClient;
+  /** The signing key (from the runner's environment); asked for only when promoting. */
+  readonly signingKey: () => KeyObject;
+  /** The production deployer; built only after approval. */
+  readonly deployer: DeployerFactory;
+  /** Asks a person at a terminal; absent when there is none. */
+  readonly ask?: Ask;
+  readonly now: () => Date;
+  /** Where the decision goes: stdout. */
+  readonly out: (text: string) => void;
+  /** Progress and messages: stderr. */
+  readonly log: Progress;
+  /** Whether `out` is a terminal (colors). */
+  readonly outIsTty: boolean;
+  /** `$GITHUB_STEP_SUMMARY`, when set. */
+  readonly stepSummaryFile?: string;
+}
+
+/** The gate's full result: the decision and what it was made from. */
+export interface GateResult {
+  readonly decision: Decision;
+  readonly metrics: GateMetrics;
+  readonly staging: StagingSnapshot;
+  readonly thresholds: Thresholds;
+  readonly thresholdsFile: string;
+}
+
+export interface PromotionResult {
+  readonly outcome: "gate-passed" | "promoted";
+  readonly decision: Decision;
+  readonly evidence?: SignedEvidence;
+  /** Milliseconds spent in each phase. */
+  readonly timings: Readonly<Record<"gate" | "approval" | "update" | "verification", number>>;
+}
+
+/** Reads staging, measures the candidate (and the baseline, if any) and decides. */
+export async function evaluateGate(options: PromoteOptions, deps: PromotionDeps): Promise<GateResult> {
+  const thresholdsFile = options.thresholds ?? defaultThresholdsFile(options.to);
+  const thresholds = loadThresholds(thresholdsFile);
+  const margins = options.baselineSelector === undefined ? undefined : loadBaselineMargins(thresholdsFile);
+  if (options.baselineSelector !== undefined && margins === undefined) {
+    throw new BadInput(
+      `--baseline-selector needs baseline margins in ${thresholdsFile} ("promotion-evidence": ` +
+        "baselineMaxAccuracyDrop, baselineMaxLatencyP99IncreaseMs, baselineMaxErrorRateIncrease)",
+    );
+  }
+  const queries = options.queries === undefined ? DEFAULT_QUERIES : loadQueries(options.queries);
+
+  const staging = await deps.readStaging(options);
+  const outputs = staging.outputs;
+  if (options.modelVersion !== undefined && options.modelVersion !== outputs.modelVersion) {
+    throw new BadInput(
+      `--model-version ${options.modelVersion} is not what ${staging.stack} runs (${outputs.modelVersion}); ` +
+        `only the version staging runs can be promoted`,
+    );
+  }
+  const end = options.at ?? deps.now();
+  if (end.getTime() <= outputs.deployedAt.getTime()) {
+    throw new BadInput(
+      `${options.at !== undefined ? "--at" : "the evaluation time"} ${end.toISOString()} is not after ` +
+        `${outputs.modelVersion} went live in ${staging.stack} (deployedAt ${outputs.deployedAt.toISOString()})`,
+    );
+  }
+  const start = new Date(
+    Math.max(outputs.deployedAt.getTime(), end.getTime() - options.windowSeconds * 1000),
+  );
+  const window = { start, end };
+
+  const requests: MetricsRequest[] = [{ selector: outputs.metricsSelector, window }];
+  if (options.baselineSelector !== undefined) requests.push({ selector: options.baselineSelector, window });
+  const prometheusUrl = options.prometheusUrl ?? outputs.prometheusUrl;
+  deps.log(
+    `Measuring ${outputs.modelVersion} in ${prometheusUrl} over ${start.toISOString()} → ${end.toISOString()}`,
+  );
+  const [metrics, baseMetrics] = await collectMetrics(
+    deps.prometheus(prometheusUrl, options.queryTimeoutMs),
+    queries,
+    requests,
+  );
+  const baseline: Baseline | undefined =
+    options.baselineSelector !== undefined && margins !== undefined && baseMetrics !== undefined
+      ? {
+          description: `baseline {${renderMatchers(options.baselineSelector)}}`,
+          metrics: baseMetrics,
+          margins,
+        }
+      : undefined;
+  const decision = decide(metrics, thresholds, {
+    modelVersion: outputs.modelVersion,
+    window,
+    deployedAt: outputs.deployedAt,
+    baseline,
+  });
+  return { decision, metrics, staging, thresholds, thresholdsFile };
+}
+
+function report(options: PromoteOptions, deps: PromotionDeps, decision: Decision): void {
+  const ctx = { from: options.from, to: options.to };
+  deps.out(options.json ? `${decisionJson(decision)}\n` : decisionTable(decision, ctx, deps.outIsTty));
+  if (deps.stepSummaryFile !== undefined && deps.stepSummaryFile !== "") {
+    appendStepSummary(deps.stepSummaryFile, decisionMarkdown(decision, ctx));
+  }
+}
+
+function rejection(decision: Decision, prefix: string): GateRejected {
+  const failed = decision.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.reason}`);
+  return new GateRejected(`${prefix}; nothing was changed:\n  - ${failed.join("\n  - ")}`);
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Runs `npm run promote` after its flags are parsed. Throws the typed errors of errors.ts. */
+export async function runPromotion(options: PromoteOptions, deps: PromotionDeps): Promise<PromotionResult> {
+  const clock = (): number => performance.now();
+  const timings = { gate: 0, approval: 0, update: 0, verification: 0 };
+  let mark = clock();
+  const lap = (phase: keyof typeof timings): void => {
+    const t = clock();
+    timings[phase] += t - mark;
+    mark = t;
+  };
+
+  const gate = await evaluateGate(options, deps);
+  lap("gate");
+  report(options, deps, gate.decision);
+  const version = gate.decision.modelVersion;
+  if (gate.decision.decision !== "promote") {
+    throw rejection(gate.decision, `the gate rejected ${version} for ${options.to}`);
+  }
+  if (options.dryRun) {
+    deps.log(`Dry run: the gate passed for ${version}; nothing was changed.`);
+    return { outcome: "gate-passed", decision: gate.decision, timings };
+  }
+
+  const key = deps.signingKey();
+  const approver = await obtainApproval({
+    modelVersion: version,
+    to: options.to,
+    approvedBy: options.approvedBy,
+    ask: deps.ask,
+  });
+  deps.log(`Approved by ${approver}.`);
+  lap("approval");
+
+  const again = await evaluateGate(options, deps);
+  const before = gate.staging.outputs;
+  const now = again.staging.outputs;
+  if (now.modelVersion !== before.modelVersion || now.deployedAt.getTime() !== before.deployedAt.getTime()) {
+    throw new GateRejected(
+      `${gate.staging.stack} changed while waiting for approval (now ${now.modelVersion}, ` +
+        `deployed ${now.deployedAt.toISOString()}); nothing was changed: run the promotion again`,
+    );
+  }
+  if (again.decision.decision !== "promote") {
+    if (!options.json) report(options, deps, again.decision);
+    throw rejection(again.decision, `the gate no longer passes for ${version} just before the update`);
+  }
+  lap("gate");
+
+  const deployer = deps.deployer({ stack: options.to, policyConfigFile: gate.thresholdsFile });
+  const previous = await deployer.current();
+  const evidence = signEvidence(
+    promotionRecord({
+      decision: again.decision,
+      metrics: again.metrics,
+      thresholds: again.thresholds,
+      staging: again.staging,
+      approver,
+      createdAt: deps.now(),
+    }),
+    key,
+  );
+  deps.log(`Updating ${options.to} from ${previous.modelVersion ?? "nothing"} to ${version}…`);
+  const update = await deployer.deploy(evidence, deps.log);
+  lap("update");
+
+  let failure: string;
+  if (update.ok) {
+    const health = await deployer.verify(version, deps.log);
+    lap("verification");
+    if (health.healthy) {
+      deps.log(
+        `Promoted ${version} to ${options.to}. Time: gate ${seconds(timings.gate)} · approval ` +
+          `${seconds(timings.approval)} · update ${seconds(timings.update)} · ` +
+          `verification ${seconds(timings.verification)}`,
+      );
+      return { outcome: "promoted", decision: again.decision, evidence, timings };
+    }
+    failure = `${version} failed verification in ${options.to}: ${health.reasons.join("; ")}`;
+  } else {
+    failure = `the update of ${options.to} to ${version} failed: ${update.reason}`;
+  }
+
+  deps.log(failure);
+  if (previous.evidence === null || previous.modelVersion === null) {
+    throw new Error(`${failure}; ${options.to} has no earlier promoted version to roll back to`);
+  }
+  deps.log(`Rolling ${options.to} back to ${previous.modelVersion}…`);
+  const rollback = signEvidence(rollbackRecord(previous.evidence, approver, deps.now()), key);
+  const back = await deployer.rollback(rollback, deps.log);
+  lap("update");
+  if (!back.ok) {
+    throw new Error(`${failure}; the rollback to ${previous.modelVersion} failed too: ${back.reason}`);
+  }
+  const health = await deployer.verify(previous.modelVersion, deps.log);
+  lap("verification");
+  if (!health.healthy) {
+    throw new Error(
+      `${failure}; after the rollback ${previous.modelVersion} is not healthy either: ${health.reasons.join("; ")}`,
+    );
+  }
+  throw new RolledBack(
+    `${failure}; ${options.to} was rolled back to ${previous.modelVersion} and verified healthy`,
+  );
+}

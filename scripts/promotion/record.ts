@@ -1,0 +1,97 @@
+/**
+ * From a passed gate to the evidence record that the runner signs, and from production's
+ * current evidence to the rollback record that returns to it. Pure: the caller supplies the
+ * approver and the time.
+ */
+import type { EvidenceRecord, Measured, SignedEvidence } from "./evidence";
+import type { Decision, GateMetrics } from "./gate";
+import type { StagingSnapshot } from "./outputs";
+import type { Thresholds } from "./thresholds";
+
+export interface PromotionRecordInput {
+  readonly decision: Decision;
+  readonly metrics: GateMetrics;
+  readonly thresholds: Thresholds;
+  readonly staging: StagingSnapshot;
+  readonly approver: string;
+  readonly createdAt: Date;
+}
+
+function finite(metrics: GateMetrics, key: keyof GateMetrics): number {
+  const m = metrics[key];
+  if (m.error !== undefined || m.value === null || !Number.isFinite(m.value)) {
+    throw new Error(`cannot record evidence: ${key} has no finite value`);
+  }
+  return m.value;
+}
+
+/** The measured values of a passed gate; throws if the gate did not pass. */
+export function measuredFrom(decision: Decision, metrics: GateMetrics): Measured {
+  if (decision.decision !== "promote") {
+    throw new Error(`cannot record evidence for ${decision.modelVersion}: the gate rejected it`);
+  }
+  const soak = decision.checks.find((c) => c.name === "soak_time")?.value;
+  if (soak === undefined || soak === null) {
+    throw new Error("cannot record evidence: the decision has no soak_time value");
+  }
+  return {
+    accuracy: finite(metrics, "accuracy"),
+    latencyP99Ms: finite(metrics, "latencyP99Ms"),
+    errorRate: finite(metrics, "errorRate"),
+    uptime: finite(metrics, "uptime"),
+    soakHours: soak,
+    requests: finite(metrics, "requests"),
+    labeledPredictions: finite(metrics, "labeledPredictions"),
+  };
+}
+
+/** The promotion evidence record of a passed gate. */
+export function promotionRecord(input: PromotionRecordInput): EvidenceRecord {
+  const { decision, staging } = input;
+  if (decision.modelVersion !== staging.outputs.modelVersion) {
+    throw new Error(
+      `cannot record evidence: the decision is about ${decision.modelVersion} but staging runs ${staging.outputs.modelVersion}`,
+    );
+  }
+  return {
+    kind: "promotion",
+    modelVersion: decision.modelVersion,
+    image: staging.outputs.image,
+    measured: measuredFrom(decision, input.metrics),
+    window: { start: decision.window.start, end: decision.window.end },
+    thresholds: { ...input.thresholds },
+    staging: {
+      stack: staging.stack,
+      updateVersion: staging.updateVersion,
+      deployedAt: staging.outputs.deployedAt.toISOString(),
+    },
+    approver: input.approver,
+    createdAt: input.createdAt.toISOString(),
+  };
+}
+
+/**
+ * The rollback record returning production to the version `current` let in. When `current`
+ * is itself rollback evidence, the promotion evidence it embeds is the one returned to.
+ */
+export function rollbackRecord(current: SignedEvidence, approver: string, createdAt: Date): EvidenceRecord {
+  const promotion = current.record.kind === "promotion" ? current : current.record.rollbackOf;
+  if (promotion === undefined || promotion.record.kind !== "promotion") {
+    throw new Error(
+      `cannot roll back to ${current.record.modelVersion}: its evidence embeds no promotion evidence`,
+    );
+  }
+  const r = promotion.record;
+  return {
+    kind: "rollback",
+    modelVersion: r.modelVersion,
+    image: r.image,
+    measured: { ...r.measured },
+    window: { ...r.window },
+    thresholds: { ...r.thresholds },
+    staging: { ...r.staging },
+    approver,
+    createdAt: createdAt.toISOString(),
+    rollbackOf: promotion,
+  };
+}

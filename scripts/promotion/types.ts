@@ -1,0 +1,54 @@
+/**
+ * The seam between the promotion CLI and production: what a production rollout must provide.
+ * The CLI decides, asks for approval and signs the evidence; a `ProductionDeployer` applies
+ * it to the production stack, watches the result and returns to the earlier version.
+ */
+import type { SignedEvidence } from "./evidence";
+
+/** One line of progress for the person or job watching (written to stderr). */
+export type Progress = (line: string) => void;
+
+/** What production runs before the update. */
+export interface ProductionState {
+  /** The model version production runs; null before its first promotion. */
+  readonly modelVersion: string | null;
+  /** The evidence production's stack config holds for that version; null when none. */
+  readonly evidence: SignedEvidence | null;
+}
+
+/** The outcome of an update that was started. */
+export type UpdateResult =
+  | { readonly ok: true; readonly updateVersion: number | null }
+  | { readonly ok: false; readonly reason: string };
+
+/** The outcome of watching production after an update. */
+export interface VerifyResult {
+  readonly healthy: boolean;
+  /** Each rollback trigger that fired (error rate, p99 latency, readiness), as a sentence. */
+  readonly reasons: readonly string[];
+}
+
+export interface ProductionDeployer {
+  /** Reads production's current version and evidence from its stack. */
+  current(): Promise<ProductionState>;
+  /**
+   * Writes the evidence into production's stack config and runs the update with the policy
+   * pack. Throws ConcurrentUpdate or DependencyUnavailable when nothing was changed; resolves
+   * `{ ok: false }` when the update started and failed.
+   */
+  deploy(evidence: SignedEvidence, progress: Progress): Promise<UpdateResult>;
+  /** Watches production running `modelVersion` against the rollback triggers. */
+  verify(modelVersion: string, progress: Progress): Promise<VerifyResult>;
+  /** Applies rollback evidence: production returns to the version that evidence names. */
+  rollback(evidence: SignedEvidence, progress: Progress): Promise<UpdateResult>;
+}
+
+export interface DeployerOptions {
+  /** The production stack, `--to`. */
+  readonly stack: string;
+  /** The policy-config file the thresholds came from, for the policy pack. */
+  readonly policyConfigFile: string;
+}
+
+/** Builds the deployer for a target stack; called only after approval. */
+export type DeployerFactory = (options: DeployerOptions) => ProductionDeployer;

@@ -1,0 +1,314 @@
+import { expect } from "chai";
+import { parsePromoteArgs } from "../../scripts/promotion/cli-args";
+import { BadInput } from "../../scripts/promotion/errors";
+import { parseStagingOutputs } from "../../scripts/promotion/outputs";
+import {
+  parseDurationMs,
+  parseModelVersion,
+  parseTimestamp,
+  renderMatchers,
+} from "../../scripts/promotion/values";
+
+function refused(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).to.be.instanceOf(BadInput);
+    return (err as Error).message;
+  }
+  throw new Error("expected a BadInput");
+}
+
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+
+describe("promote flags", function () {
+  it("defaults to staging → production over 24 h, deciding and promoting, with a 10 s query deadline", function () {
+    expect(parsePromoteArgs([])).to.deep.equal({
+      from: "staging",
+      to: "production",
+      modelVersion: undefined,
+      dryRun: false,
+      json: false,
+      prometheusUrl: undefined,
+      stagingOutputs: undefined,
+      thresholds: undefined,
+      windowSeconds: 86_400,
+      at: undefined,
+      approvedBy: undefined,
+      queries: undefined,
+      baselineSelector: undefined,
+      queryTimeoutMs: 10_000,
+      help: false,
+    });
+  });
+
+  it("reads every flag of the contract, in both --flag value and --flag=value forms", function () {
+    const o = parsePromoteArgs([
+      "--from",
+      "staging",
+      "--to=production",
+      "--model-version",
+      "1.4.2-rc.1+build.7",
+      "--dry-run",
+      "--json",
+      "--prometheus-url=http://127.0.0.1:9090/prom/",
+      "--staging-outputs",
+      "out.json",
+      "--thresholds",
+      "t.json",
+      "--window",
+      "1d12h",
+      "--at",
+      "2025-03-01T12:00:00+01:00",
+      "--approved-by",
+      "github:octocat",
+      "--queries",
+      "q.json",
+      "--baseline-selector",
+      '{"namespace":"production","version":"1.0.0"}',
+      "--query-timeout",
+      "500ms",
+    ]);
+    expect(o).to.deep.equal({
+      from: "staging",
+      to: "production",
+      modelVersion: "1.4.2-rc.1+build.7",
+      dryRun: true,
+      json: true,
+      prometheusUrl: "http://127.0.0.1:9090/prom",
+      stagingOutputs: "out.json",
+      thresholds: "t.json",
+      windowSeconds: 129_600,
+      at: new Date("2025-03-01T11:00:00Z"),
+      approvedBy: "github:octocat",
+      queries: "q.json",
+      baselineSelector: { namespace: "production", version: "1.0.0" },
+      queryTimeoutMs: 500,
+      help: false,
+    });
+  });
+
+  it("accepts -h and --help", function () {
+    expect(parsePromoteArgs(["-h"]).help).to.equal(true);
+    expect(parsePromoteArgs(["--help"]).help).to.equal(true);
+  });
+
+  it("accepts a digest as the model version", function () {
+    expect(parsePromoteArgs(["--model-version", DIGEST]).modelVersion).to.equal(DIGEST);
+  });
+
+  const bad: [string, string[], string][] = [
+    ["an unknown flag", ["--force"], 'unknown option "--force" (see --help)'],
+    ["an unknown flag with a value", ["--stack=prod"], 'unknown option "--stack" (see --help)'],
+    ["a positional argument", ["production"], 'unexpected argument "production" (see --help)'],
+    ["a flag without its value", ["--window"], "--window needs a value"],
+    ["a flag followed by another flag", ["--at", "--dry-run"], "--at needs a value"],
+    ["a repeated flag", ["--json", "--json"], "--json is given more than once"],
+    ["a value on a boolean flag", ["--dry-run=yes"], "--dry-run takes no value"],
+    [
+      "latest",
+      ["--model-version", "latest"],
+      '--model-version "latest" is refused: it must be a pinned version: `latest` is never accepted',
+    ],
+    ["an empty version", ["--model-version="], '--model-version "" is refused: it must not be empty'],
+    [
+      "a whitespace version",
+      ["--model-version", " 1.0.0"],
+      '--model-version " 1.0.0" is refused: it must not contain whitespace',
+    ],
+    [
+      "shell metacharacters",
+      ["--model-version", "1.0.0;reboot"],
+      '--model-version "1.0.0;reboot" is refused: it must not contain shell metacharacters',
+    ],
+    [
+      "command substitution",
+      ["--model-version", "$(id)"],
+      '--model-version "$(id)" is refused: it must not contain shell metacharacters',
+    ],
+    [
+      "a tag that is not semver",
+      ["--model-version", "v1.0"],
+      '--model-version "v1.0" is refused: it must be a semantic version like 1.4.2 or an image digest sha256:<64 hex digits>',
+    ],
+    [
+      "a short digest",
+      ["--model-version", "sha256:abc"],
+      '--model-version "sha256:abc" is refused: it must be a semantic version like 1.4.2 or an image digest sha256:<64 hex digits>',
+    ],
+    [
+      "a window without unit",
+      ["--window", "24"],
+      '--window must be a duration like 24h, 90m or 1d12h (got "24")',
+    ],
+    ["a zero window", ["--window", "0h"], '--window must be longer than 0 (got "0h")'],
+    ["a window in milliseconds", ["--window", "1500ms"], '--window must be whole seconds (got "1500ms")'],
+    [
+      "a date without offset",
+      ["--at", "2025-03-01T12:00:00"],
+      '--at must be an RFC 3339 timestamp like 2025-03-01T12:00:00Z (got "2025-03-01T12:00:00")',
+    ],
+    [
+      "an impossible date",
+      ["--at", "2025-02-30T12:00:00Z"],
+      '--at "2025-02-30T12:00:00Z" is not a valid date and time',
+    ],
+    [
+      "a URL without scheme",
+      ["--prometheus-url", "localhost:9090"],
+      '--prometheus-url must use http or https (got "localhost:9090")',
+    ],
+    [
+      "a URL with credentials",
+      ["--prometheus-url", "http://u:p@h:9090"],
+      '--prometheus-url must not carry credentials, a query or a fragment (got "http://u:p@h:9090")',
+    ],
+    [
+      "an approver with spaces",
+      ["--approved-by", "jane doe"],
+      '--approved-by "jane doe" is not an approver ID (a login, email or provider:login, without spaces; at most 200 characters)',
+    ],
+    ["the same stack twice", ["--from", "production"], "--from and --to must differ (both are production)"],
+    ["a stack name with a space", ["--to", "prod uction"], '--to "prod uction" is not a stack name'],
+    [
+      "a selector that is not JSON",
+      ["--baseline-selector", "namespace=production"],
+      '--baseline-selector must be a JSON object of label → value (got "namespace=production")',
+    ],
+    [
+      "a selector with a bad label",
+      ["--baseline-selector", '{"na-me":"x"}'],
+      '--baseline-selector: "na-me" is not a usable Prometheus label name',
+    ],
+    [
+      "a selector with a number",
+      ["--baseline-selector", '{"version":1}'],
+      "--baseline-selector.version must be a non-empty string (got 1)",
+    ],
+  ];
+  for (const [what, argv, message] of bad) {
+    it(`refuses ${what}, naming the flag`, function () {
+      expect(refused(() => parsePromoteArgs(argv))).to.equal(message);
+    });
+  }
+});
+
+describe("value parsers", function () {
+  it("parses durations with several units", function () {
+    expect(parseDurationMs("1w", "x")).to.equal(604_800_000);
+    expect(parseDurationMs("1h30m15s", "x")).to.equal(5_415_000);
+    expect(parseDurationMs("250ms", "x")).to.equal(250);
+  });
+
+  it("parses RFC 3339 timestamps with offsets and fractions", function () {
+    expect(parseTimestamp("2025-03-01T12:00:00.250Z", "x").toISOString()).to.equal(
+      "2025-03-01T12:00:00.250Z",
+    );
+    expect(parseTimestamp("2025-03-01t12:00:00-02:30", "x").toISOString()).to.equal(
+      "2025-03-01T14:30:00.000Z",
+    );
+  });
+
+  it("renders selector values as escaped PromQL strings in label order", function () {
+    expect(renderMatchers({ version: 'a"b\\c', namespace: "staging" })).to.equal(
+      'namespace="staging",version="a\\"b\\\\c"',
+    );
+  });
+
+  it("refuses a non-string model version from a file", function () {
+    expect(refused(() => parseModelVersion(1.2, "outputs: modelVersion"))).to.equal(
+      "outputs: modelVersion must be a string holding a model version (got 1.2)",
+    );
+  });
+});
+
+describe("staging outputs", function () {
+  const good = {
+    modelVersion: "1.1.0",
+    image: "registry.local/churn-model:1.1.0",
+    namespace: "staging",
+    deployedAt: "2025-03-01T12:00:00Z",
+    serviceUrl: "http://churn-model.staging.svc:8080",
+    prometheusUrl: "http://127.0.0.1:9090",
+    metricsSelector: { namespace: "staging", version: "1.1.0" },
+  };
+
+  it("accepts the DESIGN.md object and types its values", function () {
+    const o = parseStagingOutputs(good, "f");
+    expect(o.deployedAt.toISOString()).to.equal("2025-03-01T12:00:00.000Z");
+    expect(o.metricsSelector).to.deep.equal({ namespace: "staging", version: "1.1.0" });
+  });
+
+  it("accepts the selector as a JSON string, as a stack output may carry it", function () {
+    const o = parseStagingOutputs({ ...good, metricsSelector: JSON.stringify(good.metricsSelector) }, "f");
+    expect(o.metricsSelector).to.deep.equal({ namespace: "staging", version: "1.1.0" });
+  });
+
+  it("accepts a digest version with an image pinned by digest", function () {
+    const o = parseStagingOutputs(
+      {
+        ...good,
+        modelVersion: DIGEST,
+        image: `registry.local/churn-model@${DIGEST}`,
+        metricsSelector: { namespace: "staging", version: DIGEST },
+      },
+      "f",
+    );
+    expect(o.modelVersion).to.equal(DIGEST);
+  });
+
+  it("refuses a file that is not an object", function () {
+    expect(refused(() => parseStagingOutputs([good], "f"))).to.equal(
+      "f must be a JSON object with modelVersion, image, namespace, deployedAt, serviceUrl, prometheusUrl, metricsSelector",
+    );
+  });
+
+  const bad: [string, Record<string, unknown>, string][] = [
+    ["missing keys", { image: undefined, deployedAt: null }, "f is missing image, deployedAt"],
+    [
+      "latest",
+      { modelVersion: "latest" },
+      'f: modelVersion "latest" is refused: it must be a pinned version: `latest` is never accepted',
+    ],
+    [
+      "a bad timestamp",
+      { deployedAt: "yesterday" },
+      'f: deployedAt must be an RFC 3339 timestamp like 2025-03-01T12:00:00Z (got "yesterday")',
+    ],
+    [
+      "an unpinned image",
+      { image: "registry.local/churn-model:latest" },
+      'f: image "registry.local/churn-model:latest" is not pinned to modelVersion 1.1.0',
+    ],
+    [
+      "a selector of another version",
+      { metricsSelector: { namespace: "staging", version: "1.0.0" } },
+      'f: metricsSelector.version must be the staged modelVersion 1.1.0 (got "1.0.0")',
+    ],
+    [
+      "a selector without namespace",
+      { metricsSelector: { version: "1.1.0" } },
+      "f: metricsSelector.namespace must be the staging namespace staging (got undefined)",
+    ],
+    [
+      "a selector string that is not JSON",
+      { metricsSelector: "{namespace" },
+      "f: metricsSelector is a string that is not a JSON object",
+    ],
+    [
+      "a bad namespace",
+      { namespace: "Staging!" },
+      'f: namespace "Staging!" is not a Kubernetes namespace name',
+    ],
+    [
+      "a bad Prometheus URL",
+      { prometheusUrl: "ftp://x" },
+      'f: prometheusUrl must use http or https (got "ftp://x")',
+    ],
+  ];
+  for (const [what, change, message] of bad) {
+    it(`refuses ${what}, naming the key`, function () {
+      expect(refused(() => parseStagingOutputs({ ...good, ...change }, "f"))).to.equal(message);
+    });
+  }
+});

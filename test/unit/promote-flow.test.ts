@@ -1,0 +1,445 @@
+import { expect } from "chai";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PassThrough } from "stream";
+import { CliIO, main } from "../../scripts/promote";
+import { BadInput, ConcurrentUpdate } from "../../scripts/promotion/errors";
+import {
+  EvidenceRecord,
+  generateEvidenceKeyPair,
+  signEvidence,
+  SignedEvidence,
+  verifyEvidence,
+} from "../../scripts/promotion/evidence";
+import type { StagingSnapshot } from "../../scripts/promotion/outputs";
+import type { InstantResult, PrometheusClient } from "../../scripts/promotion/prometheus";
+import type { PromotionDeps } from "../../scripts/promotion/promotion";
+import type { Thresholds } from "../../scripts/promotion/thresholds";
+import type {
+  ProductionDeployer,
+  ProductionState,
+  UpdateResult,
+  VerifyResult,
+} from "../../scripts/promotion/types";
+
+const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
+const THRESHOLDS: Thresholds = JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"))["promotion-evidence"];
+const NOW = new Date("2025-03-02T12:00:00Z");
+const DEPLOYED_AT = new Date("2025-03-01T06:00:00Z");
+
+type Numbers = Record<"accuracy" | "latency" | "errors" | "uptime" | "requests" | "labeled", number>;
+const GOOD: Numbers = {
+  accuracy: 0.91,
+  latency: 180,
+  errors: 0.002,
+  uptime: 1,
+  requests: 172800,
+  labeled: 34560,
+};
+
+/** Answers the default queries with fixed numbers, recognised by their metric names. */
+class FakePrometheus implements PrometheusClient {
+  readonly baseUrl = "http://prometheus.test";
+  readonly queries: { query: string; time: Date }[] = [];
+  constructor(public numbers: Numbers) {}
+  async instantQuery(query: string, time: Date): Promise<InstantResult> {
+    this.queries.push({ query, time });
+    const n = this.numbers;
+    const value = query.includes('correct="true"')
+      ? n.accuracy
+      : query.includes("histogram_quantile")
+        ? n.latency
+        : query.includes('code=~"5.."')
+          ? n.errors
+          : query.includes("avg_over_time(up")
+            ? n.uptime
+            : query.includes("churn_model_requests_total")
+              ? n.requests
+              : n.labeled;
+    return { resultType: "vector", samples: [{ labels: {}, value }] };
+  }
+}
+
+function snapshot(over: Partial<StagingSnapshot["outputs"]> = {}): StagingSnapshot {
+  return {
+    stack: "staging",
+    updateVersion: 7,
+    outputs: {
+      modelVersion: "1.1.0",
+      image: "registry.local/churn-model:1.1.0",
+      namespace: "staging",
+      deployedAt: DEPLOYED_AT,
+      serviceUrl: "http://churn-model.staging.svc:8080",
+      prometheusUrl: "http://prometheus.test",
+      metricsSelector: { namespace: "staging", version: "1.1.0" },
+      ...over,
+    },
+  };
+}
+
+/** Records what the CLI asks of production. */
+class FakeDeployer implements ProductionDeployer {
+  readonly calls: string[] = [];
+  readonly deployed: SignedEvidence[] = [];
+  readonly rolledBack: SignedEvidence[] = [];
+  constructor(
+    private readonly state: ProductionState,
+    private readonly outcomes: {
+      deploy?: UpdateResult | Error;
+      verify?: VerifyResult[];
+    } = {},
+  ) {}
+  async current(): Promise<ProductionState> {
+    this.calls.push("current");
+    return this.state;
+  }
+  async deploy(evidence: SignedEvidence): Promise<UpdateResult> {
+    this.calls.push(`deploy ${evidence.record.modelVersion}`);
+    this.deployed.push(evidence);
+    const o = this.outcomes.deploy ?? { ok: true, updateVersion: 3 };
+    if (o instanceof Error) throw o;
+    return o;
+  }
+  async verify(modelVersion: string): Promise<VerifyResult> {
+    this.calls.push(`verify ${modelVersion}`);
+    return this.outcomes.verify?.shift() ?? { healthy: true, reasons: [] };
+  }
+  async rollback(evidence: SignedEvidence): Promise<UpdateResult> {
+    this.calls.push(`rollback ${evidence.record.modelVersion}`);
+    this.rolledBack.push(evidence);
+    return { ok: true, updateVersion: 4 };
+  }
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe("the promote flow with fake Prometheus and production", function () {
+  const keys = generateEvidenceKeyPair();
+  const privateKey = crypto.createPrivateKey(keys.privateKeyPem);
+  let tmp: string;
+  let previousEvidence: SignedEvidence;
+
+  before(function () {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-promote-flow-"));
+    const record: EvidenceRecord = {
+      kind: "promotion",
+      modelVersion: "1.0.0",
+      image: "registry.local/churn-model:1.0.0",
+      measured: {
+        accuracy: 0.9,
+        latencyP99Ms: 170,
+        errorRate: 0.001,
+        uptime: 1,
+        soakHours: 30,
+        requests: 100000,
+        labeledPredictions: 5000,
+      },
+      window: { start: "2025-02-20T12:00:00Z", end: "2025-02-21T12:00:00Z" },
+      thresholds: THRESHOLDS,
+      staging: { stack: "staging", updateVersion: 5, deployedAt: "2025-02-20T06:00:00Z" },
+      approver: "alice",
+      createdAt: "2025-02-21T12:05:00Z",
+    };
+    previousEvidence = signEvidence(record, privateKey);
+  });
+
+  after(function () {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function run(
+    argv: string[],
+    overrides: Partial<PromotionDeps> = {},
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<Run> {
+    let stdout = "";
+    let stderr = "";
+    const io: CliIO = {
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: { write: (s: string) => (stderr += s) },
+      stdin: new PassThrough(),
+      env,
+    };
+    const deps: Partial<PromotionDeps> = {
+      readStaging: async () => snapshot(),
+      prometheus: () => new FakePrometheus(GOOD),
+      signingKey: () => privateKey,
+      now: () => NOW,
+      ...overrides,
+    };
+    const code = await main(["--thresholds", THRESHOLDS_FILE, ...argv], io, deps);
+    return { code, stdout, stderr };
+  }
+
+  function production(outcomes: ConstructorParameters<typeof FakeDeployer>[1] = {}): FakeDeployer {
+    return new FakeDeployer({ modelVersion: "1.0.0", evidence: previousEvidence }, outcomes);
+  }
+
+  it("passes a dry run with exit 0, a table on stdout, and neither key nor production touched", async function () {
+    const prometheus = new FakePrometheus(GOOD);
+    const r = await run(["--dry-run"], {
+      prometheus: () => prometheus,
+      signingKey: () => {
+        throw new Error("the key must not be read in a dry run");
+      },
+      deployer: () => {
+        throw new Error("production must not be touched in a dry run");
+      },
+    });
+    expect(r.code).to.equal(0);
+    expect(r.stdout).to.match(/^Promotion gate for churn-model 1\.1\.0 \(staging → production\): PROMOTE\n/);
+    expect(r.stderr).to.include("Dry run: the gate passed for 1.1.0; nothing was changed.");
+    expect(prometheus.queries).to.have.length(6);
+    expect(prometheus.queries.every((q) => q.time.getTime() === NOW.getTime())).to.equal(true);
+    expect(prometheus.queries.every((q) => q.query.includes("[86400s]"))).to.equal(true);
+    expect(prometheus.queries[0].query).to.include('{namespace="staging",version="1.1.0",correct="true"}');
+  });
+
+  it("prints only the decision JSON on stdout with --json and exits 3 on a rejection", async function () {
+    const r = await run(["--dry-run", "--json"], {
+      prometheus: () => new FakePrometheus({ ...GOOD, accuracy: 0.5 }),
+    });
+    expect(r.code).to.equal(3);
+    const decision = JSON.parse(r.stdout);
+    expect(decision.decision).to.equal("reject");
+    expect(
+      decision.checks.filter((c: { passed: boolean }) => !c.passed).map((c: { name: string }) => c.name),
+    ).to.deep.equal(["accuracy"]);
+    expect(r.stderr).to.include("promote: the gate rejected 1.1.0 for production; nothing was changed:");
+    expect(r.stderr).to.include("accuracy: accuracy 0.5 is below the minimum 0.85");
+  });
+
+  it("measures a window that starts when the version went live when that is within the window", async function () {
+    const prometheus = new FakePrometheus(GOOD);
+    const r = await run(["--dry-run", "--json", "--at", "2025-03-01T18:00:00Z"], {
+      prometheus: () => prometheus,
+    });
+    expect(r.code).to.equal(3);
+    const decision = JSON.parse(r.stdout);
+    expect(decision.window).to.deep.equal({
+      start: "2025-03-01T06:00:00.000Z",
+      end: "2025-03-01T18:00:00.000Z",
+    });
+    expect(prometheus.queries[0].query).to.include("[43200s]");
+    expect(decision.checks.find((c: { name: string }) => c.name === "soak_time").value).to.equal(12);
+  });
+
+  it("refuses a --model-version that staging does not run, with exit 2", async function () {
+    const r = await run(["--dry-run", "--model-version", "1.2.0"]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.equal(
+      "promote: --model-version 1.2.0 is not what staging runs (1.1.0); only the version staging runs can be promoted\n",
+    );
+  });
+
+  it("refuses an --at before the version went live, with exit 2", async function () {
+    const r = await run(["--dry-run", "--at", "2025-03-01T05:00:00Z"]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.include(
+      "--at 2025-03-01T05:00:00.000Z is not after 1.1.0 went live in staging (deployedAt 2025-03-01T06:00:00.000Z)",
+    );
+  });
+
+  it("refuses a baseline selector when the thresholds file has no margins", async function () {
+    const r = await run(["--dry-run", "--baseline-selector", '{"namespace":"production","version":"1.0.0"}']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/--baseline-selector needs baseline margins in .*production\.json/);
+  });
+
+  it("appends a Markdown summary when GITHUB_STEP_SUMMARY is set", async function () {
+    const file = path.join(tmp, "summary.md");
+    const r = await run(["--dry-run"], {}, { GITHUB_STEP_SUMMARY: file });
+    expect(r.code).to.equal(0);
+    expect(fs.readFileSync(file, "utf8")).to.match(
+      /^### ✅ Promotion gate for churn-model 1\.1\.0 .*PROMOTE\n/,
+    );
+  });
+
+  it("stops with exit 4 and changes nothing without a terminal or --approved-by", async function () {
+    let built = false;
+    const r = await run([], {
+      deployer: () => {
+        built = true;
+        return production();
+      },
+    });
+    expect(r.code).to.equal(4);
+    expect(built).to.equal(false);
+    expect(r.stderr).to.include(
+      "promote: promoting 1.1.0 to production needs an approval: run it on a terminal to be asked, or pass --approved-by ID; nothing was changed",
+    );
+  });
+
+  it("stops with exit 4 when the person at the terminal denies", async function () {
+    const questions: string[] = [];
+    const deployer = production();
+    const r = await run([], {
+      ask: async (q) => {
+        questions.push(q);
+        return "";
+      },
+      deployer: () => deployer,
+    });
+    expect(r.code).to.equal(4);
+    expect(questions).to.deep.equal([
+      "Approve promotion of churn-model 1.1.0 to production? Type your approver ID to approve, or press Enter to deny: ",
+    ]);
+    expect(deployer.calls).to.deep.equal([]);
+    expect(r.stderr).to.include("was denied at the prompt; nothing was changed");
+  });
+
+  it("fails with exit 2 before asking anyone when the signing key is missing", async function () {
+    let asked = false;
+    const r = await run([], {
+      signingKey: () => {
+        throw new BadInput("no evidence signing key");
+      },
+      ask: async () => {
+        asked = true;
+        return "jane";
+      },
+    });
+    expect(r.code).to.equal(2);
+    expect(asked).to.equal(false);
+    expect(r.stderr.split("\n").slice(-2)).to.deep.equal(["promote: no evidence signing key", ""]);
+  });
+
+  it("promotes with signed evidence that production verifies, recording the terminal approver", async function () {
+    const deployer = production();
+    const r = await run([], { ask: async () => " jane@example.com ", deployer: () => deployer });
+    expect(r.code).to.equal(0);
+    expect(deployer.calls).to.deep.equal(["current", "deploy 1.1.0", "verify 1.1.0"]);
+    const evidence = deployer.deployed[0];
+    expect(
+      verifyEvidence(evidence, {
+        publicKeyPem: keys.publicKeyPem,
+        thresholds: THRESHOLDS,
+        imageVersion: "1.1.0",
+        now: NOW,
+      }),
+    ).to.deep.equal([]);
+    expect(evidence.record).to.deep.equal({
+      kind: "promotion",
+      modelVersion: "1.1.0",
+      image: "registry.local/churn-model:1.1.0",
+      measured: {
+        accuracy: 0.91,
+        latencyP99Ms: 180,
+        errorRate: 0.002,
+        uptime: 1,
+        soakHours: 30,
+        requests: 172800,
+        labeledPredictions: 34560,
+      },
+      window: { start: "2025-03-01T12:00:00.000Z", end: "2025-03-02T12:00:00.000Z" },
+      thresholds: THRESHOLDS,
+      staging: { stack: "staging", updateVersion: 7, deployedAt: "2025-03-01T06:00:00.000Z" },
+      approver: "jane@example.com",
+      createdAt: "2025-03-02T12:00:00.000Z",
+    });
+    expect(r.stderr).to.match(
+      /Promoted 1\.1\.0 to production\. Time: gate [\d.]+ s · approval [\d.]+ s · update [\d.]+ s · verification [\d.]+ s/,
+    );
+  });
+
+  it("evaluates the gate again after approval and stops with exit 3 when it no longer passes", async function () {
+    const prometheus = new FakePrometheus(GOOD);
+    const deployer = production();
+    const r = await run(["--approved-by", "ci:octocat"], {
+      prometheus: () => prometheus,
+      signingKey: () => {
+        prometheus.numbers = { ...GOOD, errors: 0.2 };
+        return privateKey;
+      },
+      deployer: () => deployer,
+    });
+    expect(r.code).to.equal(3);
+    expect(prometheus.queries).to.have.length(12);
+    expect(deployer.calls).to.deep.equal([]);
+    expect(r.stderr).to.include(
+      "promote: the gate no longer passes for 1.1.0 just before the update; nothing was changed:",
+    );
+    expect(r.stderr).to.include("error_rate: error rate 0.2 is above the maximum 0.01");
+  });
+
+  it("stops with exit 3 when staging changed while waiting for approval", async function () {
+    const deployer = production();
+    let reads = 0;
+    const r = await run(["--approved-by", "ci:octocat"], {
+      readStaging: async () =>
+        ++reads === 1 ? snapshot() : snapshot({ deployedAt: new Date("2025-03-01T07:00:00Z") }),
+      deployer: () => deployer,
+    });
+    expect(r.code).to.equal(3);
+    expect(deployer.calls).to.deep.equal([]);
+    expect(r.stderr).to.include("staging changed while waiting for approval");
+  });
+
+  it("reports a concurrent update with exit 2 and does not roll back or retry", async function () {
+    const deployer = production({
+      deploy: new ConcurrentUpdate("another update of stack production is in progress"),
+    });
+    const r = await run(["--approved-by", "ci:octocat"], { deployer: () => deployer });
+    expect(r.code).to.equal(2);
+    expect(deployer.calls).to.deep.equal(["current", "deploy 1.1.0"]);
+    expect(r.stderr).to.include("promote: another update of stack production is in progress");
+  });
+
+  it("rolls back with signed rollback evidence and exits 5 when verification fails", async function () {
+    const deployer = production({
+      verify: [
+        { healthy: false, reasons: ["error rate 0.3 above 0.05"] },
+        { healthy: true, reasons: [] },
+      ],
+    });
+    const r = await run(["--approved-by", "ci:octocat"], { deployer: () => deployer });
+    expect(r.code).to.equal(5);
+    expect(deployer.calls).to.deep.equal([
+      "current",
+      "deploy 1.1.0",
+      "verify 1.1.0",
+      "rollback 1.0.0",
+      "verify 1.0.0",
+    ]);
+    const rollback = deployer.rolledBack[0];
+    expect(rollback.record.kind).to.equal("rollback");
+    expect(rollback.record.rollbackOf).to.deep.equal(previousEvidence);
+    expect(rollback.record.approver).to.equal("ci:octocat");
+    expect(
+      verifyEvidence(rollback, {
+        publicKeyPem: keys.publicKeyPem,
+        thresholds: THRESHOLDS,
+        imageVersion: "1.0.0",
+        now: NOW,
+      }),
+    ).to.deep.equal([]);
+    expect(r.stderr).to.include(
+      "promote: 1.1.0 failed verification in production: error rate 0.3 above 0.05; production was rolled back to 1.0.0 and verified healthy",
+    );
+  });
+
+  it("rolls back with exit 5 when the update itself fails", async function () {
+    const deployer = production({ deploy: { ok: false, reason: "Deployment churn-model timed out" } });
+    const r = await run(["--approved-by", "ci:octocat"], { deployer: () => deployer });
+    expect(r.code).to.equal(5);
+    expect(deployer.calls).to.deep.equal(["current", "deploy 1.1.0", "rollback 1.0.0", "verify 1.0.0"]);
+    expect(r.stderr).to.include("the update of production to 1.1.0 failed: Deployment churn-model timed out");
+  });
+
+  it("exits 1 naming the cause when a failed first promotion has nothing to roll back to", async function () {
+    const deployer = new FakeDeployer(
+      { modelVersion: null, evidence: null },
+      { deploy: { ok: false, reason: "boom" } },
+    );
+    const r = await run(["--approved-by", "ci:octocat"], { deployer: () => deployer });
+    expect(r.code).to.equal(1);
+    expect(deployer.calls).to.deep.equal(["current", "deploy 1.1.0"]);
+    expect(r.stderr).to.include("production has no earlier promoted version to roll back to");
+  });
+});
