@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
+import { PACK_NAME } from "../policy/pack";
 
 export const NAMESPACE = "churn-model-deployments";
 
@@ -44,9 +45,9 @@ export interface DeliveryConfig {
   readonly driftScheduleCron: string;
   /** Let a drift run on staging re-apply the program. Default false; production never does. */
   readonly autoRemediateStagingDrift: boolean;
-  /** Name of the policy pack (as declared in policy/index.ts). Default "churn-model-promotion". */
+  /** Name of the policy pack: the pack's own PACK_NAME. */
   readonly policyPackName: string;
-  /** Version tag the pack is published under; published versions are immutable. Required. */
+  /** Version tag the pack is published under: the pack's package.json version (published versions are immutable). */
   readonly policyPackVersion: string;
   /** Absolute directory of the policy pack source. Default: the repository's policy/. */
   readonly policyPackDir: string;
@@ -274,6 +275,26 @@ function readPolicyConfig(r: Reader, file: string): Record<string, unknown> {
   return obj;
 }
 
+/** The pack's version, from its package.json (the policy SDK reports the same). */
+function readPackVersion(r: Reader, dir: string): string {
+  const file = path.join(dir, "package.json");
+  let version: unknown;
+  try {
+    version = (JSON.parse(fs.readFileSync(file, "utf8")) as { version?: unknown }).version;
+  } catch (err) {
+    r.fail("policyPackDir", `must hold a package.json with the pack's version (${(err as Error).message})`);
+    return "";
+  }
+  if (typeof version !== "string" || !SEMVER.test(version)) {
+    r.fail(
+      "policyPackDir",
+      `holds ${file}, whose "version" must be a semantic version (got ${JSON.stringify(version)})`,
+    );
+    return "";
+  }
+  return version;
+}
+
 /** The service program's project name, from the repository root's Pulumi.yaml. */
 export function readServiceProject(root: string = REPO_ROOT): string {
   const file = path.join(root, "Pulumi.yaml");
@@ -317,14 +338,13 @@ export function readDeliveryConfig(src: ConfigSource): DeliveryConfig {
   if (cron !== undefined) r.fail("driftScheduleCron", cron);
   const autoRemediateStagingDrift = r.bool("autoRemediateStagingDrift", false);
 
-  const policyPackName = name("policyPackName", "churn-model-promotion");
-  const policyPackVersion = r.string("policyPackVersion", {
-    pattern: SEMVER,
-    accepted: "a semantic version such as 1.0.0, raised for every change of the pack",
-  });
+  const policyPackName = PACK_NAME;
   const policyPackDir = path.resolve(__dirname, src.get("policyPackDir") ?? "../policy");
+  let policyPackVersion = "";
   if (!fs.existsSync(path.join(policyPackDir, "PulumiPolicy.yaml"))) {
     r.fail("policyPackDir", `must be a directory holding PulumiPolicy.yaml (got ${policyPackDir})`);
+  } else {
+    policyPackVersion = readPackVersion(r, policyPackDir);
   }
   const policyConfigFile = path.resolve(
     __dirname,

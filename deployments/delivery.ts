@@ -4,6 +4,7 @@
  * approval-gated release route to production and notification webhooks.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { releaseRunner } from "./access";
 import { DeliveryConfig } from "./config";
 import { stackNotifications } from "./notifications";
 import { policyEnforcement } from "./policy";
@@ -19,10 +20,11 @@ export interface DeliveryOutputs {
 }
 
 export function declareDelivery(cfg: DeliveryConfig, opts?: pulumi.CustomResourceOptions): DeliveryOutputs {
-  const staging = stackDelivery(cfg, "staging", opts);
-  const production = stackDelivery(cfg, "production", opts);
+  const runner = releaseRunner(cfg, opts);
+  const staging = stackDelivery(cfg, "staging", undefined, opts);
+  const production = stackDelivery(cfg, "production", runner.token.value, opts);
   const policy = policyEnforcement(cfg, opts);
-  releaseRoute(cfg, production.settings, opts);
+  releaseRoute(cfg, production.settings, runner, opts);
   stackNotifications(cfg, "staging", { ...opts, dependsOn: [staging.settings] });
   stackNotifications(cfg, "production", { ...opts, dependsOn: [production.settings] });
   const releaseEnvironment = qualifiedEnvironment(cfg, cfg.releaseEnvironment);

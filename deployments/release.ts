@@ -9,13 +9,15 @@
  *   that event starts an `update` of the production stack;
  * - that deployment opens the release environment (`pulumi env run`) and runs `npm run
  *   promote` with the approved version, the AWS session and the evidence signing key, which
- *   live in the credentials environment the release environment imports.
+ *   live in the credentials environment the release environment imports. Production
+ *   deployments run as the release runner team (access.ts), which may open both.
  *
  * The program creates the release environment once and leaves its definition to approved
  * change requests afterwards (`ignoreChanges`), so running this program never releases.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as service from "@pulumi/pulumiservice";
+import { grantOpen, ReleaseRunner } from "./access";
 import { DeliveryConfig } from "./config";
 import { qualifiedEnvironment } from "./settings";
 
@@ -86,6 +88,7 @@ export interface ReleaseRoute {
 export function releaseRoute(
   cfg: DeliveryConfig,
   production: service.DeploymentSettings,
+  runner: ReleaseRunner,
   opts?: pulumi.CustomResourceOptions,
 ): ReleaseRoute {
   const credentials = new service.Environment(
@@ -110,6 +113,8 @@ export function releaseRoute(
     },
     { ...opts, dependsOn: [credentials], ignoreChanges: ["yaml"], protect: true },
   );
+  grantOpen(cfg, runner, "release-runner-credentials", credentials, opts);
+  grantOpen(cfg, runner, "release-runner-release", release, opts);
   const approval = new service.ApprovalRule(
     "production-release-approval",
     {

@@ -87,13 +87,21 @@ export interface StackDelivery {
   readonly drift: service.DriftSchedule;
 }
 
-/** Deployment settings and a drift schedule for one stack. */
+/**
+ * Deployment settings and a drift schedule for one stack. `accessToken`, when given, replaces
+ * the deployment's own stack-only token (PULUMI_ACCESS_TOKEN), kept secret.
+ */
 export function stackDelivery(
   cfg: DeliveryConfig,
   stack: StackName,
+  accessToken?: pulumi.Output<string>,
   opts?: pulumi.CustomResourceOptions,
 ): StackDelivery {
   const production = stack === "production";
+  const environmentVariables: Record<string, pulumi.Input<string>> = { ...deploymentEnvironment(cfg, stack) };
+  if (accessToken !== undefined) {
+    environmentVariables.PULUMI_ACCESS_TOKEN = pulumi.secret(accessToken);
+  }
   const settings = new service.DeploymentSettings(
     `${stack}-deployment-settings`,
     {
@@ -113,7 +121,7 @@ export function stackDelivery(
       cacheOptions: { enable: true },
       operationContext: {
         preRunCommands: preRunCommands(stack),
-        environmentVariables: deploymentEnvironment(cfg, stack),
+        environmentVariables,
         oidc: oidc(cfg, stack),
         options: { skipInstallDependencies: true, skipIntermediateDeployments: false },
       },

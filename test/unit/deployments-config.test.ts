@@ -40,13 +40,16 @@ describe("the Pulumi Deployments program's configuration", function () {
     fs.mkdirSync(path.join(tmp, "policy", "config"), { recursive: true });
     fs.writeFileSync(path.join(tmp, "policy", "PulumiPolicy.yaml"), "runtime: nodejs\n");
     fs.writeFileSync(
+      path.join(tmp, "policy", "package.json"),
+      JSON.stringify({ name: "pack", version: "2.3.4" }),
+    );
+    fs.writeFileSync(
       path.join(tmp, "policy", "config", "production.json"),
       JSON.stringify({ all: "mandatory", "promotion-evidence": { minAccuracy: 0.9 } }),
     );
     valid = {
       organization: "acme-ml",
       repository: "acme-ml/churn-model-cd",
-      policyPackVersion: "1.0.0",
       policyPackDir: path.join(tmp, "policy"),
       policyConfigFile: path.join(tmp, "policy", "config", "production.json"),
       webhookUrl: "https://hooks.example.com/pulumi",
@@ -68,7 +71,8 @@ describe("the Pulumi Deployments program's configuration", function () {
       executorImage: "pulumi/pulumi-nodejs-22:latest",
       driftScheduleCron: "0 */6 * * *",
       autoRemediateStagingDrift: false,
-      policyPackName: "churn-model-promotion",
+      policyPackName: "churn-model",
+      policyPackVersion: "2.3.4",
       webhookFormat: "raw",
       releaseApprovalsRequired: 1,
     });
@@ -93,14 +97,9 @@ describe("the Pulumi Deployments program's configuration", function () {
     });
     const keys = problems.map((p) => p.split(" ")[0]);
     expect(keys).to.have.members(
-      [
-        "organization",
-        "repository",
-        "policyPackVersion",
-        "webhookUrl",
-        "releaseApprovers",
-        "evidencePrivateKey",
-      ].map((k) => `${NAMESPACE}:${k}`),
+      ["organization", "repository", "webhookUrl", "releaseApprovers", "evidencePrivateKey"].map(
+        (k) => `${NAMESPACE}:${k}`,
+      ),
     );
     expect(() => readDeliveryConfig(source({}))).to.throw(
       DeliveryConfigError,
@@ -133,11 +132,6 @@ describe("the Pulumi Deployments program's configuration", function () {
       "a role ARN without a region",
       { stagingAwsRoleArn: "arn:aws:iam::123456789012:role/x" },
       /:awsRegion is required when stagingAwsRoleArn or productionAwsRoleArn is set/,
-    ],
-    [
-      "a policy pack version that is not semver",
-      { policyPackVersion: "v1" },
-      /:policyPackVersion must be a semantic version/,
     ],
     [
       "a policy pack directory without PulumiPolicy.yaml",
@@ -217,6 +211,17 @@ describe("the Pulumi Deployments program's configuration", function () {
       expect(problems.every((p) => p.startsWith(`${NAMESPACE}:`))).to.equal(true);
     });
   }
+
+  it("publishes the pack under its package.json version and rejects one that is not semver", function () {
+    expect(readDeliveryConfig(source(valid)).policyPackVersion).to.equal("2.3.4");
+    const dir = path.join(tmp, "pack-v1");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "PulumiPolicy.yaml"), "runtime: nodejs\n");
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ version: "v1" }));
+    expect(problemsOf({ ...valid, policyPackDir: dir }).join("\n")).to.match(
+      /:policyPackDir holds .*package.json, whose "version" must be a semantic version \(got "v1"\)/,
+    );
+  });
 
   it("rejects a policy config without the promotion-evidence thresholds", function () {
     const file = path.join(tmp, "no-thresholds.json");

@@ -45,7 +45,11 @@ function installMocks(): void {
         const secretPaths: string[] = [];
         const inputs = unwrapSecrets(args.inputs, "", secretPaths) as Record<string, any>;
         recorded.push({ type: args.type, name: args.name, inputs, secretPaths });
-        return { id: `${args.name}-id`, state: { ...inputs } };
+        const state: Record<string, unknown> = { ...inputs };
+        if (args.type === "pulumiservice:index:TeamAccessToken") {
+          state.value = "pul-release-runner-token";
+        }
+        return { id: `${args.name}-id`, state };
       },
       call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         throw new Error(`unexpected provider call ${args.token} in a unit test`);
@@ -97,6 +101,7 @@ const POLICY_CONFIG = {
 function policyFixture(dir: string): void {
   fs.mkdirSync(path.join(dir, "config"), { recursive: true });
   fs.writeFileSync(path.join(dir, "PulumiPolicy.yaml"), "runtime: nodejs\n");
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "pack", version: "1.2.0" }));
   fs.writeFileSync(path.join(dir, "config", "production.json"), JSON.stringify(POLICY_CONFIG));
 }
 
@@ -128,7 +133,6 @@ describe("the Pulumi Deployments program", function () {
       productionAwsRoleArn: "arn:aws:iam::123456789012:role/production-deploy",
       driftScheduleCron: "15 */4 * * *",
       autoRemediateStagingDrift: "true",
-      policyPackVersion: "1.2.0",
       policyPackDir: path.join(tmp, "policy"),
       policyConfigFile: path.join(tmp, "policy", "config", "production.json"),
       webhookUrl: "https://hooks.example.com/pulumi",
@@ -346,12 +350,56 @@ describe("the Pulumi Deployments program", function () {
     });
   });
 
+  describe("the identity of production deployments", function () {
+    it("runs production deployments with the release runner team's token, kept secret", function () {
+      const prod = named("pulumiservice:index:DeploymentSettings", "production-deployment-settings");
+      expect(prod.inputs.operationContext.environmentVariables.PULUMI_ACCESS_TOKEN).to.equal(
+        "pul-release-runner-token",
+      );
+      const tokenPath = "operationContext.environmentVariables.PULUMI_ACCESS_TOKEN";
+      expect(
+        prod.secretPaths.some((p) => tokenPath.startsWith(p)),
+        `secret paths ${prod.secretPaths}`,
+      ).to.equal(true);
+      const token = byType("pulumiservice:index:TeamAccessToken");
+      expect(token.map((t) => t.inputs.teamName)).to.deep.equal(["churn-model-release-runner"]);
+    });
+
+    it("leaves staging deployments with their own stack-only token", function () {
+      const staging = named("pulumiservice:index:DeploymentSettings", "staging-deployment-settings");
+      expect(staging.inputs.operationContext.environmentVariables).to.not.have.property(
+        "PULUMI_ACCESS_TOKEN",
+      );
+    });
+
+    it("grants the release runner edit on production, read on staging and open on the two environments, nothing more", function () {
+      const stacks = byType("pulumiservice:index:TeamStackPermission").map((p) => [
+        p.inputs.stack,
+        p.inputs.permission,
+      ]);
+      expect(stacks).to.have.deep.members([
+        ["production", 102],
+        ["staging", 101],
+      ]);
+      const envs = byType("pulumiservice:index:TeamEnvironmentPermission").map((p) => [
+        p.inputs.project,
+        p.inputs.environment,
+        p.inputs.permission,
+        p.inputs.team,
+      ]);
+      expect(envs).to.have.deep.members([
+        ["churn-model", "production-credentials", "open", "churn-model-release-runner"],
+        ["churn-model", "production-release", "open", "churn-model-release-runner"],
+      ]);
+    });
+  });
+
   describe("policy enforcement", function () {
     it("publishes the policy pack from the pack's directory under the configured version", function () {
       const pack = named("pulumiservice:index:PolicyPack", "promotion-policy-pack").inputs;
       expect(pack).to.include({
         organization: "acme-ml",
-        name: "churn-model-promotion",
+        name: "churn-model",
         versionTag: "1.2.0",
         sourcePath: path.join(tmp, "policy"),
       });
@@ -367,7 +415,7 @@ describe("the Pulumi Deployments program", function () {
       });
       expect(groups[0].inputs.stacks).to.deep.equal([{ routingProject: "churn-model", name: "production" }]);
       expect(groups[0].inputs.policyPacks).to.deep.equal([
-        { name: "churn-model-promotion", versionTag: "1.2.0", config: POLICY_CONFIG },
+        { name: "churn-model", versionTag: "1.2.0", config: POLICY_CONFIG },
       ]);
     });
   });
@@ -423,9 +471,58 @@ describe("the Pulumi Deployments program", function () {
       stacks: ["acme-ml/churn-model/staging", "acme-ml/churn-model/production"],
       releaseEnvironment: "acme-ml/churn-model/production-release",
       policyGroup: "churn-model-production",
-      policyPack: "churn-model-promotion@1.2.0",
+      policyPack: "churn-model@1.2.0",
       releaseCommand:
         "pulumi env set acme-ml/churn-model/production-release release.modelVersion <version> --draft",
     });
+  });
+});
+
+describe("the Pulumi Deployments program entry", function () {
+  let tmp: string;
+  let saved: Record<string, string>;
+
+  before(function () {
+    installMocks();
+    saved = pulumi.runtime.allConfig();
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-deployments-entry-"));
+    policyFixture(path.join(tmp, "policy"));
+  });
+
+  after(function () {
+    pulumi.runtime.setAllConfig(saved);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("reads the churn-model-deployments stack config, secrets included, and declares the delivery", async function () {
+    pulumi.runtime.setAllConfig(
+      {
+        "churn-model-deployments:organization": "acme-ml",
+        "churn-model-deployments:repository": "acme-ml/churn-model-cd",
+        "churn-model-deployments:policyPackDir": path.join(tmp, "policy"),
+        "churn-model-deployments:policyConfigFile": path.join(tmp, "policy", "config", "production.json"),
+        "churn-model-deployments:webhookUrl": "https://hooks.example.com/pulumi",
+        "churn-model-deployments:releaseApprovers": JSON.stringify({ users: ["alice"] }),
+        "churn-model-deployments:evidencePrivateKey": PRIVATE_KEY,
+      },
+      ["churn-model-deployments:evidencePrivateKey"],
+    );
+    recorded = [];
+    const entry = (await import("../../deployments/index")) as unknown as Record<string, unknown>;
+    const resolved = (await new Promise((resolve) => pulumi.output(entry).apply(resolve))) as Record<
+      string,
+      unknown
+    >;
+    await until(Promise.resolve());
+    expect(resolved.releaseEnvironment).to.equal("acme-ml/churn-model/production-release");
+    expect(recorded.filter((r) => r.type === "pulumiservice:index:DeploymentSettings")).to.have.length(2);
+  });
+
+  it("fails naming the key when the stack config lacks one", async function () {
+    pulumi.runtime.setAllConfig({ "churn-model-deployments:organization": "acme-ml" });
+    const { readDeliveryConfig, pulumiConfigSource } = await import("../../deployments/config");
+    expect(() => readDeliveryConfig(pulumiConfigSource())).to.throw(
+      /churn-model-deployments:repository is required/,
+    );
   });
 });
