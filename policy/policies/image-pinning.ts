@@ -1,0 +1,91 @@
+import { ResourceValidationPolicy } from "@pulumi/policy";
+import { text } from "../lib/values";
+import { containersOf, DIGEST, ImageRef, parseImage, SEMVER, workloadOf } from "../lib/workloads";
+
+export interface ImagePinningConfig {
+  /**
+   * Registries images may come from: `host[:port][/path]`, where `*` stands for one
+   * host label (`*.dkr.ecr.*.amazonaws.com`). Default none, so every image violates.
+   */
+  readonly allowedRegistries: string[];
+}
+
+function entryPattern(entry: string): RegExp {
+  const body = entry
+    .replace(/\/+$/, "")
+    .split("*")
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join("[^./:]+");
+  return new RegExp(`^${body}/`, "i");
+}
+
+/** Whether the image's repository lies under one of the allowed registries. */
+export function registryAllowed(ref: ImageRef, allowed: readonly string[]): boolean {
+  return ref.registry !== undefined && allowed.some((entry) => entryPattern(entry).test(`${ref.repository}`));
+}
+
+/**
+ * Pinned images only: a workload must name exactly what it runs (a semantic version tag or a
+ * sha256 digest), and pull it from a registry the config allows.
+ */
+export const imagePinning: ResourceValidationPolicy = {
+  name: "image-pinning",
+  description:
+    "Every container image must be pinned to a semantic version tag or a sha256 digest (never latest or " +
+    "untagged) and come from a registry on the allowedRegistries list.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      allowedRegistries: {
+        type: "array",
+        items: { type: "string", minLength: 1 },
+        default: [],
+        description: "Registries images may come from: host[:port][/path]; * stands for one host label.",
+      },
+    },
+  },
+  validateResource: (args, report) => {
+    const w = workloadOf(args.type, args.props, args.name);
+    if (w === undefined) {
+      return;
+    }
+    const allowed = args.getConfig<ImagePinningConfig>().allowedRegistries ?? [];
+    const allowList = allowed.length > 0 ? allowed.join(", ") : "none configured";
+    for (const c of containersOf(w)) {
+      const image = text(c.props.image);
+      if (image === undefined || image === "") {
+        report(`${c.label} must name an image`);
+        continue;
+      }
+      const ref = parseImage(image);
+      if (ref === undefined) {
+        report(`${c.label} has image "${image}", which is not a valid image reference`);
+        continue;
+      }
+      if (ref.digest !== undefined) {
+        if (!DIGEST.test(ref.digest)) {
+          report(`${c.label} has image "${image}": a digest must be sha256:<64 lower-case hex digits>`);
+        }
+      } else if (ref.tag === undefined) {
+        report(
+          `${c.label} has image "${image}" without a tag: pin it to a semantic version tag or a sha256 digest`,
+        );
+      } else if (!SEMVER.test(ref.tag)) {
+        report(
+          `${c.label} has image "${image}": the tag "${ref.tag}" is not a semantic version; pin it to a ` +
+            "semantic version tag or a sha256 digest",
+        );
+      }
+      if (ref.registry === undefined) {
+        report(
+          `${c.label} has image "${image}", which names no registry; images must come from an allowed ` +
+            `registry (allowedRegistries: ${allowList})`,
+        );
+      } else if (!registryAllowed(ref, allowed)) {
+        report(
+          `${c.label} pulls ${ref.repository}, which is under no allowed registry (allowedRegistries: ${allowList})`,
+        );
+      }
+    }
+  },
+};

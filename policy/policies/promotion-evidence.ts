@@ -1,0 +1,168 @@
+import { PolicyConfigSchema, ReportViolation, ResourceValidationPolicy } from "@pulumi/policy";
+import { BadInput } from "../../scripts/promotion/errors";
+import { EVIDENCE_ANNOTATION, verifyEvidence } from "../../scripts/promotion/evidence";
+import { parseThresholds, POLICY_NAME, Thresholds, THRESHOLD_KEYS } from "../../scripts/promotion/thresholds";
+import { isUnknownValueError, record, text, unknownPath } from "../lib/values";
+import {
+  containersOf,
+  imageVersion,
+  isChurnModelWorkload,
+  isProduction,
+  MODEL_NAME,
+  parseImage,
+  Workload,
+  workloadOf,
+} from "../lib/workloads";
+
+export interface PromotionEvidenceConfig extends Thresholds {
+  /** The Ed25519 key that verifies evidence, SPKI PEM. Without it nothing verifies. */
+  readonly publicKey?: string;
+}
+
+/** The thresholds of DESIGN.md, used when the policy config does not set them. */
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  minAccuracy: 0.85,
+  maxLatencyP99Ms: 250,
+  maxErrorRate: 0.01,
+  minUptime: 0.999,
+  minSoakHours: 24,
+  minRequests: 1000,
+  minLabeledPredictions: 200,
+  maxEvidenceAgeHours: 72,
+};
+
+const FRACTION = { type: "number", minimum: 0, maximum: 1 } as const;
+const NON_NEGATIVE = { type: "number", minimum: 0 } as const;
+
+const configSchema: PolicyConfigSchema = {
+  properties: {
+    minAccuracy: { ...FRACTION, default: DEFAULT_THRESHOLDS.minAccuracy },
+    maxLatencyP99Ms: { ...NON_NEGATIVE, default: DEFAULT_THRESHOLDS.maxLatencyP99Ms },
+    maxErrorRate: { ...FRACTION, default: DEFAULT_THRESHOLDS.maxErrorRate },
+    minUptime: { ...FRACTION, default: DEFAULT_THRESHOLDS.minUptime },
+    minSoakHours: { ...NON_NEGATIVE, default: DEFAULT_THRESHOLDS.minSoakHours },
+    minRequests: { ...NON_NEGATIVE, default: DEFAULT_THRESHOLDS.minRequests },
+    minLabeledPredictions: { ...NON_NEGATIVE, default: DEFAULT_THRESHOLDS.minLabeledPredictions },
+    maxEvidenceAgeHours: { ...NON_NEGATIVE, default: DEFAULT_THRESHOLDS.maxEvidenceAgeHours },
+    publicKey: { type: "string", description: "The Ed25519 public key (SPKI PEM) that verifies evidence." },
+  },
+};
+
+function thresholdsOf(config: PromotionEvidenceConfig): Thresholds {
+  const section: Record<string, unknown> = {};
+  for (const key of THRESHOLD_KEYS) {
+    section[key] = config[key];
+  }
+  return parseThresholds(section, "the policy config");
+}
+
+function checkEvidence(
+  w: Workload,
+  config: PromotionEvidenceConfig,
+  report: ReportViolation,
+  now: Date,
+): void {
+  let thresholds: Thresholds;
+  try {
+    thresholds = thresholdsOf(config);
+  } catch (err) {
+    if (err instanceof BadInput) {
+      report(`${w.display}: no promotion evidence can pass: ${err.message}`);
+      return;
+    }
+    throw err;
+  }
+  const evidence = record(w.metadata?.annotations)?.[EVIDENCE_ANNOTATION];
+  if (evidence === undefined) {
+    report(
+      `${w.display} runs in production without promotion evidence: the annotation ${EVIDENCE_ANNOTATION} ` +
+        "must hold the signed evidence the promotion wrote",
+    );
+    return;
+  }
+  if (typeof evidence !== "string") {
+    report(
+      `${w.display}: the annotation ${EVIDENCE_ANNOTATION} must be a string holding the signed evidence`,
+    );
+    return;
+  }
+  const models = containersOf(w).filter((c) => {
+    const image = text(c.props.image);
+    return image !== undefined && parseImage(image)?.name === MODEL_NAME;
+  });
+  if (models.length === 0) {
+    report(
+      `${w.display} runs no ${MODEL_NAME} image, so its promotion evidence cannot be matched to a version`,
+    );
+    return;
+  }
+  const problems = new Set<string>();
+  for (const c of models) {
+    const image = text(c.props.image) ?? "";
+    const version = imageVersion(parseImage(image)!);
+    if (version === undefined) {
+      problems.add(`${c.label} runs ${image}, which names no version (a tag or a digest)`);
+      continue;
+    }
+    const found = verifyEvidence(evidence, {
+      publicKeyPem: config.publicKey,
+      thresholds,
+      imageVersion: version,
+      now,
+    });
+    for (const p of found) {
+      problems.add(`${w.display}: ${p}`);
+    }
+  }
+  for (const p of problems) {
+    report(p);
+  }
+}
+
+/**
+ * Production runs only model versions the promotion proved in staging. Evidence unknown at
+ * preview is a violation: a production version must be provable before the update runs.
+ */
+export const promotionEvidence: ResourceValidationPolicy = {
+  name: POLICY_NAME,
+  description:
+    "A churn-model workload in production must carry signed promotion evidence that names exactly the " +
+    "version its image runs, holds staging metrics meeting this policy's thresholds, and is younger than " +
+    "maxEvidenceAgeHours.",
+  enforcementLevel: "mandatory",
+  configSchema,
+  validateResource: (args, report) => {
+    const w = workloadOf(args.type, args.props, args.name);
+    if (w === undefined) {
+      return;
+    }
+    try {
+      // A workload known to be staging needs no evidence; one whose environment is unknown
+      // counts as production once it is known to be the churn-model service.
+      let production: boolean | Error;
+      try {
+        production = isProduction(w);
+      } catch (err) {
+        if (!isUnknownValueError(err)) {
+          throw err;
+        }
+        production = err;
+      }
+      if (production === false || !isChurnModelWorkload(w)) {
+        return;
+      }
+      if (production instanceof Error) {
+        throw production;
+      }
+      checkEvidence(w, args.getConfig<PromotionEvidenceConfig>(), report, new Date());
+    } catch (err) {
+      if (!isUnknownValueError(err)) {
+        throw err;
+      }
+      report(
+        `${w.display}: promotion evidence could not be verified because ${unknownPath(err)} is unknown at ` +
+          "preview; a production version must be provable before the update runs",
+      );
+    }
+  },
+};

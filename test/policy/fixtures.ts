@@ -1,0 +1,159 @@
+/** Compliant resources as the churn-model program declares them, and evidence signed at runtime. */
+import {
+  EVIDENCE_ANNOTATION,
+  EvidenceRecord,
+  generateEvidenceKeyPair,
+  signEvidence,
+} from "../../scripts/promotion/evidence";
+import { Thresholds } from "../../scripts/promotion/thresholds";
+
+export const KEYS = generateEvidenceKeyPair();
+export const OTHER_KEYS = generateEvidenceKeyPair();
+
+export const THRESHOLDS: Thresholds = {
+  minAccuracy: 0.85,
+  maxLatencyP99Ms: 250,
+  maxErrorRate: 0.01,
+  minUptime: 0.999,
+  minSoakHours: 24,
+  minRequests: 1000,
+  minLabeledPredictions: 200,
+  maxEvidenceAgeHours: 72,
+};
+
+/** The promotion-evidence policy config of production, with the test public key. */
+export const EVIDENCE_CONFIG = { ...THRESHOLDS, publicKey: KEYS.publicKeyPem };
+
+export const REGISTRY = "registry.internal.example.com/ml";
+export const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+
+const HOUR = 3_600_000;
+
+export function hoursAgo(hours: number): string {
+  return new Date(Date.now() - hours * HOUR).toISOString();
+}
+
+export function evidenceRecord(version: string, overrides: Partial<EvidenceRecord> = {}): EvidenceRecord {
+  return {
+    kind: "promotion",
+    modelVersion: version,
+    image: imageOf(version),
+    measured: {
+      accuracy: 0.91,
+      latencyP99Ms: 120,
+      errorRate: 0.002,
+      uptime: 0.9995,
+      soakHours: 30,
+      requests: 50000,
+      labeledPredictions: 1500,
+    },
+    window: { start: hoursAgo(25), end: hoursAgo(1) },
+    thresholds: { ...THRESHOLDS },
+    staging: { stack: "staging", updateVersion: 42, deployedAt: hoursAgo(31) },
+    approver: "alice@example.com",
+    createdAt: hoursAgo(1),
+    ...overrides,
+  };
+}
+
+/** Signed promotion evidence for `version`, as the annotation carries it. */
+export function evidenceFor(
+  version: string,
+  overrides: Partial<EvidenceRecord> = {},
+  privateKeyPem = KEYS.privateKeyPem,
+): string {
+  return JSON.stringify(signEvidence(evidenceRecord(version, overrides), privateKeyPem));
+}
+
+export function imageOf(version: string): string {
+  return version.startsWith("sha256:")
+    ? `${REGISTRY}/churn-model@${version}`
+    : `${REGISTRY}/churn-model:${version}`;
+}
+
+export interface DeploymentOptions {
+  environment?: "staging" | "production";
+  version?: string;
+  image?: string;
+  /** The annotation value; null: no annotation. Default: valid evidence for the version. */
+  evidence?: string | null;
+}
+
+export function podLabels(environment: string, version: string): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": "churn-model",
+    "churn-model/environment": environment,
+    "app.kubernetes.io/version": version.startsWith("sha256:") ? `sha256-${version.slice(7, 19)}` : version,
+    "app.kubernetes.io/part-of": "churn-model-cd",
+  };
+}
+
+/** The churn-model Deployment's inputs as the ModelService component declares them. */
+export function deployment(opts: DeploymentOptions = {}): Record<string, unknown> {
+  const environment = opts.environment ?? "production";
+  const version = opts.version ?? "1.2.0";
+  const labels = podLabels(environment, version);
+  const annotations: Record<string, string> = { "pulumi.com/timeoutSeconds": "600" };
+  const evidence = opts.evidence === undefined ? evidenceFor(version) : opts.evidence;
+  if (evidence !== null) {
+    annotations[EVIDENCE_ANNOTATION] = evidence;
+  }
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "churn-model", namespace: environment, labels, annotations },
+    spec: {
+      replicas: 3,
+      selector: {
+        matchLabels: { "app.kubernetes.io/name": "churn-model", "churn-model/environment": environment },
+      },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels, annotations: { "prometheus.io/scrape": "true" } },
+        spec: {
+          serviceAccountName: "churn-model",
+          securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001 },
+          containers: [
+            {
+              name: "churn-model",
+              image: opts.image ?? imageOf(version),
+              ports: [{ name: "http", containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10 },
+              resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ["ALL"] },
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export function hpa(environment = "production", minReplicas = 3): Record<string, unknown> {
+  return {
+    metadata: { name: "churn-model", namespace: environment },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "churn-model" },
+      minReplicas,
+      maxReplicas: 10,
+    },
+  };
+}
+
+export function pdb(environment = "production"): Record<string, unknown> {
+  return {
+    metadata: { name: "churn-model", namespace: environment },
+    spec: {
+      maxUnavailable: 1,
+      selector: {
+        matchLabels: { "app.kubernetes.io/name": "churn-model", "churn-model/environment": environment },
+      },
+    },
+  };
+}
