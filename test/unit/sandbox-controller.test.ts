@@ -1,0 +1,659 @@
+import { expect } from "chai";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import {
+  Action,
+  Controller,
+  DesiredService,
+  imageVersion,
+  planActions,
+  readServicesState,
+  servedVersion,
+  ServiceProcess,
+  ServiceRunner,
+  ServiceSpec,
+} from "../../scripts/sandbox/controller";
+import { Deployment, HttpKubeApi, loadKubeconfig, ReplicaSet } from "../../scripts/sandbox/kube-client";
+import { freePort, isPortFree } from "../../scripts/sandbox/ports";
+import { prometheusPaths } from "../../scripts/sandbox/prometheus";
+import { ChurnModelService } from "../../scripts/sandbox/service/server";
+
+// ---- object builders ----------------------------------------------------------------------
+
+const APP = { "app.kubernetes.io/name": "churn-model" };
+
+interface DeploymentShape {
+  ready?: number;
+  replicas?: number;
+  updated?: number;
+  generation?: number;
+  observedGeneration?: number;
+  image?: string;
+  labels?: Record<string, string>;
+}
+
+function deployment(
+  namespace: string,
+  name: string,
+  version: string,
+  shape: DeploymentShape = {},
+): Deployment {
+  const replicas = shape.replicas ?? 1;
+  return {
+    metadata: {
+      name,
+      namespace,
+      uid: `uid-${namespace}-${name}`,
+      generation: shape.generation ?? 1,
+      labels: shape.labels ?? APP,
+    },
+    spec: {
+      replicas,
+      selector: { matchLabels: APP },
+      template: {
+        metadata: { labels: APP },
+        spec: {
+          containers: [
+            { name: "model", image: shape.image ?? `registry.local:5000/ml/churn-model:${version}` },
+          ],
+        },
+      },
+    },
+    status: {
+      observedGeneration: shape.observedGeneration ?? shape.generation ?? 1,
+      replicas,
+      updatedReplicas: shape.updated ?? replicas,
+      readyReplicas: shape.ready ?? replicas,
+    },
+  };
+}
+
+function replicaSet(owner: Deployment, revision: number, version: string, ready: number): ReplicaSet {
+  return {
+    metadata: {
+      name: `${owner.metadata.name}-${revision}`,
+      namespace: owner.metadata.namespace,
+      uid: `rs-${owner.metadata.uid}-${revision}`,
+      labels: APP,
+      annotations: { "deployment.kubernetes.io/revision": String(revision) },
+      ownerReferences: [{ kind: "Deployment", name: owner.metadata.name, uid: owner.metadata.uid }],
+    },
+    spec: {
+      replicas: ready,
+      template: { spec: { containers: [{ name: "model", image: `registry.local/churn-model:${version}` }] } },
+    },
+    status: { replicas: ready, readyReplicas: ready },
+  };
+}
+
+// ---- an in-process stand-in for the API server's list and watch ------------------------------
+
+interface Stored {
+  ns: string;
+  obj: { metadata: { name: string; labels?: Readonly<Record<string, string>>; resourceVersion?: string } };
+}
+
+class FakeApiServer {
+  private rv = 100;
+  private oldestRv = 0;
+  private readonly deployments = new Map<string, Stored>();
+  private readonly replicaSets = new Map<string, Stored>();
+  private readonly log: { rv: number; ns: string; type: string; object: unknown }[] = [];
+  private readonly watchers = new Set<{ ns: string; res: http.ServerResponse }>();
+  private holding = false;
+  readonly server = http.createServer((req, res) => this.handle(req, res));
+  url = "";
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", () => r()));
+    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.watchers) w.res.end();
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
+
+  applyDeployment(d: Deployment): void {
+    const key = `${d.metadata.namespace}/${d.metadata.name}`;
+    const type = this.deployments.has(key) ? "MODIFIED" : "ADDED";
+    const obj = { ...d, metadata: { ...d.metadata, resourceVersion: String(++this.rv) } };
+    this.deployments.set(key, { ns: d.metadata.namespace, obj });
+    this.emit(d.metadata.namespace, type, obj);
+  }
+
+  deleteDeployment(namespace: string, name: string): void {
+    const stored = this.deployments.get(`${namespace}/${name}`);
+    if (!stored) throw new Error(`no deployment ${namespace}/${name}`);
+    this.deployments.delete(`${namespace}/${name}`);
+    this.emit(namespace, "DELETED", {
+      ...stored.obj,
+      metadata: { ...stored.obj.metadata, resourceVersion: String(++this.rv) },
+    });
+  }
+
+  setReplicaSets(...items: ReplicaSet[]): void {
+    for (const rs of items)
+      this.replicaSets.set(`${rs.metadata.namespace}/${rs.metadata.name}`, {
+        ns: rs.metadata.namespace,
+        obj: rs,
+      });
+  }
+
+  /** Changes made while holding reach no watcher; expire() then forces a relist. */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Compacts the event history (older resource versions are gone) and ends every watch. */
+  expire(): void {
+    this.holding = false;
+    this.oldestRv = this.rv;
+    this.log.length = 0;
+    for (const w of this.watchers) w.res.end();
+    this.watchers.clear();
+  }
+
+  private emit(ns: string, type: string, object: unknown): void {
+    if (this.holding) return;
+    this.log.push({ rv: this.rv, ns, type, object });
+    for (const w of this.watchers) {
+      if (w.ns === ns) w.res.write(`${JSON.stringify({ type, object })}\n`);
+    }
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? "/", this.url);
+    const m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|replicasets)$/.exec(url.pathname);
+    if (!m) {
+      res.writeHead(404).end();
+      return;
+    }
+    const [, ns, kind] = m;
+    const selector = (url.searchParams.get("labelSelector") ?? "")
+      .split(",")
+      .filter((s) => s !== "")
+      .map((s) => s.split("="));
+    const matches = (s: Stored) =>
+      s.ns === ns && selector.every(([k, v]) => s.obj.metadata.labels?.[k] === v);
+    if (url.searchParams.get("watch") === "1") {
+      res.writeHead(200, { "content-type": "application/json" });
+      const from = Number(url.searchParams.get("resourceVersion"));
+      if (from < this.oldestRv) {
+        res.end(
+          `${JSON.stringify({ type: "ERROR", object: { kind: "Status", code: 410, message: "too old resource version" } })}\n`,
+        );
+        return;
+      }
+      for (const e of this.log.filter((e) => e.ns === ns && e.rv > from)) {
+        res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+      }
+      const watcher = { ns, res };
+      this.watchers.add(watcher);
+      req.on("close", () => this.watchers.delete(watcher));
+      return;
+    }
+    const source = kind === "deployments" ? this.deployments : this.replicaSets;
+    const body = JSON.stringify({
+      kind: "List",
+      metadata: { resourceVersion: String(this.rv) },
+      items: [...source.values()].filter(matches).map((s) => s.obj),
+    });
+    res.writeHead(200, { "content-type": "application/json" }).end(body);
+  }
+}
+
+// ---- service processes stand in as in-process services ---------------------------------------
+
+class InProcessRunner implements ServiceRunner {
+  readonly started: ServiceSpec[] = [];
+  private nextPid = 50_000;
+  private readonly crashers = new Map<number, () => Promise<void>>();
+
+  async start(spec: ServiceSpec): Promise<ServiceProcess> {
+    const service = new ChurnModelService({ version: spec.version, namespace: spec.namespace });
+    const url = await service.listen(spec.port);
+    this.started.push(spec);
+    let ended: () => void = () => undefined;
+    const exited = new Promise<void>((r) => (ended = r));
+    let closed = false;
+    const stop = async () => {
+      if (!closed) {
+        closed = true;
+        await service.close(0);
+        ended();
+      }
+    };
+    const pid = this.nextPid++;
+    this.crashers.set(pid, stop);
+    return { pid, url, exited, stop };
+  }
+
+  /** Ends a process as if it crashed. */
+  crash(pid: number): Promise<void> {
+    const stop = this.crashers.get(pid);
+    if (!stop) throw new Error(`no process ${pid}`);
+    return stop();
+  }
+}
+
+async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 8000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on("error", reject);
+  });
+}
+
+// ---- the pure decisions ----------------------------------------------------------------------
+
+describe("sandbox controller: image versions", () => {
+  const cases: [string, { name: string; version: string } | undefined][] = [
+    ["registry.local:5000/ml/churn-model:1.2.0", { name: "churn-model", version: "1.2.0" }],
+    ["churn-model:1.0.0@sha256:abcd", { name: "churn-model", version: "1.0.0" }],
+    ["localhost:5000/churn-model", undefined],
+    ["churn-model@sha256:abcd", undefined],
+    ["churn-model:", undefined],
+  ];
+  for (const [image, expected] of cases) {
+    it(`reads ${JSON.stringify(expected?.version)} from ${image}`, () => {
+      expect(imageVersion(image)).to.deep.equal(expected);
+    });
+  }
+});
+
+describe("sandbox controller: served version", () => {
+  const d = deployment("staging", "churn-model", "1.1.0");
+
+  it("serves nothing without ready replicas", () => {
+    expect(servedVersion(deployment("staging", "churn-model", "1.1.0", { ready: 0 }), [])).to.deep.equal({
+      reason: "no ready replicas",
+    });
+  });
+
+  it("serves the newest ReplicaSet that has a ready replica", () => {
+    expect(servedVersion(d, [replicaSet(d, 1, "1.0.0", 1), replicaSet(d, 2, "1.1.0", 1)])).to.deep.equal({
+      version: "1.1.0",
+    });
+  });
+
+  it("keeps the old version while the new ReplicaSet has no ready pod", () => {
+    const rolling = deployment("staging", "churn-model", "1.1.0", {
+      replicas: 2,
+      updated: 1,
+      ready: 1,
+      generation: 2,
+    });
+    expect(
+      servedVersion(rolling, [replicaSet(d, 1, "1.0.0", 1), replicaSet(d, 2, "1.1.0", 0)]),
+    ).to.deep.equal({
+      version: "1.0.0",
+    });
+  });
+
+  it("ignores ReplicaSets another Deployment owns", () => {
+    const other = deployment("staging", "other", "1.3.0");
+    expect(servedVersion(d, [replicaSet(other, 9, "1.3.0", 1), replicaSet(d, 1, "1.1.0", 1)])).to.deep.equal({
+      version: "1.1.0",
+    });
+  });
+
+  it("falls back to the template of a fully rolled-out Deployment when no ReplicaSet is listed", () => {
+    expect(servedVersion(d, [])).to.deep.equal({ version: "1.1.0" });
+    const rolling = deployment("staging", "churn-model", "1.1.0", { generation: 3, observedGeneration: 2 });
+    expect(servedVersion(rolling, [])).to.deep.equal({
+      reason: "rollout in progress and no ready ReplicaSet found",
+    });
+  });
+
+  it("says so when the image has no version tag", () => {
+    const untagged = deployment("staging", "churn-model", "x", { image: "churn-model@sha256:ab" });
+    expect(servedVersion(untagged, [])).to.deep.equal({
+      reason: "no container image of the form …/churn-model:<version>",
+    });
+  });
+});
+
+describe("sandbox controller: plan", () => {
+  const want = (ns: string, version: string): DesiredService => ({
+    key: `${ns}/churn-model`,
+    namespace: ns,
+    deployment: "churn-model",
+    version,
+  });
+  const cases: {
+    name: string;
+    desired: DesiredService[];
+    running: { key: string; version: string }[];
+    failed?: [string, string][];
+    actions: Action[];
+  }[] = [
+    {
+      name: "does nothing when running matches desired",
+      desired: [want("staging", "1.0.0")],
+      running: [{ key: "staging/churn-model", version: "1.0.0" }],
+      actions: [],
+    },
+    {
+      name: "starts a desired service that does not run",
+      desired: [want("staging", "1.0.0")],
+      running: [],
+      actions: [{ kind: "start", desired: want("staging", "1.0.0") }],
+    },
+    {
+      name: "swaps a service whose version changed",
+      desired: [want("staging", "1.1.0")],
+      running: [{ key: "staging/churn-model", version: "1.0.0" }],
+      actions: [{ kind: "swap", desired: want("staging", "1.1.0"), from: "1.0.0" }],
+    },
+    {
+      name: "stops a service that is no longer desired",
+      desired: [],
+      running: [{ key: "production/churn-model", version: "1.0.0" }],
+      actions: [
+        {
+          kind: "stop",
+          key: "production/churn-model",
+          reason: "no ready replicas or the Deployment is gone",
+        },
+      ],
+    },
+    {
+      name: "does not retry a version that failed to start",
+      desired: [want("staging", "9.0.0")],
+      running: [],
+      failed: [["staging/churn-model", "9.0.0"]],
+      actions: [],
+    },
+    {
+      name: "keeps the running version when the new one failed to start",
+      desired: [want("staging", "9.0.0")],
+      running: [{ key: "staging/churn-model", version: "1.0.0" }],
+      failed: [["staging/churn-model", "9.0.0"]],
+      actions: [],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      expect(planActions(c.desired, c.running, new Map(c.failed ?? []))).to.deep.equal(c.actions);
+    });
+  }
+});
+
+describe("sandbox kubeconfig", () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-kubeconfig-"));
+  });
+
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("reads the current context's server, CA and client certificate (inline or by file)", () => {
+    fs.writeFileSync(path.join(dir, "client.key"), "KEY");
+    const file = path.join(dir, "kubeconfig");
+    fs.writeFileSync(
+      file,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: other",
+        "  cluster: {server: 'https://10.0.0.1:6443'}",
+        "- name: sandbox",
+        "  cluster:",
+        "    server: https://127.0.0.1:6443/",
+        `    certificate-authority-data: ${Buffer.from("CA").toString("base64")}`,
+        "users:",
+        "- name: admin",
+        "  user:",
+        `    client-certificate-data: ${Buffer.from("CERT").toString("base64")}`,
+        "    client-key: client.key",
+        "contexts:",
+        "- name: sandbox",
+        "  context: {cluster: sandbox, user: admin}",
+        "current-context: sandbox",
+      ].join("\n"),
+    );
+    const conn = loadKubeconfig(file);
+    expect(conn.server).to.equal("https://127.0.0.1:6443");
+    expect(conn.ca?.toString()).to.equal("CA");
+    expect(conn.cert?.toString()).to.equal("CERT");
+    expect(conn.key?.toString()).to.equal("KEY");
+  });
+
+  it("names a current-context that does not exist", () => {
+    const file = path.join(dir, "kubeconfig");
+    fs.writeFileSync(file, "current-context: nowhere\ncontexts: []\n");
+    expect(() => loadKubeconfig(file)).to.throw('current-context "nowhere" is not among its contexts');
+  });
+});
+
+// ---- the controller against a list/watch stream ------------------------------------------------
+
+describe("sandbox controller", function () {
+  this.timeout(30_000);
+  let api: FakeApiServer;
+  let runner: InProcessRunner;
+  let stateDir: string;
+  let controller: Controller;
+  let lines: string[];
+
+  const state = () => readServicesState(stateDir) ?? {};
+  const targets = () =>
+    JSON.parse(fs.readFileSync(prometheusPaths(stateDir).targetsFile, "utf8")) as {
+      targets: string[];
+      labels: Record<string, string>;
+    }[];
+  const servedBy = (ns: string, version: string) => state()[ns]?.version === version && state()[ns];
+
+  async function startController(): Promise<void> {
+    controller = new Controller({
+      api: new HttpKubeApi({ server: api.url }),
+      namespaces: ["staging", "production"],
+      stateDir,
+      runner,
+      log: (l) => lines.push(l),
+      resyncMs: 60_000,
+    });
+    await controller.start();
+  }
+
+  function rollOut(d: Deployment, revisions: [number, string, number][]): void {
+    api.setReplicaSets(...revisions.map(([rev, version, ready]) => replicaSet(d, rev, version, ready)));
+    api.applyDeployment(d);
+  }
+
+  beforeEach(async () => {
+    api = new FakeApiServer();
+    await api.start();
+    runner = new InProcessRunner();
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-controller-"));
+    lines = [];
+  });
+
+  afterEach(async () => {
+    await controller?.stop();
+    await api.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("runs a Deployment's version once it has a ready replica, behind the namespace's stable URL", async () => {
+    await startController();
+    const before = state();
+    expect(before.staging).to.include({ version: null, pid: null, backendUrl: null });
+    expect((await get(`${before.staging.url}/healthz`)).status).to.equal(503);
+
+    const d = deployment("staging", "churn-model", "1.1.0", { ready: 0 });
+    rollOut(d, [[1, "1.1.0", 0]]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(runner.started).to.have.length(0);
+
+    rollOut(deployment("staging", "churn-model", "1.1.0"), [[1, "1.1.0", 1]]);
+    const record = await until("staging serves 1.1.0", () => servedBy("staging", "1.1.0"));
+    expect(record.url).to.equal(before.staging.url);
+    expect(record.deployment).to.equal("churn-model");
+    const health = await get(`${record.url}/healthz`);
+    expect(JSON.parse(health.body)).to.deep.equal({ status: "ok", version: "1.1.0", namespace: "staging" });
+    expect(targets()).to.deep.equal([
+      {
+        targets: [record.backendUrl!.replace("http://", "")],
+        labels: { namespace: "staging", version: "1.1.0", deployment: "churn-model" },
+      },
+    ]);
+    expect(state().production.version).to.equal(null);
+  });
+
+  it("swaps the process when the ready version changes and keeps the stable URL", async () => {
+    const d = deployment("staging", "churn-model", "1.0.0");
+    rollOut(d, [[1, "1.0.0", 1]]);
+    await startController();
+    const first = await until("1.0.0", () => servedBy("staging", "1.0.0"));
+
+    rollOut(deployment("staging", "churn-model", "1.1.0", { generation: 2 }), [
+      [1, "1.0.0", 0],
+      [2, "1.1.0", 1],
+    ]);
+    const second = await until("1.1.0", () => servedBy("staging", "1.1.0"));
+    expect(second.url).to.equal(first.url);
+    expect(second.pid).to.not.equal(first.pid);
+    expect(JSON.parse((await get(`${second.url}/healthz`)).body).version).to.equal("1.1.0");
+    await controller.idle();
+    const refused = await get(first.backendUrl!).then(
+      () => "answered",
+      (err: NodeJS.ErrnoException) => err.code,
+    );
+    expect(refused, "the 1.0.0 process after the swap").to.equal("ECONNREFUSED");
+    expect(targets().map((t) => t.labels.version)).to.deep.equal(["1.1.0"]);
+    expect(lines).to.include(
+      `staging/churn-model: swapped 1.0.0 → 1.1.0 (pid ${second.pid}) at ${second.backendUrl}`,
+    );
+  });
+
+  it("keeps serving the old version while the new pods never become ready", async () => {
+    const d = deployment("staging", "churn-model", "1.0.0");
+    rollOut(d, [[1, "1.0.0", 1]]);
+    await startController();
+    await until("1.0.0", () => servedBy("staging", "1.0.0"));
+    rollOut(
+      deployment("staging", "churn-model", "1.2.0", { generation: 2, replicas: 2, updated: 1, ready: 1 }),
+      [
+        [1, "1.0.0", 1],
+        [2, "1.2.0", 0],
+      ],
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    expect(state().staging.version).to.equal("1.0.0");
+    expect(runner.started.map((s) => s.version)).to.deep.equal(["1.0.0"]);
+  });
+
+  it("stops the process when the Deployment loses its ready replicas or goes", async () => {
+    rollOut(deployment("staging", "churn-model", "1.0.0"), [[1, "1.0.0", 1]]);
+    rollOut(deployment("production", "churn-model", "1.0.0"), [[1, "1.0.0", 1]]);
+    await startController();
+    await until("both", () => servedBy("staging", "1.0.0") && servedBy("production", "1.0.0"));
+
+    rollOut(deployment("staging", "churn-model", "1.0.0", { ready: 0 }), [[1, "1.0.0", 0]]);
+    await until("staging stopped", () => state().staging.version === null);
+    api.deleteDeployment("production", "churn-model");
+    await until("production stopped", () => state().production.version === null);
+    expect(targets()).to.deep.equal([]);
+    expect((await get(`${state().production.url}/healthz`)).status).to.equal(503);
+  });
+
+  it("does not run a version the catalog lacks, and runs the next one that it has", async () => {
+    rollOut(deployment("staging", "churn-model", "7.0.0"), [[1, "7.0.0", 1]]);
+    await startController();
+    await until("failure logged", () =>
+      lines.find((l) => l.startsWith("staging/churn-model: cannot run 7.0.0")),
+    );
+    api.applyDeployment({
+      ...deployment("staging", "churn-model", "7.0.0"),
+      metadata: { ...deployment("staging", "churn-model", "7.0.0").metadata, annotations: { touched: "1" } },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(lines.filter((l) => l.includes("cannot run 7.0.0"))).to.have.length(1);
+    expect(state().staging.version).to.equal(null);
+
+    rollOut(deployment("staging", "churn-model", "1.1.0", { generation: 2 }), [
+      [1, "7.0.0", 0],
+      [2, "1.1.0", 1],
+    ]);
+    await until("1.1.0", () => servedBy("staging", "1.1.0"));
+  });
+
+  it("restarts a crashed process on the same port", async () => {
+    rollOut(deployment("staging", "churn-model", "1.0.0"), [[1, "1.0.0", 1]]);
+    await startController();
+    const first = await until("1.0.0", () => servedBy("staging", "1.0.0"));
+    await runner.crash(first.pid!);
+    const again = await until("restarted", () => {
+      const s = state().staging;
+      return s.pid !== null && s.pid !== first.pid && s;
+    });
+    expect(again.backendUrl).to.equal(first.backendUrl);
+    expect(runner.started.map((s) => s.port)).to.deep.equal([runner.started[0].port, runner.started[0].port]);
+  });
+
+  it("relists after its watch expired and catches up with what changed meanwhile", async () => {
+    rollOut(deployment("staging", "churn-model", "1.0.0"), [[1, "1.0.0", 1]]);
+    await startController();
+    await until("1.0.0", () => servedBy("staging", "1.0.0"));
+    api.hold();
+    rollOut(deployment("staging", "churn-model", "1.3.0", { generation: 2 }), [
+      [1, "1.0.0", 0],
+      [2, "1.3.0", 1],
+    ]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(state().staging.version).to.equal("1.0.0");
+    api.expire();
+    await until("1.3.0 after relist", () => servedBy("staging", "1.3.0"));
+  });
+
+  it("keeps a namespace's proxy port across controller restarts and frees every port on stop", async () => {
+    rollOut(deployment("staging", "churn-model", "1.0.0"), [[1, "1.0.0", 1]]);
+    await startController();
+    const first = await until("1.0.0", () => servedBy("staging", "1.0.0"));
+    await controller.stop();
+    expect(await isPortFree(first.proxyPort)).to.equal(true);
+    expect(await isPortFree(Number(new URL(first.backendUrl!).port))).to.equal(true);
+    expect(state().staging.version).to.equal(null);
+
+    await startController();
+    const second = await until("1.0.0 again", () => servedBy("staging", "1.0.0"));
+    expect(second.url).to.equal(first.url);
+  });
+
+  it("takes a new proxy port when the recorded one is in use", async () => {
+    const taken = await freePort();
+    const blocker = http.createServer();
+    await new Promise<void>((r) => blocker.listen(taken, "127.0.0.1", () => r()));
+    try {
+      fs.writeFileSync(
+        path.join(stateDir, "services.json"),
+        JSON.stringify({ staging: { url: `http://127.0.0.1:${taken}`, proxyPort: taken } }),
+      );
+      await startController();
+      expect(state().staging.proxyPort).to.not.equal(taken);
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
+});
