@@ -11,7 +11,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import { BadInput } from "./errors";
-import { parseThresholds, Thresholds, THRESHOLD_KEYS } from "./thresholds";
+import { parseThresholds, Thresholds } from "./thresholds";
 
 /** The Deployment annotation that carries the SignedEvidence JSON. */
 export const EVIDENCE_ANNOTATION = "churn-model/promotion-evidence";
@@ -50,7 +50,7 @@ export interface EvidenceRecord {
   measured: Measured;
   /** The evaluation window, RFC3339. */
   window: { start: string; end: string };
-  /** The thresholds the gate used. Informational only: verification never trusts them. */
+  /** The thresholds the gate used (extra policy-config keys allowed). Informational only: verification never trusts them. */
   thresholds: Thresholds;
   staging: { stack: string; updateVersion: number | null; deployedAt: string };
   approver: string;
@@ -202,7 +202,8 @@ function validateRecord(value: unknown, at: string): EvidenceRecord {
     throw new BadInput(`${at}.window.start (${start}) must not be after ${at}.window.end (${end})`);
   }
 
-  objectAt(obj.thresholds, `${at}.thresholds`, THRESHOLD_KEYS);
+  // Informational: the policy-config section the gate read, so keys beside the thresholds
+  // (publicKey) may come along; the signature covers them like every other field.
   parseThresholds(obj.thresholds, `${at}.thresholds`);
 
   const staging = objectAt(obj.staging, `${at}.staging`, ["stack", "updateVersion", "deployedAt"]);

@@ -165,6 +165,20 @@ describe("signEvidence and verifyEvidence", () => {
     expect(verify(ev)).to.deep.equal([]);
   });
 
+  it("accepts a thresholds section that carries the policy config's other keys", () => {
+    const thresholds = { ...THRESHOLDS, publicKey: keys.publicKeyPem } as Thresholds;
+    expect(verify(signed({ thresholds }))).to.deep.equal([]);
+  });
+
+  it("refuses to sign a record whose thresholds section lacks a threshold", () => {
+    const thresholds = { ...THRESHOLDS } as Partial<Thresholds>;
+    delete thresholds.minUptime;
+    expect(() => signEvidence(record({ thresholds: thresholds as Thresholds }), keys.privateKeyPem)).to.throw(
+      BadInput,
+      'record.thresholds: "promotion-evidence": minUptime is missing',
+    );
+  });
+
   it("refuses to sign a record with a missing field", () => {
     const bad = record() as Partial<EvidenceRecord>;
     delete bad.approver;
