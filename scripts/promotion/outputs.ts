@@ -4,7 +4,6 @@
  * through one validator, so a bad value is refused the same way whatever its source.
  */
 import * as fs from "fs";
-import { firstLine, selectStack } from "./engine";
 import { BadInput, DependencyUnavailable } from "./errors";
 import { LabelSelector, parseHttpUrl, parseLabelSelector, parseModelVersion, parseTimestamp } from "./values";
 
@@ -128,6 +127,9 @@ export function readStagingOutputsFile(file: string, stack: string): StagingSnap
  * project's engine and environment, plus the version of the stack's last update.
  */
 export async function readStagingOutputsFromStack(stackName: string): Promise<StagingSnapshot> {
+  // Loaded here, not at the top: the Pulumi SDK takes seconds to load, and runs with
+  // --staging-outputs never need it.
+  const { firstLine, selectStack } = await import("./engine");
   const stack = await selectStack(stackName);
   let values: Record<string, unknown>;
   let updateVersion: number | null;
