@@ -338,6 +338,53 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
       expect(r.stderr).not.to.include("PRIVATE KEY");
     });
 
+    it("asks on a terminal and stops with exit 4 when the person there denies", async function () {
+      const keys = generateEvidenceKeyPair();
+      const quote = (a: string): string => `'${a.replace(/'/g, "'\\''")}'`;
+      const command = [
+        process.execPath,
+        "-r",
+        "ts-node/register/transpile-only",
+        SCRIPT,
+        ...scenarioArgs("healthy"),
+        "--at",
+        AT,
+      ]
+        .map(quote)
+        .join(" ");
+      // `script` runs the CLI on a pseudo-terminal, so stdin and stderr are TTYs.
+      const r = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+        const child = spawn("script", ["-qec", command, "/dev/null"], {
+          cwd: REPO,
+          env: {
+            ...process.env,
+            NO_COLOR: "1",
+            GITHUB_STEP_SUMMARY: "",
+            CHURN_EVIDENCE_PRIVATE_KEY: keys.privateKeyPem,
+          },
+          stdio: ["pipe", "pipe", "pipe"],
+        });
+        let output = "";
+        let answered = false;
+        child.stdout.on("data", (c: Buffer) => {
+          output += c.toString();
+          if (!answered && output.includes("press Enter to deny: ")) {
+            answered = true;
+            child.stdin.write("no\r");
+          }
+        });
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, output }));
+      });
+      expect(r.output).to.include(
+        "Approve promotion of churn-model 2.0.0 to production? Type your approver ID to approve, or press Enter to deny: ",
+      );
+      expect(r.output).to.include(
+        "promote: promotion of 2.0.0 to production was denied at the prompt; nothing was changed",
+      );
+      expect(r.code).to.equal(4);
+    });
+
     it("fails with exit 2 when promoting without a signing key in the environment", async function () {
       const r = await promote([...scenarioArgs("healthy"), "--at", AT, "--approved-by", "ci:octocat"]);
       expect(r.code).to.equal(2);

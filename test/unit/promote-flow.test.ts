@@ -294,6 +294,16 @@ describe("the promote flow with fake Prometheus and production", function () {
     expect(r.stderr).to.include("was denied at the prompt; nothing was changed");
   });
 
+  it("stops with exit 4 when the ID typed at the prompt is not an approver ID", async function () {
+    const deployer = production();
+    const r = await run([], { ask: async () => "jane doe", deployer: () => deployer });
+    expect(r.code).to.equal(4);
+    expect(deployer.calls).to.deep.equal([]);
+    expect(r.stderr).to.include(
+      'promote: the approver ID typed at the prompt "jane doe" is not an approver ID',
+    );
+  });
+
   it("fails with exit 2 before asking anyone when the signing key is missing", async function () {
     let asked = false;
     const r = await run([], {
