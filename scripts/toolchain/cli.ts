@@ -86,7 +86,7 @@ async function build(c: Component): Promise<void> {
       fs.copyFileSync(path.join(src, f), path.join(buildDir, f));
     }
   }
-  const env = { ...process.env, GOFLAGS: "-mod=readonly" };
+  const env = { ...process.env, GOFLAGS: `${process.env.GOFLAGS ?? ""} -mod=readonly`.trim() };
   let t = Date.now();
   await run("go", ["mod", "download"], { cwd: buildDir, env, label: `${c.name}: go mod download` });
   log(`  ${c.name}: modules downloaded in ${((Date.now() - t) / 1000).toFixed(1)}s`);
@@ -107,9 +107,14 @@ async function build(c: Component): Promise<void> {
   fs.rmSync(buildDir, { recursive: true, force: true });
 }
 
-async function installProviderPlugin(): Promise<void> {
+/** Installs the provider into the engine's plugin cache; with `check`, 1 when it is missing. */
+async function ensureProviderPlugin(check: boolean): Promise<number> {
   if (fs.existsSync(path.join(providerPluginDir(), "pulumi-resource-kubernetes"))) {
-    return;
+    return 0;
+  }
+  if (check) {
+    log(`kubernetes plugin ${KUBERNETES_PROVIDER_VERSION}: MISSING in ${pulumiHome()}`);
+    return 1;
   }
   const provider = COMPONENTS.find((c) => c.name === "pulumi-resource-kubernetes");
   const file = path.join(componentBinDir(provider!), "pulumi-resource-kubernetes");
@@ -120,6 +125,7 @@ async function installProviderPlugin(): Promise<void> {
     { env, label: "pulumi plugin install resource kubernetes" },
   );
   log(`  installed the kubernetes ${KUBERNETES_PROVIDER_VERSION} plugin into ${pulumiHome()}`);
+  return 0;
 }
 
 interface Options {
@@ -173,17 +179,13 @@ async function install(options: Options): Promise<number> {
     log(`${c.name} ${c.version}: building from Go modules (cold builds take minutes on 2 cores)`);
     await build(c);
     log(`${c.name} ${c.version}: done in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+    if (c.name === "pulumi-resource-kubernetes") {
+      // Into the plugin cache at once, so the engine works while the control plane builds.
+      await ensureProviderPlugin(false);
+    }
   }
   if (options.groups.has("engine") && !onUserPath("pulumi-resource-kubernetes")) {
-    if (options.check) {
-      const ok = fs.existsSync(providerPluginDir());
-      log(
-        `kubernetes plugin ${KUBERNETES_PROVIDER_VERSION}: ${ok ? "installed" : "MISSING"} in ${pulumiHome()}`,
-      );
-      missing += ok ? 0 : 1;
-    } else {
-      await installProviderPlugin();
-    }
+    missing += await ensureProviderPlugin(options.check);
   }
   if (options.check && missing > 0) {
     log(`${missing} component(s) missing: run ./dev toolchain install`);

@@ -43,11 +43,16 @@ const PROVIDER_MODULE = "github.com/pulumi/pulumi-kubernetes/provider/v4";
 /** Reads the version of `modulePath` pinned in a component's go.mod. */
 export function pinnedModuleVersion(goModDir: string, modulePath: string): string {
   const goMod = fs.readFileSync(path.join(goModDir, "go.mod"), "utf8");
-  const line = goMod.split("\n").find((l) => l.trim().startsWith(`${modulePath} `));
-  if (!line) {
-    throw new Error(`${modulePath} is not required by ${path.join(goModDir, "go.mod")}`);
+  for (const line of goMod.split("\n")) {
+    const words = line
+      .trim()
+      .replace(/^require\s+/, "")
+      .split(/\s+/);
+    if (words[0] === modulePath && words[1]) {
+      return words[1];
+    }
   }
-  return line.trim().split(/\s+/)[1];
+  throw new Error(`${modulePath} is not required by ${path.join(goModDir, "go.mod")}`);
 }
 
 /**

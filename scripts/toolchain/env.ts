@@ -72,6 +72,8 @@ export function toolchainEnv(base: NodeJS.ProcessEnv = process.env): Record<stri
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+    // `npm run build` type-checks the program; the engine only needs it transpiled.
+    PULUMI_NODEJS_TRANSPILE_ONLY: base.PULUMI_NODEJS_TRANSPILE_ONLY ?? "true",
   };
 }
 

@@ -1,0 +1,269 @@
+/**
+ * The production side of a promotion, through the Automation API and the project's engine:
+ * write the evidence into the production stack config, `pulumi up` with the policy pack,
+ * watch production over a bake window against the rollback triggers, and return to the
+ * previous version with rollback evidence when they fire.
+ */
+import type { Stack } from "@pulumi/pulumi/automation";
+import * as path from "path";
+import { REPO_ROOT } from "../toolchain/env";
+import { EngineOptions, firstLine, selectStack, translateEngineError, upsertStack } from "./engine";
+import { DependencyUnavailable } from "./errors";
+import { parseSignedEvidence, SignedEvidence } from "./evidence";
+import { collectMetrics, DEFAULT_QUERIES, QueryTemplates } from "./metrics";
+import { createPrometheusClient } from "./prometheus";
+import type {
+  DeployerOptions,
+  ProductionDeployer,
+  ProductionState,
+  Progress,
+  UpdateResult,
+  VerifyResult,
+} from "./types";
+import { parseLabelSelector } from "./values";
+
+const VERSION_KEY = "churn-model:modelVersion";
+const EVIDENCE_KEY = "churn-model:promotionEvidence";
+
+/** When production counts as bad after an update. */
+export interface RollbackTriggers {
+  /** Bake window: how long production is watched, seconds. */
+  readonly bakeSeconds: number;
+  /** Seconds between two looks. */
+  readonly pollSeconds: number;
+  /** Highest accepted share of 5xx responses in the bake window. */
+  readonly maxErrorRate: number;
+  /** Highest accepted p99 latency in the bake window, milliseconds. */
+  readonly maxLatencyP99Ms: number;
+  /** Requests needed before the metric triggers are judged; fewer by the end fails verification. */
+  readonly minRequests: number;
+  /** Consecutive failed health checks that fire the readiness trigger. */
+  readonly maxFailedHealthChecks: number;
+}
+
+export const DEFAULT_TRIGGERS: RollbackTriggers = {
+  bakeSeconds: 300,
+  pollSeconds: 10,
+  maxErrorRate: 0.01,
+  maxLatencyP99Ms: 250,
+  minRequests: 100,
+  maxFailedHealthChecks: 3,
+};
+
+export interface RolloutOptions extends DeployerOptions, EngineOptions {
+  readonly triggers?: Partial<RollbackTriggers>;
+  readonly queries?: QueryTemplates;
+  /** Policy pack directory. Default policy/ of the checkout. */
+  readonly policyPackDir?: string;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+interface ProductionOutputs {
+  serviceUrl: string;
+  prometheusUrl: string;
+  namespace: string;
+}
+
+export class StackRollout implements ProductionDeployer {
+  private readonly triggers: RollbackTriggers;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly opts: RolloutOptions) {
+    this.triggers = { ...DEFAULT_TRIGGERS, ...(opts.triggers ?? {}) };
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  private stack(): Promise<Stack> {
+    return selectStack(this.opts.stack, this.opts);
+  }
+
+  async current(): Promise<ProductionState> {
+    const stack = await this.stack();
+    const config = await stack.getAllConfig();
+    const evidenceJson = config[EVIDENCE_KEY]?.value;
+    return {
+      modelVersion: config[VERSION_KEY]?.value ?? null,
+      evidence: evidenceJson ? parseSignedEvidence(evidenceJson) : null,
+    };
+  }
+
+  deploy(evidence: SignedEvidence, progress: Progress): Promise<UpdateResult> {
+    return this.apply(evidence, progress, "promotion");
+  }
+
+  rollback(evidence: SignedEvidence, progress: Progress): Promise<UpdateResult> {
+    return this.apply(evidence, progress, "rollback");
+  }
+
+  /**
+   * Sets version and evidence in the stack config and runs the update with the policy pack.
+   * When the update cannot start (another update runs, the engine is missing) the config is
+   * restored and nothing changed; when it started and failed, the caller rolls back.
+   */
+  private async apply(evidence: SignedEvidence, progress: Progress, what: string): Promise<UpdateResult> {
+    const stack = await upsertStack(this.opts.stack, this.opts);
+    const before = await stack.getAllConfig();
+    const restore = async () => {
+      for (const key of [VERSION_KEY, EVIDENCE_KEY]) {
+        const old = before[key];
+        if (old === undefined) await stack.removeConfig(key);
+        else await stack.setConfig(key, old);
+      }
+    };
+    await stack.setConfig(VERSION_KEY, { value: evidence.record.modelVersion });
+    await stack.setConfig(EVIDENCE_KEY, { value: JSON.stringify(evidence) });
+    const t0 = Date.now();
+    progress(
+      `${what}: pulumi up on stack ${this.opts.stack} → ${evidence.record.modelVersion} (policy pack enforced)`,
+    );
+    try {
+      const result = await stack.up({
+        color: "never",
+        policyPacks: [this.opts.policyPackDir ?? path.join(REPO_ROOT, "policy")],
+        policyPackConfigs: [this.opts.policyConfigFile],
+        onOutput: (out) => {
+          for (const line of out.split("\n")) {
+            if (line.trim() !== "") progress(`  ${line.trimEnd()}`);
+          }
+        },
+      });
+      progress(
+        `${what}: update ${result.summary.version} succeeded in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+      );
+      return { ok: true, updateVersion: result.summary.version };
+    } catch (err) {
+      const started = await this.updateStarted(stack, t0);
+      if (!started) {
+        await restore();
+        translateEngineError(this.opts.stack, err);
+        throw new DependencyUnavailable(
+          `the ${what} update of ${this.opts.stack} did not start: ${firstLine(err)}`,
+        );
+      }
+      progress(`${what}: update failed after ${((Date.now() - t0) / 1000).toFixed(1)}s: ${firstLine(err)}`);
+      return { ok: false, reason: summarise(err) };
+    }
+  }
+
+  /** Whether the engine recorded an update that began after t0 (so something may have changed). */
+  private async updateStarted(stack: Stack, t0: number): Promise<boolean> {
+    try {
+      const history = await stack.history(1);
+      return (
+        history.length > 0 && history[0].startTime.getTime() >= t0 - 1000 && history[0].kind === "update"
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  private async outputs(): Promise<ProductionOutputs> {
+    const out = await (await this.stack()).outputs();
+    const str = (k: string) => {
+      const v = out[k]?.value;
+      if (typeof v !== "string" || v === "")
+        throw new DependencyUnavailable(`production output ${k} is missing`);
+      return v;
+    };
+    return {
+      serviceUrl: str("serviceUrl"),
+      prometheusUrl: str("prometheusUrl"),
+      namespace: str("namespace"),
+    };
+  }
+
+  /**
+   * Watches production for the bake window: the service's health endpoint every poll, and
+   * the version's error rate and p99 latency since the watch began. Fails closed: too little
+   * traffic to judge by the end is a failed verification, never a pass.
+   */
+  async verify(modelVersion: string, progress: Progress): Promise<VerifyResult> {
+    const t = this.triggers;
+    const out = await this.outputs();
+    const selector = parseLabelSelector(
+      { namespace: out.namespace, version: modelVersion },
+      "production selector",
+    );
+    const prometheus = createPrometheusClient({ baseUrl: out.prometheusUrl, timeoutMs: 10_000 });
+    const start = new Date();
+    let failedChecks = 0;
+    progress(
+      `verify: watching ${modelVersion} in ${out.namespace} for ${t.bakeSeconds}s (${out.serviceUrl})`,
+    );
+    for (;;) {
+      const healthy = await healthCheck(out.serviceUrl);
+      failedChecks = healthy.ok ? 0 : failedChecks + 1;
+      if (failedChecks >= t.maxFailedHealthChecks) {
+        return {
+          healthy: false,
+          reasons: [`readiness: ${failedChecks} health checks in a row failed (${healthy.reason})`],
+        };
+      }
+      const now = new Date();
+      const elapsed = (now.getTime() - start.getTime()) / 1000;
+      if (elapsed >= 1) {
+        const [m] = await collectMetrics(prometheus, this.opts.queries ?? DEFAULT_QUERIES, [
+          { selector, window: { start, end: now } },
+        ]);
+        const requests = m.requests.value ?? 0;
+        const reasons: string[] = [];
+        if (requests >= t.minRequests) {
+          const err = m.errorRate.value;
+          const p99 = m.latencyP99Ms.value;
+          if (err === null || !Number.isFinite(err) || err > t.maxErrorRate) {
+            reasons.push(`error rate ${fmt(err)} over ${Math.round(elapsed)}s exceeds ${t.maxErrorRate}`);
+          }
+          if (p99 === null || !Number.isFinite(p99) || p99 > t.maxLatencyP99Ms) {
+            reasons.push(
+              `p99 latency ${fmt(p99)} ms over ${Math.round(elapsed)}s exceeds ${t.maxLatencyP99Ms} ms`,
+            );
+          }
+          if (reasons.length > 0) return { healthy: false, reasons };
+        }
+        progress(
+          `verify: ${Math.round(elapsed)}s/${t.bakeSeconds}s requests=${Math.round(requests)} ` +
+            `error_rate=${fmt(m.errorRate.value)} p99=${fmt(m.latencyP99Ms.value)}ms health=${healthy.ok ? "ok" : "failing"}`,
+        );
+        if (elapsed >= t.bakeSeconds) {
+          if (requests < t.minRequests) {
+            return {
+              healthy: false,
+              reasons: [
+                `only ${Math.round(requests)} production requests in ${Math.round(elapsed)}s (need ${t.minRequests} to verify)`,
+              ],
+            };
+          }
+          return { healthy: true, reasons: [] };
+        }
+      }
+      await this.sleep(t.pollSeconds * 1000);
+    }
+  }
+}
+
+function fmt(v: number | null): string {
+  if (v === null) return "none";
+  return Number.isInteger(v) ? String(v) : v.toPrecision(3);
+}
+
+function summarise(err: unknown): string {
+  const lines = String(err instanceof Error ? err.message : err)
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => /error|fail|refuse|violation|timed out/i.test(l));
+  return lines.slice(0, 6).join(" | ") || firstLine(err);
+}
+
+async function healthCheck(serviceUrl: string): Promise<{ ok: boolean; reason: string }> {
+  try {
+    const res = await fetch(new URL("/healthz", serviceUrl), { signal: AbortSignal.timeout(5000) });
+    return res.ok ? { ok: true, reason: "" } : { ok: false, reason: `GET /healthz answered ${res.status}` };
+  } catch (err) {
+    return { ok: false, reason: `GET /healthz failed: ${firstLine(err)}` };
+  }
+}
+
+/** The deployer the promote CLI uses for a target stack. */
+export function stackRollout(options: RolloutOptions): ProductionDeployer {
+  return new StackRollout(options);
+}
