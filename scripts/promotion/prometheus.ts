@@ -62,7 +62,7 @@ export interface PrometheusClient {
   instantQuery(query: string, time: Date): Promise<InstantResult>;
 }
 
-const TRANSIENT_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ECONNABORTED", "EAI_AGAIN"]);
+const TRANSIENT_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "EAI_AGAIN"]);
 const TRANSIENT_STATUS = new Set([502, 503, 504]);
 
 /** Parses a Prometheus sample value string. */
@@ -189,7 +189,8 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
       }
       const code = e.code ?? (e.cause as NodeJS.ErrnoException | undefined)?.code;
       const transient = code !== undefined && TRANSIENT_CODES.has(code);
-      throw new QueryFailure("unreachable", `${code ?? "connection failed"}: ${e.message}`, transient);
+      const what = code !== undefined && !e.message.includes(code) ? `${code}: ${e.message}` : e.message;
+      throw new QueryFailure("unreachable", what || "the connection failed", transient);
     }
     const contentType = String(res.headers["content-type"] ?? "");
     const text = typeof res.data === "string" ? res.data : String(res.data);
