@@ -30,6 +30,7 @@ import {
   PodTemplate,
   ReplicaSet,
 } from "./kube-client";
+import { isAlive, startDetached, stopProcesses } from "./controlplane";
 import { freePort, isPortFree, LOOPBACK } from "./ports";
 import { prometheusPaths, ScrapeTarget, writeScrapeTargets } from "./prometheus";
 
@@ -757,15 +758,6 @@ function controllerStateFile(stateDir: string): string {
   return path.join(path.resolve(stateDir), "controller.json");
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function isControllerPid(pid: number): boolean {
   try {
     return fs
@@ -783,7 +775,7 @@ export function readControllerProcess(stateDir: string): ControllerProcessState 
     return undefined;
   }
   const state = JSON.parse(fs.readFileSync(file, "utf8")) as ControllerProcessState;
-  return alive(state.pid) && isControllerPid(state.pid) ? state : undefined;
+  return isAlive(state.pid) && isControllerPid(state.pid) ? state : undefined;
 }
 
 /**
@@ -799,10 +791,10 @@ export async function startControllerProcess(
     return existing;
   }
   const stateDir = path.resolve(opts.stateDir);
-  fs.mkdirSync(path.join(stateDir, "logs"), { recursive: true });
-  const logFile = path.join(stateDir, "logs", "controller.log");
-  const fd = fs.openSync(logFile, "a");
-  const child = spawn(
+  const logDir = path.join(stateDir, "logs");
+  fs.mkdirSync(logDir, { recursive: true });
+  const { pid, log: logFile } = startDetached(
+    "controller",
     process.execPath,
     [
       "-r",
@@ -816,17 +808,11 @@ export async function startControllerProcess(
       stateDir,
       ...(opts.targetsFile ? ["--targets-file", path.resolve(opts.targetsFile)] : []),
     ],
-    { cwd: path.resolve(__dirname, "..", ".."), detached: true, stdio: ["ignore", fd, fd] },
+    logDir,
   );
-  fs.closeSync(fd);
-  child.unref();
-  if (child.pid === undefined) {
-    throw new Error("could not start the controller");
-  }
-  const pid = child.pid;
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   while (Date.now() < deadline) {
-    if (!alive(pid) || child.exitCode !== null) {
+    if (!isAlive(pid)) {
       const tail = fs.readFileSync(logFile, "utf8").trim().split("\n").slice(-10).join("\n");
       throw new Error(`the controller exited while starting; last lines of ${logFile}:\n${tail}`);
     }
@@ -849,17 +835,10 @@ export async function stopControllerProcess(stateDir: string, graceMs = 15_000):
   if (!state) {
     return false;
   }
-  process.kill(state.pid, "SIGTERM");
-  const deadline = Date.now() + graceMs;
-  while (alive(state.pid) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (alive(state.pid)) {
-    process.kill(state.pid, "SIGKILL");
-  }
+  await stopProcesses([{ name: "controller", pid: state.pid, log: state.logFile }], graceMs);
   // Service processes end themselves when their parent is gone; make sure of it.
   for (const record of Object.values(readServicesState(stateDir) ?? {})) {
-    if (record.pid !== null && alive(record.pid)) {
+    if (record.pid !== null && isAlive(record.pid)) {
       process.kill(record.pid, "SIGTERM");
     }
   }

@@ -11,10 +11,10 @@
  * The process is detached and recorded in <stateDir>/prometheus/prometheus.json, so another
  * process can stop it by PID.
  */
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
+import { isAlive, startDetached, stopProcesses } from "./controlplane";
 import { freePort, LOOPBACK } from "./ports";
 
 export const PROMETHEUS_BINARY = process.env.PROMETHEUS_BIN ?? "/usr/bin/prometheus";
@@ -158,15 +158,6 @@ function tail(file: string, lines = 15): string {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function spawnAndWait(
   opts: PrometheusOptions,
   paths: PrometheusPaths,
@@ -181,14 +172,7 @@ async function spawnAndWait(
     "--web.enable-lifecycle",
     "--log.level=info",
   ];
-  const log = fs.openSync(paths.logFile, "a");
-  const child = spawn(binary, args, { detached: true, stdio: ["ignore", log, log] });
-  fs.closeSync(log);
-  child.unref();
-  const pid = child.pid;
-  if (pid === undefined) {
-    throw new Error(`could not start ${binary}`);
-  }
+  const { pid } = startDetached("prometheus", binary, args, paths.dir);
   const url = `http://${LOOPBACK}:${port}`;
   const state: PrometheusState = {
     pid,
@@ -202,7 +186,7 @@ async function spawnAndWait(
   fs.writeFileSync(paths.stateFile, `${JSON.stringify(state, null, 2)}\n`);
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   while (Date.now() < deadline) {
-    if (!alive(pid) || child.exitCode !== null) {
+    if (!isAlive(pid)) {
       fs.rmSync(paths.stateFile, { force: true });
       throw new Error(
         `prometheus exited while starting; last lines of ${paths.logFile}:\n${tail(paths.logFile)}`,
@@ -252,26 +236,11 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
   }
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
-export async function stopPid(pid: number, graceMs = 10_000): Promise<void> {
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (alive(pid) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (alive(pid)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // exited meanwhile
-    }
-    while (alive(pid)) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+/** SIGTERM, then SIGKILL after a grace period; resolves once the process is gone. */
+export async function stopPid(pid: number): Promise<void> {
+  await stopProcesses([{ name: "prometheus", pid, log: "" }], 10_000);
+  while (isAlive(pid)) {
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -20,7 +20,14 @@ import {
   stopPrometheus,
   writeScrapeTargets,
 } from "../../scripts/sandbox/prometheus";
-import { startTraffic, TrafficReport } from "../../scripts/sandbox/traffic";
+import { isAlive } from "../../scripts/sandbox/controlplane";
+import {
+  readTrafficProcess,
+  startTraffic,
+  startTrafficProcess,
+  stopTrafficProcess,
+  TrafficReport,
+} from "../../scripts/sandbox/traffic";
 
 interface Placement {
   namespace: string;
@@ -219,6 +226,28 @@ describe("sandbox service, traffic and Prometheus", function () {
   it("returns the running Prometheus when started again for the same state dir", async () => {
     const again = await startPrometheus({ stateDir });
     expect(again).to.deep.equal(prometheus);
+  });
+
+  it("runs traffic as a detached process against services.json and stops it by PID", async () => {
+    fs.writeFileSync(
+      path.join(stateDir, "services.json"),
+      JSON.stringify({ staging: { url: processes[0].url }, production: { url: processes[1].url } }),
+    );
+    const countOf = async () =>
+      (await vector(client, 'churn_model_requests_total{namespace="staging",version="1.0.0",code="200"}'))[0]
+        .value;
+    const before = await countOf();
+    const traffic = startTrafficProcess({ stateDir, namespaces: ["staging"], ratePerSecond: 20 });
+    expect(traffic.targets).to.deep.equal([processes[0].url]);
+    expect(startTrafficProcess({ stateDir }).pid).to.equal(traffic.pid);
+    await until("traffic from the detached process", async () => (await countOf()) >= before + 20, 30_000);
+    expect(await stopTrafficProcess(stateDir)).to.equal(true);
+    expect(isAlive(traffic.pid)).to.equal(false);
+    expect(readTrafficProcess(stateDir)).to.equal(undefined);
+    const log = fs.readFileSync(traffic.logFile, "utf8");
+    const report = JSON.parse(log.slice(log.indexOf("{"))) as TrafficReport;
+    expect(report.targets[0].url).to.equal(processes[0].url);
+    expect(report.targets[0].predicted).to.be.at.least(20);
   });
 
   it("refuses to run a service version the catalog does not have", async () => {

@@ -1,0 +1,214 @@
+/**
+ * The sandbox controller against a real control plane: Deployments created, updated and
+ * deleted through kube-apiserver (kwok makes their pods Ready) start, swap and stop real
+ * service processes, behind a stable per-namespace URL, and Prometheus scrapes what runs.
+ */
+import { expect } from "chai";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import { createPrometheusClient, PrometheusClient } from "../../scripts/promotion/prometheus";
+import {
+  ControllerProcessState,
+  readServicesState,
+  ServiceRecord,
+  startControllerProcess,
+  stopControllerProcess,
+} from "../../scripts/sandbox/controller";
+import {
+  apiRequest,
+  ControlPlane,
+  isAlive,
+  startControlPlane,
+  stopProcesses,
+} from "../../scripts/sandbox/controlplane";
+import { isPortFree } from "../../scripts/sandbox/ports";
+import { PrometheusState, startPrometheus, stopPrometheus } from "../../scripts/sandbox/prometheus";
+
+const NAMESPACES = ["staging", "production"];
+const APP = { "app.kubernetes.io/name": "churn-model", "churn-model/environment": "staging" };
+
+function deploymentManifest(version: string, podLabels: Record<string, string> = {}): unknown {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "churn-model", namespace: "staging", labels: APP },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: APP },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      template: {
+        metadata: { labels: { ...APP, ...podLabels } },
+        spec: {
+          containers: [{ name: "model", image: `registry.sandbox.local/churn-model:${version}` }],
+          nodeSelector: { type: "kwok" },
+          tolerations: [{ key: "kwok.x-k8s.io/node", operator: "Exists", effect: "NoSchedule" }],
+        },
+      },
+    },
+  };
+}
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on("error", reject);
+  });
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe("sandbox controller on a real control plane", function () {
+  this.timeout(300_000);
+  let stateDir: string;
+  let cluster: ControlPlane;
+  let prometheus: PrometheusState;
+  let prom: PrometheusClient;
+  let controller: ControllerProcessState;
+  const pids = new Set<number>();
+
+  const api = (method: string, urlPath: string, body?: unknown) =>
+    apiRequest(cluster.server, path.join(stateDir, "cluster", "pki"), method, urlPath, body);
+  const staging = (): ServiceRecord | undefined => readServicesState(stateDir)?.staging;
+  const servingStaging = (version: string) =>
+    until(
+      `staging to serve ${version}`,
+      async () => {
+        const s = staging();
+        if (s?.version === version && s.pid !== null) {
+          pids.add(s.pid);
+          return s;
+        }
+        return undefined;
+      },
+      90_000,
+    );
+  const upSeries = async (version: string) => {
+    const r = await prom.instantQuery(
+      `up{job="churn-model",namespace="staging",version="${version}"} == 1`,
+      new Date(),
+    );
+    return r.resultType === "vector" && r.samples.length === 1 ? r.samples[0].labels : undefined;
+  };
+
+  before(async () => {
+    stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-controller-it-"));
+    cluster = await startControlPlane({
+      stateDir: path.join(stateDir, "cluster"),
+      nodes: 1,
+      log: () => undefined,
+    });
+    for (const ns of NAMESPACES) {
+      const res = await api("POST", "/api/v1/namespaces", {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: ns },
+      });
+      expect(res.status, res.body).to.be.oneOf([201, 409]);
+    }
+    prometheus = await startPrometheus({ stateDir });
+    prom = createPrometheusClient({ baseUrl: prometheus.url });
+    controller = await startControllerProcess({
+      kubeconfig: cluster.kubeconfig,
+      namespaces: NAMESPACES,
+      stateDir,
+    });
+    pids.add(controller.pid);
+  });
+
+  after(async () => {
+    if (stateDir) {
+      await stopControllerProcess(stateDir);
+      await stopPrometheus(stateDir);
+    }
+    if (cluster) await stopProcesses(cluster.processes);
+    for (const pid of pids) {
+      expect(isAlive(pid), `process ${pid} left running`).to.equal(false);
+    }
+    if (prometheus) expect(await isPortFree(prometheus.port)).to.equal(true);
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("gives every namespace a stable URL that answers 503 while nothing serves it", async () => {
+    const state = readServicesState(stateDir);
+    expect(Object.keys(state ?? {}).sort()).to.deep.equal(["production", "staging"]);
+    for (const ns of NAMESPACES) {
+      expect(state![ns]).to.include({ version: null, pid: null });
+      expect((await get(`${state![ns].url}/healthz`)).status).to.equal(503);
+    }
+  });
+
+  it("runs the Deployment's version once its pod is Ready, and Prometheus scrapes it", async () => {
+    const res = await api(
+      "POST",
+      "/apis/apps/v1/namespaces/staging/deployments",
+      deploymentManifest("1.0.0"),
+    );
+    expect(res.status, res.body).to.equal(201);
+    const served = await servingStaging("1.0.0");
+    const health = JSON.parse((await get(`${served.url}/healthz`)).body) as Record<string, string>;
+    expect(health).to.deep.equal({ status: "ok", version: "1.0.0", namespace: "staging" });
+    const labels = await until("up for 1.0.0", () => upSeries("1.0.0"), 30_000);
+    expect(labels).to.include({ namespace: "staging", version: "1.0.0", deployment: "churn-model" });
+  });
+
+  it("swaps to the new version after a rollout, behind the same URL", async () => {
+    const before = await servingStaging("1.0.0");
+    const res = await api(
+      "PUT",
+      "/apis/apps/v1/namespaces/staging/deployments/churn-model",
+      deploymentManifest("1.1.0"),
+    );
+    expect(res.status, res.body).to.equal(200);
+    const after = await servingStaging("1.1.0");
+    expect(after.url).to.equal(before.url);
+    expect(after.pid).to.not.equal(before.pid);
+    expect(JSON.parse((await get(`${after.url}/healthz`)).body)).to.include({ version: "1.1.0" });
+    await until("up for 1.1.0", () => upSeries("1.1.0"), 30_000);
+  });
+
+  it("keeps serving the old version while the new pods never become Ready", async () => {
+    const res = await api(
+      "PUT",
+      "/apis/apps/v1/namespaces/staging/deployments/churn-model",
+      deploymentManifest("1.2.0", { "churn-model/sandbox-fault": "not-ready" }),
+    );
+    expect(res.status, res.body).to.equal(200);
+    await until(
+      "the new ReplicaSet's pod to exist",
+      async () => {
+        const pods = await api(
+          "GET",
+          "/api/v1/namespaces/staging/pods?labelSelector=churn-model%2Fsandbox-fault%3Dnot-ready",
+        );
+        return (JSON.parse(pods.body) as { items: unknown[] }).items.length > 0 ? true : undefined;
+      },
+      30_000,
+    );
+    await new Promise((r) => setTimeout(r, 5000));
+    expect(staging()?.version).to.equal("1.1.0");
+  });
+
+  it("stops the process when the Deployment is deleted", async () => {
+    const serving = await servingStaging("1.1.0");
+    const res = await api("DELETE", "/apis/apps/v1/namespaces/staging/deployments/churn-model");
+    expect(res.status, res.body).to.equal(200);
+    await until("staging to be empty", async () => (staging()?.version === null ? true : undefined), 60_000);
+    expect(isAlive(serving.pid!)).to.equal(false);
+    expect((await get(`${serving.url}/healthz`)).status).to.equal(503);
+  });
+});
