@@ -21,6 +21,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
+import * as ts from "typescript";
 import {
   Deployment,
   HttpKubeApi,
@@ -177,22 +178,55 @@ export interface ServiceRunner {
   start(spec: ServiceSpec): Promise<ServiceProcess>;
 }
 
-const SERVER_SCRIPT = path.join(__dirname, "service", "server.ts");
+const SERVICE_SOURCES = path.join(__dirname, "service");
+const NODE_MODULES = path.resolve(__dirname, "..", "..", "node_modules");
 
-/** Runs each service as a child process (Node.js + ts-node) logging to `logDir`. */
-export function processRunner(logDir: string, startTimeoutMs = 60_000): ServiceRunner {
+/**
+ * Transpiles the service's sources to CommonJS in `outDir`, so that service processes run
+ * on plain Node.js (no TypeScript compiler loaded: a third of the memory, starts in well
+ * under a second). Returns the path of server.js.
+ */
+export function buildService(outDir: string): string {
+  fs.mkdirSync(outDir, { recursive: true });
+  for (const file of fs.readdirSync(SERVICE_SOURCES).filter((f) => f.endsWith(".ts"))) {
+    const { outputText } = ts.transpileModule(fs.readFileSync(path.join(SERVICE_SOURCES, file), "utf8"), {
+      fileName: file,
+      compilerOptions: {
+        module: ts.ModuleKind.CommonJS,
+        target: ts.ScriptTarget.ES2022,
+        esModuleInterop: true,
+      },
+    });
+    fs.writeFileSync(path.join(outDir, file.replace(/\.ts$/, ".js")), outputText);
+  }
+  return path.join(outDir, "server.js");
+}
+
+export interface ProcessRunnerOptions {
+  /** Where each process logs, as <namespace>-<deployment>-<version>.log. */
+  readonly logDir: string;
+  /** Where the service is built to before the first start. */
+  readonly buildDir: string;
+  /** How long a process may take to listen; default 60000 ms. */
+  readonly startTimeoutMs?: number;
+}
+
+/** Runs each service as a child process of this one; it ends itself if this process dies. */
+export function processRunner(opts: ProcessRunnerOptions): ServiceRunner {
+  const startTimeoutMs = opts.startTimeoutMs ?? 60_000;
+  let server: string | undefined;
   return {
     start: (spec) =>
       new Promise<ServiceProcess>((resolve, reject) => {
+        server ??= buildService(opts.buildDir);
+        const logDir = opts.logDir;
         fs.mkdirSync(logDir, { recursive: true });
         const logFile = path.join(logDir, `${spec.namespace}-${spec.deployment}-${spec.version}.log`);
         const log = fs.createWriteStream(logFile, { flags: "a" });
         const child: ChildProcess = spawn(
           process.execPath,
           [
-            "-r",
-            require.resolve("ts-node/register/transpile-only"),
-            SERVER_SCRIPT,
+            server,
             "--version",
             spec.version,
             "--namespace",
@@ -203,8 +237,7 @@ export function processRunner(logDir: string, startTimeoutMs = 60_000): ServiceR
             LOOPBACK,
           ],
           {
-            cwd: path.resolve(__dirname, "..", ".."),
-            env: { ...process.env, CHURN_MODEL_PARENT_PID: String(process.pid) },
+            env: { ...process.env, NODE_PATH: NODE_MODULES, CHURN_MODEL_PARENT_PID: String(process.pid) },
             stdio: ["ignore", "pipe", "pipe"],
           },
         );
@@ -397,7 +430,10 @@ export class Controller {
     if (opts.namespaces.length === 0) {
       throw new Error("namespaces must name at least one namespace");
     }
-    this.runner = opts.runner ?? processRunner(path.join(path.resolve(opts.stateDir), "logs"));
+    const stateDir = path.resolve(opts.stateDir);
+    this.runner =
+      opts.runner ??
+      processRunner({ logDir: path.join(stateDir, "logs"), buildDir: path.join(stateDir, "service-build") });
     this.selector = opts.labelSelector ?? APP_LABEL_SELECTOR;
     this.targetsFile = opts.targetsFile ?? prometheusPaths(opts.stateDir).targetsFile;
     this.log =

@@ -97,7 +97,10 @@ describe("sandbox service, traffic and Prometheus", function () {
 
   before(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-service-it-"));
-    const runner = processRunner(path.join(stateDir, "logs"));
+    const runner = processRunner({
+      logDir: path.join(stateDir, "logs"),
+      buildDir: path.join(stateDir, "service-build"),
+    });
     const [prom, ...started] = await Promise.all([
       startPrometheus({ stateDir }),
       ...PLACEMENTS.map(async (p, i) => runner.start({ ...p, port: 0 }).then((proc) => ({ proc, i }))),
@@ -251,7 +254,10 @@ describe("sandbox service, traffic and Prometheus", function () {
   });
 
   it("refuses to run a service version the catalog does not have", async () => {
-    const runner = processRunner(path.join(stateDir, "logs"));
+    const runner = processRunner({
+      logDir: path.join(stateDir, "logs"),
+      buildDir: path.join(stateDir, "service-build"),
+    });
     const error = await runner
       .start({ namespace: "staging", deployment: "x", version: "9.9.9", port: 0 })
       .then(
