@@ -3,13 +3,17 @@
  * (DESIGN.md, Promotion CLI contract). The one place where typed errors become exit codes.
  */
 import { terminalAsk } from "./promotion/approval";
-import { parsePromoteArgs, USAGE } from "./promotion/cli-args";
-import { DependencyUnavailable, EXIT_UNEXPECTED, exitCodeOf, CdError } from "./promotion/errors";
+import { parsePromoteArgs, PROMOTE_FLAGS, USAGE } from "./promotion/cli-args";
+import { formatHistory, HISTORY_USAGE, parseHistoryArgs, readHistory } from "./promotion/history";
+import { EXIT_UNEXPECTED, exitCodeOf, CdError } from "./promotion/errors";
 import { privateKeyFromEnv } from "./promotion/evidence";
 import { readStagingOutputsFile, readStagingOutputsFromStack } from "./promotion/outputs";
 import { createPrometheusClient } from "./promotion/prometheus";
 import { PromotionDeps, runPromotion } from "./promotion/promotion";
-import type { DeployerFactory } from "./promotion/types";
+import { stackRollout } from "./promotion/rollout";
+
+/** Every flag `npm run promote` accepts. */
+export const FLAGS: readonly string[] = PROMOTE_FLAGS;
 
 /** The streams and environment the CLI runs with. */
 export interface CliIO {
@@ -18,12 +22,6 @@ export interface CliIO {
   readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   readonly env: NodeJS.ProcessEnv;
 }
-
-const noProductionDeployer: DeployerFactory = ({ stack }) => {
-  throw new DependencyUnavailable(
-    `no production deployer is configured for stack ${stack}; nothing was changed`,
-  );
-};
 
 /** The real dependencies; `overrides` replace any of them (tests, other entry points). */
 export function defaultDeps(io: CliIO, overrides: Partial<PromotionDeps> = {}): PromotionDeps {
@@ -35,7 +33,7 @@ export function defaultDeps(io: CliIO, overrides: Partial<PromotionDeps> = {}): 
         : readStagingOutputsFromStack(o.from),
     prometheus: (baseUrl, timeoutMs) => createPrometheusClient({ baseUrl, timeoutMs }),
     signingKey: () => privateKeyFromEnv(io.env),
-    deployer: noProductionDeployer,
+    deployer: (options) => stackRollout(options),
     ask: interactive ? terminalAsk(io.stdin, io.stderr as NodeJS.WritableStream) : undefined,
     now: () => new Date(),
     out: (text) => io.stdout.write(text),
@@ -53,6 +51,16 @@ export async function main(
   overrides: Partial<PromotionDeps> = {},
 ): Promise<number> {
   try {
+    if (argv[0] === "history") {
+      const h = parseHistoryArgs(argv.slice(1));
+      if (h.help) {
+        io.stdout.write(HISTORY_USAGE);
+        return 0;
+      }
+      const entries = await readHistory(h.to, h.limit);
+      io.stdout.write(h.json ? `${JSON.stringify(entries, null, 2)}\n` : formatHistory(entries));
+      return 0;
+    }
     const options = parsePromoteArgs(argv);
     if (options.help) {
       io.stdout.write(USAGE);

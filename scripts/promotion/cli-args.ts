@@ -42,6 +42,8 @@ export interface PromoteOptions {
   readonly baselineSelector?: LabelSelector;
   /** Deadline of each Prometheus request, milliseconds. Default 10s. */
   readonly queryTimeoutMs: number;
+  /** How long production is watched after the update before it counts as good, seconds. Default 5m. */
+  readonly bakeSeconds: number;
   /** Print the usage and exit. */
   readonly help: boolean;
 }
@@ -69,6 +71,8 @@ Options:
   --baseline-selector JSON   labels of production's current version, e.g.
                              '{"namespace":"production","version":"1.0.0"}', to compare with
   --query-timeout DURATION   deadline of each Prometheus request (default: 10s)
+  --bake DURATION            watch production this long after the update against the
+                             rollback triggers (default: 5m)
   -h, --help                 show this help
 
 Exit codes: 0 promoted (dry run: gate passed) · 2 bad input, config or unreachable
@@ -91,6 +95,7 @@ type Flag =
   | "--queries"
   | "--baseline-selector"
   | "--query-timeout"
+  | "--bake"
   | "--help";
 
 const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["--dry-run", "--json", "--help"]);
@@ -107,7 +112,11 @@ const VALUE_FLAGS: ReadonlySet<string> = new Set([
   "--queries",
   "--baseline-selector",
   "--query-timeout",
+  "--bake",
 ]);
+
+/** Every flag the promote CLI accepts (workflows are checked against this list). */
+export const PROMOTE_FLAGS: readonly string[] = [...BOOLEAN_FLAGS, ...VALUE_FLAGS, "-h"];
 
 const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*){0,2}$/;
 /** Approver IDs: a login, an email or a `provider:login`; no spaces or control characters. */
@@ -213,6 +222,7 @@ export function parsePromoteArgs(argv: readonly string[]): PromoteOptions {
     queries: queriesRaw === undefined ? undefined : nonEmptyPath(queriesRaw, "--queries"),
     baselineSelector,
     queryTimeoutMs: parseDurationMs(timeoutRaw ?? "10s", "--query-timeout"),
+    bakeSeconds: parseDurationSeconds(str("--bake") ?? "5m", "--bake"),
     help: flag("--help"),
   };
 }

@@ -186,7 +186,12 @@ export async function runPromotion(options: PromoteOptions, deps: PromotionDeps)
   }
   lap("gate");
 
-  const deployer = deps.deployer({ stack: options.to, policyConfigFile: gate.thresholdsFile });
+  const deployer = deps.deployer({
+    stack: options.to,
+    policyConfigFile: gate.thresholdsFile,
+    thresholds: gate.thresholds,
+    bakeSeconds: options.bakeSeconds,
+  });
   const previous = await deployer.current();
   const evidence = signEvidence(
     promotionRecord({

@@ -69,7 +69,14 @@ export class StackRollout implements ProductionDeployer {
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly opts: RolloutOptions) {
-    this.triggers = { ...DEFAULT_TRIGGERS, ...(opts.triggers ?? {}) };
+    this.triggers = {
+      ...DEFAULT_TRIGGERS,
+      ...(opts.thresholds
+        ? { maxErrorRate: opts.thresholds.maxErrorRate, maxLatencyP99Ms: opts.thresholds.maxLatencyP99Ms }
+        : {}),
+      ...(opts.bakeSeconds !== undefined ? { bakeSeconds: opts.bakeSeconds } : {}),
+      ...(opts.triggers ?? {}),
+    };
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 

@@ -4,6 +4,7 @@
  * it to the production stack, watches the result and returns to the earlier version.
  */
 import type { SignedEvidence } from "./evidence";
+import type { Thresholds } from "./thresholds";
 
 /** One line of progress for the person or job watching (written to stderr). */
 export type Progress = (line: string) => void;
@@ -48,6 +49,10 @@ export interface DeployerOptions {
   readonly stack: string;
   /** The policy-config file the thresholds came from, for the policy pack. */
   readonly policyConfigFile: string;
+  /** The thresholds; their error-rate and p99 limits are production's rollback triggers. */
+  readonly thresholds?: Thresholds;
+  /** How long verification watches production, seconds (`--bake`). */
+  readonly bakeSeconds?: number;
 }
 
 /** Builds the deployer for a target stack; called only after approval. */

@@ -38,6 +38,7 @@ describe("promote flags", function () {
       queries: undefined,
       baselineSelector: undefined,
       queryTimeoutMs: 10_000,
+      bakeSeconds: 300,
       help: false,
     });
   });
@@ -68,6 +69,8 @@ describe("promote flags", function () {
       '{"namespace":"production","version":"1.0.0"}',
       "--query-timeout",
       "500ms",
+      "--bake",
+      "90s",
     ]);
     expect(o).to.deep.equal({
       from: "staging",
@@ -84,6 +87,7 @@ describe("promote flags", function () {
       queries: "q.json",
       baselineSelector: { namespace: "production", version: "1.0.0" },
       queryTimeoutMs: 500,
+      bakeSeconds: 90,
       help: false,
     });
   });

@@ -1,0 +1,125 @@
+/**
+ * `npm run promote -- history`: past promotions and rollbacks of a stack, read from the
+ * engine's own update history (each update records the stack config it ran with, so the
+ * signed evidence of every production update is part of Pulumi's audit trail).
+ */
+import { selectStack } from "./engine";
+import { BadInput } from "./errors";
+import { parseSignedEvidence, SignedEvidence } from "./evidence";
+
+export interface HistoryEntry {
+  readonly update: number;
+  readonly result: string;
+  readonly startedAt: string;
+  readonly durationSeconds: number | null;
+  readonly modelVersion: string | null;
+  readonly kind: "promotion" | "rollback" | "none";
+  readonly approver: string | null;
+  readonly returnedFrom?: string;
+  readonly measured: SignedEvidence["record"]["measured"] | null;
+  readonly evidenceCreatedAt: string | null;
+}
+
+export const HISTORY_USAGE = `Usage: npm run promote -- history [--to STACK] [--json] [--limit N]
+
+Lists the updates of the production stack (default: production) with the promotion or
+rollback evidence each ran with: who approved, which version, when, and the measured numbers.
+`;
+
+export async function readHistory(stackName: string, limit: number): Promise<HistoryEntry[]> {
+  const stack = await selectStack(stackName);
+  const updates = await stack.history(limit);
+  return updates.map((u) => {
+    const raw = u.config?.["churn-model:promotionEvidence"]?.value;
+    let evidence: SignedEvidence | undefined;
+    try {
+      evidence = raw ? parseSignedEvidence(raw) : undefined;
+    } catch {
+      evidence = undefined;
+    }
+    const record = evidence?.record;
+    return {
+      update: u.version,
+      result: `${u.kind} ${u.result}`,
+      startedAt: u.startTime.toISOString(),
+      durationSeconds: u.endTime ? Math.round((u.endTime.getTime() - u.startTime.getTime()) / 1000) : null,
+      modelVersion: u.config?.["churn-model:modelVersion"]?.value ?? null,
+      kind: record?.kind ?? "none",
+      approver: record?.approver ?? null,
+      ...(record?.kind === "rollback" && record.rollbackOf
+        ? { returnedFrom: record.rollbackOf.record.modelVersion }
+        : {}),
+      measured: record?.measured ?? null,
+      evidenceCreatedAt: record?.createdAt ?? null,
+    };
+  });
+}
+
+export function formatHistory(entries: readonly HistoryEntry[]): string {
+  const rows = [
+    [
+      "update",
+      "started (UTC)",
+      "result",
+      "version",
+      "evidence",
+      "approver",
+      "accuracy",
+      "p99 ms",
+      "errors",
+      "soak h",
+    ],
+  ];
+  for (const e of entries) {
+    const m = e.measured;
+    rows.push([
+      String(e.update),
+      e.startedAt.replace("T", " ").slice(0, 19),
+      e.result,
+      e.modelVersion ?? "-",
+      e.kind,
+      e.approver ?? "-",
+      m ? m.accuracy.toFixed(3) : "-",
+      m ? m.latencyP99Ms.toFixed(0) : "-",
+      m ? m.errorRate.toFixed(4) : "-",
+      m ? m.soakHours.toFixed(2) : "-",
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join("  ")
+          .trimEnd(),
+      )
+      .join("\n") + "\n"
+  );
+}
+
+export function parseHistoryArgs(argv: readonly string[]): {
+  to: string;
+  json: boolean;
+  limit: number;
+  help: boolean;
+} {
+  const o = { to: "production", json: false, limit: 50, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--json") o.json = true;
+    else if (a === "--help" || a === "-h") o.help = true;
+    else if (a === "--to" || a === "--limit") {
+      const v = argv[++i];
+      if (v === undefined) throw new BadInput(`${a} needs a value`);
+      if (a === "--to") o.to = v;
+      else {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1)
+          throw new BadInput(`--limit must be a positive integer (got ${JSON.stringify(v)})`);
+        o.limit = n;
+      }
+    } else throw new BadInput(`unknown option ${JSON.stringify(a)} for history (see --help)`);
+  }
+  return o;
+}
