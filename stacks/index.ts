@@ -6,11 +6,21 @@
  * without a policy pack.
  */
 import * as k8s from "@pulumi/kubernetes";
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ModelService, versionLabel } from "../infra/model-service";
 import { verifyEvidence } from "../scripts/promotion/evidence";
-import { loadThresholds } from "../scripts/promotion/thresholds";
+import { loadPolicyPublicKey, loadThresholds } from "../scripts/promotion/thresholds";
 import { IMAGE_NAME, imageFor, readStackConfig, StackConfig } from "./config";
+
+function samePublicKey(a: string, b: string): boolean {
+  try {
+    const der = (pem: string) => crypto.createPublicKey(pem).export({ type: "spki", format: "der" });
+    return der(a).equals(der(b));
+  } catch {
+    return false;
+  }
+}
 
 /** Refuses a production update whose evidence does not verify (same module as the policy pack). */
 export function assertPromotionEvidence(cfg: StackConfig, now: Date = new Date()): void {
@@ -23,8 +33,22 @@ export function assertPromotionEvidence(cfg: StackConfig, now: Date = new Date()
         "Production is updated by `npm run promote`, which writes signed evidence after the gate passes.",
     );
   }
+  // The key that counts is the one in the policy config, which is reviewed like code; the
+  // stack config's copy must name the same key, so editing stack config alone cannot
+  // introduce a key of one's own.
+  const trustedKey = loadPolicyPublicKey(cfg.thresholdsFile);
+  if (trustedKey === undefined) {
+    throw new Error(
+      `production refuses model version ${cfg.modelVersion}: ${cfg.thresholdsFile} names no promotion-evidence publicKey to verify evidence with`,
+    );
+  }
+  if (cfg.evidencePublicKey !== undefined && !samePublicKey(cfg.evidencePublicKey, trustedKey)) {
+    throw new Error(
+      `production refuses model version ${cfg.modelVersion}: churn-model:evidencePublicKey is not the promotion-evidence publicKey of ${cfg.thresholdsFile}`,
+    );
+  }
   const problems = verifyEvidence(cfg.promotionEvidence, {
-    publicKeyPem: cfg.evidencePublicKey,
+    publicKeyPem: trustedKey,
     thresholds: loadThresholds(cfg.thresholdsFile),
     imageVersion: cfg.modelVersion,
     now,

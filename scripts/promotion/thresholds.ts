@@ -96,3 +96,21 @@ export function loadThresholds(file: string): Thresholds {
 export function defaultThresholdsFile(environment: string): string {
   return path.resolve(__dirname, "..", "..", "policy", "config", `${environment}.json`);
 }
+
+/**
+ * The evidence verification key of a policy-config file (`promotion-evidence.publicKey`),
+ * or undefined when the file names none.
+ */
+export function loadPolicyPublicKey(file: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new BadInput(`cannot read policy config ${file}: ${(err as Error).message}`);
+  }
+  const section = (parsed as Record<string, unknown> | null)?.[POLICY_NAME] as
+    | Record<string, unknown>
+    | undefined;
+  const key = section?.publicKey;
+  return typeof key === "string" && key.trim() !== "" ? key : undefined;
+}

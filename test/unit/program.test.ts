@@ -24,6 +24,7 @@ describe("the churn-model program", function () {
   let evidence: EvidenceModule;
   let keys: { publicKeyPem: string; privateKeyPem: string };
   let tmp: string;
+  let policyFile: string;
 
   before(async function () {
     installMocks();
@@ -32,6 +33,12 @@ describe("the churn-model program", function () {
     evidence = await import("../../scripts/promotion/evidence");
     keys = evidence.generateEvidenceKeyPair();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-program-"));
+    const policyConfig = JSON.parse(
+      fs.readFileSync(path.join(REPO, "policy/config/production.json"), "utf8"),
+    );
+    policyConfig["promotion-evidence"].publicKey = keys.publicKeyPem;
+    policyFile = path.join(tmp, "production.json");
+    fs.writeFileSync(policyFile, JSON.stringify(policyConfig));
   });
 
   after(function () {
@@ -42,7 +49,11 @@ describe("the churn-model program", function () {
     recorded.length = 0;
   });
 
-  function signedEvidenceFor(version: string, overrides: Partial<EvidenceRecord> = {}): string {
+  function signedEvidenceFor(
+    version: string,
+    overrides: Partial<EvidenceRecord> = {},
+    privateKeyPem = keys.privateKeyPem,
+  ): string {
     const thresholds = JSON.parse(fs.readFileSync(path.join(REPO, "policy/config/production.json"), "utf8"))[
       "promotion-evidence"
     ];
@@ -71,12 +82,13 @@ describe("the churn-model program", function () {
       createdAt: now.toISOString(),
       ...overrides,
     };
-    return JSON.stringify(evidence.signEvidence(record, keys.privateKeyPem));
+    return JSON.stringify(evidence.signEvidence(record, privateKeyPem));
   }
 
   function productionConfig(extra: Record<string, string> = {}): StackConfig {
     const map = stackConfigMap("production");
     map.set("evidencePublicKey", keys.publicKeyPem);
+    map.set("thresholdsFile", policyFile);
     map.set("promotionEvidence", signedEvidenceFor(map.get("modelVersion")!));
     for (const [k, v] of Object.entries(extra)) map.set(k, v);
     return config.readStackConfig(source(map), REPO);
@@ -238,6 +250,7 @@ describe("the churn-model program", function () {
     it("refuses to declare anything without promotion evidence", async function () {
       const map = stackConfigMap("production");
       map.set("evidencePublicKey", keys.publicKeyPem);
+      map.set("thresholdsFile", policyFile);
       const cfg = config.readStackConfig(source(map), REPO);
       let error: Error | undefined;
       try {
@@ -266,9 +279,11 @@ describe("the churn-model program", function () {
       expect(recorded).to.have.length(0);
     });
 
-    it("refuses evidence signed with another key", async function () {
+    it("refuses evidence signed with a key other than the policy config's", async function () {
       const other = evidence.generateEvidenceKeyPair();
-      const cfg = productionConfig({ evidencePublicKey: other.publicKeyPem });
+      const cfg = productionConfig({
+        promotionEvidence: signedEvidenceFor("1.0.0", {}, other.privateKeyPem),
+      });
       let error: Error | undefined;
       try {
         await program.program(cfg);
@@ -276,6 +291,24 @@ describe("the churn-model program", function () {
         error = e as Error;
       }
       expect(error?.message).to.contain("the promotion evidence is not valid");
+      expect(recorded).to.have.length(0);
+    });
+
+    it("refuses a stack-config key that is not the policy config's, even with evidence it verifies", async function () {
+      const other = evidence.generateEvidenceKeyPair();
+      const cfg = productionConfig({
+        evidencePublicKey: other.publicKeyPem,
+        promotionEvidence: signedEvidenceFor("1.0.0", {}, other.privateKeyPem),
+      });
+      let error: Error | undefined;
+      try {
+        await program.program(cfg);
+      } catch (e) {
+        error = e as Error;
+      }
+      expect(error?.message).to.equal(
+        `production refuses model version 1.0.0: churn-model:evidencePublicKey is not the promotion-evidence publicKey of ${policyFile}`,
+      );
       expect(recorded).to.have.length(0);
     });
   });
