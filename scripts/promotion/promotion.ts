@@ -18,7 +18,7 @@ import type { PrometheusClient } from "./prometheus";
 import { promotionRecord, rollbackRecord } from "./record";
 import { appendStepSummary, decisionJson, decisionMarkdown, decisionTable } from "./report";
 import { defaultThresholdsFile, loadThresholds, Thresholds } from "./thresholds";
-import type { DeployerFactory, Progress } from "./types";
+import type { DeployerFactory, ProductionDeployer, Progress } from "./types";
 import { renderMatchers } from "./values";
 
 export interface PromotionDeps {
@@ -192,6 +192,24 @@ export async function runPromotion(options: PromoteOptions, deps: PromotionDeps)
     thresholds: gate.thresholds,
     bakeSeconds: options.bakeSeconds,
   });
+  try {
+    return await updateProduction(options, deps, deployer, again, approver, key, version, timings, lap);
+  } finally {
+    await deployer.close?.();
+  }
+}
+
+async function updateProduction(
+  options: PromoteOptions,
+  deps: PromotionDeps,
+  deployer: ProductionDeployer,
+  again: GateResult,
+  approver: string,
+  key: KeyObject,
+  version: string,
+  timings: Record<"gate" | "approval" | "update" | "verification", number>,
+  lap: (phase: "gate" | "approval" | "update" | "verification") => void,
+): Promise<PromotionResult> {
   const previous = await deployer.current();
   const evidence = signEvidence(
     promotionRecord({

@@ -7,7 +7,15 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as path from "path";
 import { REPO_ROOT } from "../toolchain/env";
-import { EngineOptions, firstLine, selectStack, translateEngineError, upsertStack } from "./engine";
+import {
+  EngineOptions,
+  firstLine,
+  projectDir,
+  selectStack,
+  translateEngineError,
+  upsertStack,
+} from "./engine";
+import { acquirePromotionLock, HeldLock } from "./lock";
 import { DependencyUnavailable } from "./errors";
 import { parseSignedEvidence, SignedEvidence } from "./evidence";
 import { collectMetrics, DEFAULT_QUERIES, QueryTemplates } from "./metrics";
@@ -67,6 +75,7 @@ interface ProductionOutputs {
 export class StackRollout implements ProductionDeployer {
   private readonly triggers: RollbackTriggers;
   private readonly sleep: (ms: number) => Promise<void>;
+  private held: HeldLock | undefined;
 
   constructor(private readonly opts: RolloutOptions) {
     this.triggers = {
@@ -84,7 +93,40 @@ export class StackRollout implements ProductionDeployer {
     return selectStack(this.opts.stack, this.opts);
   }
 
+  /**
+   * Takes the promotion lock of the stack (once). When the previous holder died mid-update,
+   * recovers first: its config is restored, the engine's lock and pending operations are
+   * cleared, and the stack is refreshed from the cluster, so the promotion starts from a
+   * consistent state (see README, "When a promotion is killed").
+   */
+  private async lock(progress?: Progress): Promise<HeldLock> {
+    if (this.held) return this.held;
+    this.held = acquirePromotionLock(projectDir(this.opts), this.opts.stack);
+    const stale = this.held.stale;
+    if (stale) {
+      const say = progress ?? (() => undefined);
+      say(
+        `recovering ${this.opts.stack}: the promotion started ${stale.startedAt} (pid ${stale.pid}) ended without finishing`,
+      );
+      const stack = await this.stack();
+      for (const [key, value] of Object.entries(stale.previousConfig ?? {})) {
+        if (value === null) await stack.removeConfig(key);
+        else await stack.setConfig(key, { value });
+      }
+      await stack.cancel().catch(() => undefined);
+      await stack.refresh({ color: "never", clearPendingCreates: true });
+      say(`recovered ${this.opts.stack}: config restored, pending operations cleared, state refreshed`);
+    }
+    return this.held;
+  }
+
+  async close(): Promise<void> {
+    this.held?.release();
+    this.held = undefined;
+  }
+
   async current(): Promise<ProductionState> {
+    await this.lock();
     const stack = await this.stack();
     const config = await stack.getAllConfig();
     const evidenceJson = config[EVIDENCE_KEY]?.value;
@@ -108,8 +150,10 @@ export class StackRollout implements ProductionDeployer {
    * restored and nothing changed; when it started and failed, the caller rolls back.
    */
   private async apply(evidence: SignedEvidence, progress: Progress, what: string): Promise<UpdateResult> {
+    const held = await this.lock(progress);
     const stack = await upsertStack(this.opts.stack, this.opts);
     const before = await stack.getAllConfig();
+    held.remember(Object.fromEntries([VERSION_KEY, EVIDENCE_KEY].map((k) => [k, before[k]?.value ?? null])));
     const restore = async () => {
       for (const key of [VERSION_KEY, EVIDENCE_KEY]) {
         const old = before[key];

@@ -42,6 +42,8 @@ export interface ProductionDeployer {
   verify(modelVersion: string, progress: Progress): Promise<VerifyResult>;
   /** Applies rollback evidence: production returns to the version that evidence names. */
   rollback(evidence: SignedEvidence, progress: Progress): Promise<UpdateResult>;
+  /** Releases what the deployer holds (the promotion lock); called once the promotion ends. */
+  close?(): Promise<void>;
 }
 
 export interface DeployerOptions {
