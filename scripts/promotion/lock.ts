@@ -79,6 +79,8 @@ export function acquirePromotionLock(projectDir: string, stack: string): HeldLoc
     file,
     stale,
     remember(previousConfig) {
+      // The config before the promotion's first change is what recovery returns to.
+      if (held.previousConfig !== undefined) return;
       held.previousConfig = previousConfig;
       fs.writeFileSync(file, JSON.stringify(held));
     },
