@@ -23,6 +23,7 @@ import {
   stopControllerProcess,
 } from "./controller";
 import { makeProjectDir } from "./project";
+import { upsertStack } from "../promotion/engine";
 import { prometheusPaths, readPrometheusState, startPrometheus, stopPrometheus } from "./prometheus";
 import { readTrafficProcess, startTrafficProcess, stopTrafficProcess } from "./traffic";
 
@@ -121,11 +122,13 @@ export async function sandboxUp(opts: UpOptions = {}): Promise<SandboxState> {
     const services = readServicesState(dir) ?? {};
     const urls = Object.fromEntries(NAMESPACES.map((ns) => [ns, services[ns]?.url ?? ""]));
     log(`sandbox: controller running; service URLs ${JSON.stringify(urls)} (${at()})`);
-    startTrafficProcess({
-      stateDir: dir,
-      namespaces: [...NAMESPACES],
-      ratePerSecond: opts.trafficRate ?? 20,
-    });
+    if ((opts.trafficRate ?? 20) > 0) {
+      startTrafficProcess({
+        stateDir: dir,
+        namespaces: [...NAMESPACES],
+        ratePerSecond: opts.trafficRate ?? 20,
+      });
+    }
 
     const backendDir = path.join(dir, "backend");
     fs.mkdirSync(backendDir, { recursive: true });
@@ -150,6 +153,9 @@ export async function sandboxUp(opts: UpOptions = {}): Promise<SandboxState> {
       controlPlane: cp.processes,
       startedAt: new Date().toISOString(),
     };
+    for (const stack of NAMESPACES) {
+      await upsertStack(stack, { projectDir, env: sandboxEnv(state) });
+    }
     fs.writeFileSync(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`);
     fs.writeFileSync(path.join(dir, "env"), envExports(state));
     log(`sandbox: up in ${at()}`);
