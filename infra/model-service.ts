@@ -40,6 +40,8 @@ export interface ModelServiceArgs {
   readonly serviceAccountRoleArn?: pulumi.Input<string>;
   /** Seconds the provider waits for the rollout to become ready. Default 600. */
   readonly readyTimeoutSeconds?: number;
+  /** Extra pod labels; the service's own labels win over them. Default none. */
+  readonly podLabels?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -68,6 +70,7 @@ export class ModelService extends pulumi.ComponentResource {
       "churn-model/environment": args.environment,
     };
     this.podLabels = {
+      ...(args.podLabels ?? {}),
       ...selectorLabels,
       "app.kubernetes.io/version": versionLabel(args.modelVersion),
       "app.kubernetes.io/part-of": "churn-model-cd",

@@ -56,6 +56,8 @@ export interface StackConfig {
   readonly renderYamlToDirectory?: string;
   /** Seconds the provider waits for the Deployment to become ready. Default 600. */
   readonly readyTimeoutSeconds: number;
+  /** Extra pod labels (team, cost centre, …); they cannot override the service's own labels. */
+  readonly podLabels: Readonly<Record<string, string>>;
   readonly aws: AwsConfig;
 }
 
@@ -78,6 +80,9 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const CPU = /^([0-9]+m|[0-9]+(\.[0-9]+)?)$/;
 const MEMORY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$/;
 const HTTP_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const REGISTRY = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 
 /**
@@ -328,6 +333,21 @@ export function readStackConfig(src: ConfigSource, repoRoot = path.resolve(__dir
     }
   }
 
+  const podLabelsRaw = r.object("podLabels");
+  const podLabels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(podLabelsRaw)) {
+    if (!LABEL_KEY.test(k) || k.startsWith("app.kubernetes.io/") || k === "churn-model/environment") {
+      r.problems.push(
+        `churn-model:podLabels key ${JSON.stringify(k)} must be a label key ([prefix/]name) other than the service's own app.kubernetes.io/* and churn-model/environment labels`,
+      );
+    } else if (typeof v !== "string" || !LABEL_VALUE.test(v)) {
+      r.problems.push(
+        `churn-model:podLabels.${k} must be a label value (at most 63 characters of letters, digits, '-', '_', '.') (got ${JSON.stringify(v)})`,
+      );
+    } else {
+      podLabels[k] = v;
+    }
+  }
   const createNamespace = r.bool("createNamespace", true);
   const renderYamlToDirectory = r.raw("renderYamlToDirectory");
   if (r.problems.length > 0) {
@@ -352,6 +372,7 @@ export function readStackConfig(src: ConfigSource, repoRoot = path.resolve(__dir
     thresholdsFile,
     renderYamlToDirectory,
     readyTimeoutSeconds,
+    podLabels,
     aws: {
       enabled: awsEnabled === true,
       region: region as string,

@@ -122,6 +122,7 @@ export async function program(cfg: StackConfig): Promise<Record<string, unknown>
       promotionEvidence: cfg.promotionEvidence,
       serviceAccountRoleArn: readerRoleArn,
       readyTimeoutSeconds: cfg.readyTimeoutSeconds,
+      podLabels: cfg.podLabels,
     },
     { providers: { kubernetes: provider } },
   );

@@ -409,6 +409,12 @@ describe("the churn-model program", function () {
       ["createNamespace", "yes", 'churn-model:createNamespace must be true or false (got "yes")'],
       ["aws", '{"enabled":"yes"}', 'churn-model:aws.enabled must be true or false (got "yes")'],
       ["promotionEvidence", "{}", "churn-model:promotionEvidence belongs to production only"],
+      [
+        "podLabels",
+        '{"app.kubernetes.io/name":"other"}',
+        'churn-model:podLabels key "app.kubernetes.io/name" must be a label key',
+      ],
+      ["podLabels", '{"team":"ml platform"}', "churn-model:podLabels.team must be a label value"],
     ];
     for (const [key, value, message] of cases) {
       it(`refuses ${key}=${JSON.stringify(value)} naming the key, and declares nothing`, function () {
@@ -419,6 +425,16 @@ describe("the churn-model program", function () {
         expect(recorded).to.have.length(0);
       });
     }
+
+    it("adds extra pod labels without letting them replace the service's own", async function () {
+      const map = stackConfigMap("staging");
+      map.set("podLabels", '{"team":"ml-platform","churn-model/sandbox-fault":"not-ready"}');
+      await settle(await program.program(config.readStackConfig(source(map), REPO)));
+      const labels = one(DEPLOYMENT).inputs.spec.template.metadata.labels;
+      expect(labels).to.include({ team: "ml-platform", "churn-model/sandbox-fault": "not-ready" });
+      expect(labels["app.kubernetes.io/name"]).to.equal("churn-model");
+      expect(one(DEPLOYMENT).inputs.spec.selector.matchLabels).to.not.have.property("team");
+    });
 
     it("refuses fewer than two replicas in production", function () {
       const map = stackConfigMap("production");
