@@ -1,0 +1,237 @@
+/**
+ * End to end on the sandbox: the demo's five stories with assertions on exit codes, stack
+ * state, Kubernetes objects and evidence; two promotions at once; a promotion killed during
+ * the production update and run again; and the report.
+ */
+import { expect } from "chai";
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { renderReport } from "../../scripts/demo/report";
+import { PRODUCTION_POLICY, Stories, VERSIONS } from "../../scripts/demo/stories";
+import { selectStack } from "../../scripts/promotion/engine";
+import { parseSignedEvidence, verifyEvidence } from "../../scripts/promotion/evidence";
+import { loadPolicyPublicKey } from "../../scripts/promotion/thresholds";
+import { lockFile } from "../../scripts/promotion/lock";
+import { sandboxDown, sandboxEnv, sandboxUp, SandboxState } from "../../scripts/sandbox/cli";
+import { apiRequest, isAlive } from "../../scripts/sandbox/controlplane";
+import { processEnv, REPO_ROOT } from "../../scripts/toolchain/env";
+
+interface DeploymentView {
+  metadata: { annotations?: Record<string, string> };
+  spec: { template: { spec: { containers: { image: string }[] } } };
+  status: { readyReplicas?: number };
+}
+
+describe("staging → production on the sandbox (e2e)", function () {
+  this.timeout(60 * 60_000);
+  let dir: string;
+  let s: SandboxState;
+  let stories: Stories;
+  const log: string[] = [];
+
+  async function productionDeployment(): Promise<DeploymentView> {
+    const res = await apiRequest(
+      s.server,
+      path.join(dir, "cluster", "pki"),
+      "GET",
+      "/apis/apps/v1/namespaces/production/deployments/churn-model",
+    );
+    return JSON.parse(res.body) as DeploymentView;
+  }
+
+  async function productionConfig(): Promise<Record<string, string>> {
+    const stack = await selectStack("production", { projectDir: s.projectDir, env: sandboxEnv(s) });
+    const all = await stack.getAllConfig();
+    return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
+  }
+
+  before(async function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "churn-e2e-"));
+    s = await sandboxUp({ dir, trafficRate: 0, log: (l) => log.push(l) });
+    stories = new Stories(s, (l) => log.push(l), { bake: "25s", trafficRate: 15 });
+    stories.startTraffic();
+  });
+
+  after(async function () {
+    await stories?.stopTraffic();
+    if (s) await sandboxDown({ dir, log: () => undefined });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") {
+      console.log(log.slice(-80).join("\n"));
+    }
+    log.length = 0;
+  });
+
+  it("1. promotes the baseline: gate passes, production runs it with verifiable evidence", async function () {
+    const r = await stories.promoteStory(1, VERSIONS.baseline, "baseline");
+    expect(r.runs.map((x) => x.code)).to.deep.equal([0, 0]);
+    expect(r.decision?.decision).to.equal("promote");
+    expect(r.decision?.checks.map((c) => c.name)).to.include.members([
+      "accuracy",
+      "latency_p99",
+      "error_rate",
+      "uptime",
+      "soak_time",
+      "samples",
+    ]);
+    expect(r.productionVersionAfter).to.equal("1.0.0");
+    const d = await productionDeployment();
+    expect(d.spec.template.spec.containers[0].image).to.equal("localhost:5000/ml/churn-model:1.0.0");
+    expect(d.status.readyReplicas).to.equal(2);
+    const annotation = d.metadata.annotations?.["churn-model/promotion-evidence"];
+    expect(annotation).to.be.a("string");
+    const evidence = parseSignedEvidence(annotation!);
+    expect(evidence.record).to.include({
+      kind: "promotion",
+      modelVersion: "1.0.0",
+      approver: "demo-approver",
+    });
+    expect(
+      verifyEvidence(annotation, {
+        publicKeyPem: loadPolicyPublicKey(PRODUCTION_POLICY),
+        thresholds: stories.thresholds,
+        imageVersion: "1.0.0",
+        now: new Date(),
+      }),
+    ).to.deep.equal([]);
+  });
+
+  it("2. promotes the improved version over the baseline", async function () {
+    const r = await stories.promoteStory(2, VERSIONS.improved, "improved");
+    expect(r.runs.map((x) => x.code)).to.deep.equal([0, 0]);
+    expect(r.productionVersionAfter).to.equal("1.1.0");
+    const accuracy = r.decision!.checks.find((c) => c.name === "accuracy")!;
+    expect(accuracy.passed).to.equal(true);
+    expect(accuracy.value).to.be.greaterThan(0.85);
+    expect((await productionDeployment()).spec.template.spec.containers[0].image).to.match(/:1\.1\.0$/);
+  });
+
+  it("3. refuses the accuracy regression at the gate, naming the check, and leaves production alone", async function () {
+    const r = await stories.rejectStory(VERSIONS.regressed);
+    expect(r.runs[1].code).to.equal(3);
+    expect(r.decision?.decision).to.equal("reject");
+    const failed = r.decision!.checks.filter((c) => !c.passed).map((c) => c.name);
+    expect(failed).to.deep.equal(["accuracy"]);
+    expect(r.decision!.checks.find((c) => c.name === "accuracy")!.value).to.be.lessThan(0.85);
+    expect(r.productionVersionAfter).to.equal("1.1.0");
+    expect((await productionConfig())["churn-model:modelVersion"]).to.equal("1.1.0");
+  });
+
+  it("4. refuses the regressed version pushed by hand: without the pack, with it, and with forged evidence", async function () {
+    const r = await stories.manualStory(VERSIONS.regressed);
+    const [noPack, withPack, forged] = r.runs;
+    const text = (x: (typeof r.runs)[number]) => x.stdout + x.stderr;
+    expect(noPack.code).to.not.equal(0);
+    expect(text(noPack)).to.contain("production refuses model version 1.2.0");
+    expect(text(noPack)).to.contain("promotion evidence names version 1.1.0");
+    expect(withPack.code).to.not.equal(0);
+    expect(text(withPack)).to.contain("production refuses model version 1.2.0");
+    expect(forged.code).to.not.equal(0);
+    expect(text(forged)).to.contain("churn-model:evidencePublicKey is not the promotion-evidence publicKey");
+    expect(r.productionVersionAfter).to.equal("1.1.0");
+    expect((await productionDeployment()).spec.template.spec.containers[0].image).to.match(/:1\.1\.0$/);
+  });
+
+  it("5. rolls the error-prone version back by itself when production traffic breaks it", async function () {
+    const r = await stories.rollbackStory(VERSIONS.errorProne);
+    expect(r.decision?.decision).to.equal("promote");
+    const promote = r.runs[1];
+    expect(promote.code).to.equal(5);
+    expect(promote.stderr).to.match(/error rate .* exceeds 0\.01/);
+    expect(promote.stderr).to.contain("rolled back to 1.1.0");
+    expect(r.productionVersionAfter).to.equal("1.1.0");
+    const config = await productionConfig();
+    const evidence = parseSignedEvidence(config["churn-model:promotionEvidence"]);
+    expect(evidence.record.kind).to.equal("rollback");
+    expect(evidence.record.rollbackOf?.record.modelVersion).to.equal("1.1.0");
+  });
+
+  it("lets one of two promotions started at once win; the other fails clearly and changes nothing", async function () {
+    const deploy = await stories.deployStaging(VERSIONS.improved);
+    expect(deploy.code).to.equal(0);
+    await stories.soak(VERSIONS.improved);
+    const [a, b] = await Promise.all([
+      stories.promote(VERSIONS.improved),
+      stories.promote(VERSIONS.improved),
+    ]);
+    const codes = [a.run.code, b.run.code].sort();
+    expect(codes).to.deep.equal([0, 2]);
+    const loser = a.run.code === 2 ? a.run : b.run;
+    expect(loser.stderr).to.match(/another (promotion|update) of production is (running|in progress)/);
+    const config = await productionConfig();
+    expect(config["churn-model:modelVersion"]).to.equal("1.1.0");
+    expect(parseSignedEvidence(config["churn-model:promotionEvidence"]).record.kind).to.equal("promotion");
+    expect(fs.existsSync(lockFile(s.projectDir, "production"))).to.equal(false);
+  });
+
+  it("recovers when the promotion is killed during the production update and is run again", async function () {
+    const env = processEnv({ ...process.env, ...sandboxEnv(s) });
+    const args = [
+      "-r",
+      require.resolve("ts-node/register/transpile-only"),
+      path.join(REPO_ROOT, "scripts", "promote.ts"),
+      "--model-version",
+      VERSIONS.improved,
+      "--thresholds",
+      PRODUCTION_POLICY,
+      "--window",
+      "1h",
+      "--approved-by",
+      "e2e",
+      "--bake",
+      "20s",
+    ];
+    const child: ChildProcess = spawn(process.execPath, args, {
+      cwd: s.projectDir,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the update never started:\n${stderr}`)), 300_000);
+      child.stderr!.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        // Killed once the engine is updating production's resources.
+        if (
+          /updating|Updating \(production\)|~ {2}kubernetes:apps\/v1:Deployment/i.test(stderr) &&
+          /pulumi up on stack production/.test(stderr)
+        ) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("close", r));
+    expect(isAlive(child.pid!)).to.equal(false);
+    expect(fs.existsSync(lockFile(s.projectDir, "production"))).to.equal(true);
+
+    const again = await stories.promote(VERSIONS.improved);
+    expect(again.run.code, again.run.stderr).to.equal(0);
+    expect(again.run.stderr).to.contain("recovering production");
+    expect(fs.existsSync(lockFile(s.projectDir, "production"))).to.equal(false);
+    const stack = await selectStack("production", { projectDir: s.projectDir, env: sandboxEnv(s) });
+    const state = await stack.exportStack();
+    expect(state.deployment.pending_operations ?? []).to.deep.equal([]);
+    expect((await productionDeployment()).spec.template.spec.containers[0].image).to.match(/:1\.1\.0$/);
+  });
+
+  it("renders the report with every story, the charts and the production history", async function () {
+    const html = renderReport({
+      startedAt: new Date(Date.now() - 60_000),
+      finishedAt: new Date(),
+      thresholds: stories.thresholds,
+      stories: stories.results,
+      charts: [],
+      history: [],
+    });
+    for (const r of stories.results) expect(html).to.contain(r.title.replace(/&/g, "&amp;"));
+    expect(html).to.not.match(/<script|https?:\/\//);
+    expect(stories.results.filter((r) => !r.ok).map((r) => r.title)).to.deep.equal([]);
+  });
+});
