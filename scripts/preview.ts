@@ -56,7 +56,7 @@ export async function preview(
       policyPackConfigs: [config],
       onOutput: (o) => o.split("\n").forEach((l) => l.trim() && log(l.trimEnd())),
     });
-  } catch (err) {
+  } catch {
     throw new GateRejected(
       `the preview of ${stackName} was refused after ${((Date.now() - t) / 1000).toFixed(1)}s (see above)`,
     );

@@ -7,7 +7,11 @@ import { REPO_ROOT, toolPath } from "../../scripts/toolchain/env";
 
 const WORKFLOWS_DIR = path.join(REPO_ROOT, ".github", "workflows");
 
-function runActionlint(binary: string, cwd: string, files: string[]): { status: number | null; output: string } {
+function runActionlint(
+  binary: string,
+  cwd: string,
+  files: string[],
+): { status: number | null; output: string } {
   const r = spawnSync(binary, ["-no-color", ...files], { cwd, encoding: "utf8", timeout: 120_000 });
   if (r.error) {
     throw new Error(`could not run ${binary}: ${r.error.message}`);
@@ -63,7 +67,9 @@ describe("actionlint on the GitHub Actions workflows", function () {
         "",
       ].join("\n"),
     );
-    const { status, output } = runActionlint(actionlint, tmp, [path.join(".github", "workflows", "broken.yml")]);
+    const { status, output } = runActionlint(actionlint, tmp, [
+      path.join(".github", "workflows", "broken.yml"),
+    ]);
     expect(status).to.equal(1);
     expect(output).to.match(/job "deploy" needs job "build" which does not exist/);
     expect(output).to.match(/property "model_version" is not defined/);

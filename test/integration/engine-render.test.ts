@@ -80,7 +80,9 @@ describe("the real engine on both stacks (manifests rendered to a directory)", f
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-engine-"));
     fs.mkdirSync(path.join(tmp, "state"));
     env = { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}` };
-    const policyConfig = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "policy/config/production.json"), "utf8"));
+    const policyConfig = JSON.parse(
+      fs.readFileSync(path.join(REPO_ROOT, "policy/config/production.json"), "utf8"),
+    );
     policyConfig["promotion-evidence"].publicKey = keys.publicKeyPem;
     const policyFile = path.join(tmp, "production-policy.json");
     fs.writeFileSync(policyFile, JSON.stringify(policyConfig));
