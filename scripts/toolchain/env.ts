@@ -55,7 +55,11 @@ export const LOCAL_PASSPHRASE = "churn-model-local-only";
  * already set (a real backend, a passphrase, PULUMI_HOME) win over the local defaults.
  */
 export function toolchainEnv(base: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const bins = COMPONENTS.map((c) => componentBinDir(c, base)).filter((d) => fs.existsSync(d));
+  // The Kubernetes provider is found in the engine's plugin cache (PULUMI_HOME), where the
+  // toolchain installs it; on PATH it would be an "ambient" plugin the engine warns about.
+  const bins = COMPONENTS.filter((c) => c.name !== "pulumi-resource-kubernetes")
+    .map((c) => componentBinDir(c, base))
+    .filter((d) => fs.existsSync(d));
   const node = nodeBinDir(base);
   if (fs.existsSync(node) && Number(process.versions.node.split(".")[0]) < 22) {
     bins.push(node);
