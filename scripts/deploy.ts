@@ -117,7 +117,7 @@ export async function deploy(o: DeployOptions, log: (line: string) => void): Pro
         onOutput: (out) => out.split("\n").forEach((l) => l.trim() && log(`  ${l.trimEnd()}`)),
       });
       log(
-        `deploy: ${o.stack} → ${version}: update ${res.summary.version} in ${((Date.now() - t) / 1000).toFixed(1)}s`,
+        `deploy: ${o.stack} → ${version}: ${res.summary.result} in ${((Date.now() - t) / 1000).toFixed(1)}s`,
       );
       return { ok: true, reason: "" };
     } catch (err) {

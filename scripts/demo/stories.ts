@@ -326,8 +326,18 @@ export class Stories {
           "--config",
           `churn-model:modelVersion=${version}`,
         ]);
+        // Hand-made evidence, signed with a key of one's own, and stack config pointing the
+        // program at a policy config that trusts that key: the program's own check is
+        // satisfied, so this is the case only the enforced policy pack can refuse.
         const forged = this.forgedEvidence(version);
-        await attempt("with hand-made evidence signed by a key of one's own", [
+        const trust = JSON.parse(fs.readFileSync(PRODUCTION_POLICY, "utf8")) as Record<
+          string,
+          Record<string, unknown>
+        >;
+        trust["promotion-evidence"].publicKey = forged.publicKeyPem;
+        const trustFile = path.join(path.dirname(this.sandbox.projectDir), "hand-made-policy-config.json");
+        fs.writeFileSync(trustFile, JSON.stringify(trust, null, 2));
+        await attempt("with hand-made evidence, a key of one's own and the policy pack enforced", [
           ...base,
           ...pack,
           "--config",
@@ -336,6 +346,8 @@ export class Stories {
           `churn-model:promotionEvidence=${JSON.stringify(forged.evidence)}`,
           "--config",
           `churn-model:evidencePublicKey=${forged.publicKeyPem}`,
+          "--config",
+          `churn-model:thresholdsFile=${trustFile}`,
         ]);
         const after = await this.productionVersion();
         return { ok: runs.every((r) => r.code !== 0) && before === after, runs };

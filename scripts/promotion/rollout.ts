@@ -168,7 +168,7 @@ export class StackRollout implements ProductionDeployer {
       `${what}: pulumi up on stack ${this.opts.stack} → ${evidence.record.modelVersion} (policy pack enforced)`,
     );
     try {
-      const result = await stack.up({
+      await stack.up({
         color: "never",
         policyPacks: [this.opts.policyPackDir ?? path.join(REPO_ROOT, "policy")],
         policyPackConfigs: [this.opts.policyConfigFile],
@@ -178,10 +178,11 @@ export class StackRollout implements ProductionDeployer {
           }
         },
       });
+      const updateVersion = (await stack.history(1).catch(() => []))[0]?.version ?? null;
       progress(
-        `${what}: update ${result.summary.version} succeeded in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+        `${what}: update ${updateVersion ?? "?"} succeeded in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
       );
-      return { ok: true, updateVersion: result.summary.version };
+      return { ok: true, updateVersion };
     } catch (err) {
       const started = await this.updateStarted(stack, t0);
       if (!started) {

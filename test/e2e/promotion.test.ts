@@ -132,7 +132,11 @@ describe("staging → production on the sandbox (e2e)", function () {
     expect(withPack.code).to.not.equal(0);
     expect(text(withPack)).to.contain("production refuses model version 1.2.0");
     expect(forged.code).to.not.equal(0);
-    expect(text(forged)).to.contain("churn-model:evidencePublicKey is not the promotion-evidence publicKey");
+    expect(text(forged)).to.not.contain("production refuses");
+    expect(text(forged)).to.contain("promotion-evidence");
+    expect(text(forged)).to.contain(
+      "promotion evidence carries a signature that does not verify under the configured public key",
+    );
     expect(r.productionVersionAfter).to.equal("1.1.0");
     expect((await productionDeployment()).spec.template.spec.containers[0].image).to.match(/:1\.1\.0$/);
   });

@@ -6,6 +6,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
+import * as os from "os";
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { policies } from "../../policy/pack";
 import { signEvidence } from "../../scripts/promotion/evidence";
@@ -60,10 +61,24 @@ describe("the policy pack on the churn-model program", function () {
   let program: ProgramModule;
   let config: ConfigModule;
 
+  let programPolicyFile: string;
+
   before(async function () {
+    // The program verifies with the policy config's key: give it one that trusts the test key.
+    const own = policyConfig("production");
+    own["promotion-evidence"].publicKey = KEYS.publicKeyPem;
+    programPolicyFile = path.join(
+      fs.mkdtempSync(path.join(os.tmpdir(), "churn-compliance-")),
+      "production.json",
+    );
+    fs.writeFileSync(programPolicyFile, JSON.stringify(own));
     installMocks();
     program = await import("../../stacks/index");
     config = await import("../../stacks/config");
+  });
+
+  after(function () {
+    fs.rmSync(path.dirname(programPolicyFile), { recursive: true, force: true });
   });
 
   beforeEach(function () {
@@ -73,6 +88,7 @@ describe("the policy pack on the churn-model program", function () {
   function productionConfig(evidence: (version: string) => string): StackConfig {
     const map = stackConfigMap("production");
     map.set("evidencePublicKey", KEYS.publicKeyPem);
+    map.set("thresholdsFile", programPolicyFile);
     map.set("promotionEvidence", evidence(map.get("modelVersion")!));
     return config.readStackConfig(source(map), REPO);
   }
