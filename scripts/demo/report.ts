@@ -124,9 +124,7 @@ ${decisionTable(s.decision)}
   const history = input.history
     .map(
       (e) =>
-        `<tr><td>${e.update}</td><td>${esc(e.startedAt)}</td><td>${esc(e.result)}</td><td>${esc(e.modelVersion ?? "-")}</td><td>${esc(
-          e.kind,
-        )}${e.returnedFrom ? ` (of ${esc(e.returnedFrom)})` : ""}</td><td>${esc(e.approver ?? "-")}</td><td>${
+        `<tr><td>${e.update}</td><td>${esc(e.startedAt)}</td><td>${esc(e.result)}</td><td>${esc(e.modelVersion ?? "-")}</td><td>${esc(e.evidenceFor ? `${e.kind} of ${e.evidenceFor}` : e.kind)}</td><td>${esc(e.approver ?? "-")}</td><td>${
           e.measured ? e.measured.accuracy.toFixed(3) : "-"
         }</td><td>${e.measured ? e.measured.latencyP99Ms.toFixed(0) : "-"}</td><td>${
           e.measured ? e.measured.errorRate.toFixed(4) : "-"

@@ -14,6 +14,8 @@ export interface HistoryEntry {
   readonly durationSeconds: number | null;
   readonly modelVersion: string | null;
   readonly kind: "promotion" | "rollback" | "none";
+  /** The version the evidence names (differs from modelVersion when an update was refused). */
+  readonly evidenceFor: string | null;
   readonly approver: string | null;
   readonly returnedFrom?: string;
   readonly measured: SignedEvidence["record"]["measured"] | null;
@@ -29,7 +31,10 @@ rollback evidence each ran with: who approved, which version, when, and the meas
 export async function readHistory(stackName: string, limit: number): Promise<HistoryEntry[]> {
   const stack = await selectStack(stackName);
   const updates = await stack.history(limit);
-  return updates.map((u) => {
+  // A local file backend numbers no updates (every version is 0): count them instead,
+  // oldest first, as a service backend does.
+  const numbered = updates.some((u) => u.version > 0);
+  return updates.map((u, i) => {
     const raw = u.config?.["churn-model:promotionEvidence"]?.value;
     let evidence: SignedEvidence | undefined;
     try {
@@ -39,12 +44,13 @@ export async function readHistory(stackName: string, limit: number): Promise<His
     }
     const record = evidence?.record;
     return {
-      update: u.version,
+      update: numbered ? u.version : updates.length - i,
       result: `${u.kind} ${u.result}`,
       startedAt: u.startTime.toISOString(),
       durationSeconds: u.endTime ? Math.round((u.endTime.getTime() - u.startTime.getTime()) / 1000) : null,
       modelVersion: u.config?.["churn-model:modelVersion"]?.value ?? null,
       kind: record?.kind ?? "none",
+      evidenceFor: record?.modelVersion ?? null,
       approver: record?.approver ?? null,
       ...(record?.kind === "rollback" && record.rollbackOf
         ? { returnedFrom: record.rollbackOf.record.modelVersion }
@@ -77,7 +83,7 @@ export function formatHistory(entries: readonly HistoryEntry[]): string {
       e.startedAt.replace("T", " ").slice(0, 19),
       e.result,
       e.modelVersion ?? "-",
-      e.kind,
+      e.evidenceFor ? `${e.kind} of ${e.evidenceFor}` : e.kind,
       e.approver ?? "-",
       m ? m.accuracy.toFixed(3) : "-",
       m ? m.latencyP99Ms.toFixed(0) : "-",
