@@ -1,0 +1,273 @@
+import { expect } from "chai";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { lineChart, renderReport } from "../../scripts/demo/report";
+import { stagingSegment } from "../../scripts/demo/stories";
+import { parseDeployArgs } from "../../scripts/deploy";
+import { parsePreviewArgs } from "../../scripts/preview";
+import { BadInput, ConcurrentUpdate } from "../../scripts/promotion/errors";
+import { formatHistory, HistoryEntry, parseHistoryArgs } from "../../scripts/promotion/history";
+import { acquirePromotionLock, lockFile } from "../../scripts/promotion/lock";
+import { runSmokeTests } from "../../scripts/promotion/smoke";
+import { ChurnModelService } from "../../scripts/sandbox/service/server";
+import { generateDataset } from "../../scripts/sandbox/service/dataset";
+
+describe("deploy flags", function () {
+  it("reads the stack, version, policy config and smoke options", function () {
+    const policy = path.join(__dirname, "..", "..", "policy", "config", "staging.json");
+    expect(
+      parseDeployArgs([
+        "--stack",
+        "staging",
+        "--model-version",
+        "1.2.0",
+        "--policy-config",
+        policy,
+        "--smoke-wait",
+        "30s",
+      ]),
+    ).to.deep.equal({
+      stack: "staging",
+      modelVersion: "1.2.0",
+      policyConfig: policy,
+      smokeWaitMs: 30_000,
+      smoke: true,
+      help: false,
+    });
+    expect(parseDeployArgs(["--stack", "s", "--model-version", "1.0.0", "--no-smoke"]).smoke).to.equal(false);
+  });
+
+  const bad: [string[], string][] = [
+    [["--model-version", "1.0.0"], "--stack is required"],
+    [["--stack", "staging"], "--model-version is required"],
+    [["--stack", "staging", "--model-version", "latest"], "--model-version"],
+    [["--stack", "staging", "--model-version", "1.0.0;reboot"], "--model-version"],
+    [["--stack", "st aging", "--model-version", "1.0.0"], "is not a stack name"],
+    [
+      ["--stack", "staging", "--model-version", "1.0.0", "--policy-config", "/nonexistent.json"],
+      "--policy-config /nonexistent.json does not exist",
+    ],
+    [["--stack", "staging", "--stack", "other", "--model-version", "1.0.0"], "--stack was given twice"],
+    [["--stack", "staging", "--model-version", "1.0.0", "--force"], 'unknown flag "--force"'],
+    [["--stack"], "--stack needs a value"],
+  ];
+  for (const [argv, message] of bad) {
+    it(`refuses ${argv.join(" ")} naming the problem`, function () {
+      expect(() => parseDeployArgs(argv)).to.throw(BadInput, message);
+    });
+  }
+});
+
+describe("preview flags", function () {
+  it("requires a stack and refuses unknown flags", function () {
+    expect(parsePreviewArgs(["--stack", "production"])).to.deep.equal({ stack: "production", help: false });
+    expect(() => parsePreviewArgs([])).to.throw(BadInput, "--stack is required");
+    expect(() => parsePreviewArgs(["--stack", "x", "--yes"])).to.throw(BadInput, 'unknown flag "--yes"');
+  });
+});
+
+describe("the promotion lock", function () {
+  let dir: string;
+
+  beforeEach(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "churn-lock-"));
+  });
+
+  afterEach(function () {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("admits one holder and refuses a second while the first is alive", function () {
+    const first = acquirePromotionLock(dir, "production");
+    expect(first.stale).to.equal(undefined);
+    expect(() => acquirePromotionLock(dir, "production")).to.throw(
+      ConcurrentUpdate,
+      /another promotion of production is running \(pid \d+/,
+    );
+    first.release();
+    expect(fs.existsSync(lockFile(dir, "production"))).to.equal(false);
+    acquirePromotionLock(dir, "production").release();
+  });
+
+  it("takes over the lock of a dead holder and hands back the config it remembered first", function () {
+    const dead = {
+      pid: 2 ** 22 + 12345,
+      host: os.hostname(),
+      stack: "production",
+      startedAt: "2026-01-01T00:00:00Z",
+      previousConfig: { "churn-model:modelVersion": "1.0.0", "churn-model:promotionEvidence": null },
+    };
+    fs.writeFileSync(lockFile(dir, "production"), JSON.stringify(dead));
+    const lock = acquirePromotionLock(dir, "production");
+    expect(lock.stale).to.deep.equal(dead);
+    lock.remember({ "churn-model:modelVersion": "1.1.0" });
+    lock.remember({ "churn-model:modelVersion": "9.9.9" });
+    expect(JSON.parse(fs.readFileSync(lockFile(dir, "production"), "utf8")).previousConfig).to.deep.equal({
+      "churn-model:modelVersion": "1.1.0",
+    });
+    lock.release();
+  });
+
+  it("keeps stacks apart", function () {
+    const a = acquirePromotionLock(dir, "production");
+    const b = acquirePromotionLock(dir, "staging");
+    a.release();
+    b.release();
+  });
+});
+
+describe("promotion history", function () {
+  const entry: HistoryEntry = {
+    update: 3,
+    result: "update succeeded",
+    startedAt: "2026-11-26T12:00:00.000Z",
+    durationSeconds: 14,
+    modelVersion: "1.1.0",
+    kind: "rollback",
+    evidenceFor: "1.1.0",
+    approver: "alice",
+    measured: {
+      accuracy: 0.9371,
+      latencyP99Ms: 9.4,
+      errorRate: 0.0004,
+      uptime: 1,
+      soakHours: 25.5,
+      requests: 9000,
+      labeledPredictions: 4000,
+    },
+    evidenceCreatedAt: "2026-11-26T11:59:00.000Z",
+  };
+
+  it("prints who, what, when and the numbers of each update", function () {
+    const text = formatHistory([
+      entry,
+      {
+        ...entry,
+        update: 2,
+        kind: "none",
+        evidenceFor: null,
+        approver: null,
+        measured: null,
+        modelVersion: "1.0.0",
+      },
+    ]);
+    const [header, first, second] = text.trim().split("\n");
+    expect(header).to.match(
+      /^update\s+started \(UTC\)\s+result\s+version\s+evidence\s+approver\s+accuracy\s+p99 ms\s+errors\s+soak h$/,
+    );
+    expect(first).to.match(
+      /^3\s+2026-11-26 12:00:00\s+update succeeded\s+1\.1\.0\s+rollback of 1\.1\.0\s+alice\s+0\.937\s+9\s+0\.0004\s+25\.50$/,
+    );
+    expect(second).to.match(/^2\s+.*1\.0\.0\s+none\s+-\s+-\s+-\s+-\s+-$/);
+  });
+
+  it("reads its flags and refuses bad ones", function () {
+    expect(parseHistoryArgs(["--to", "prod-eu", "--json", "--limit", "5"])).to.deep.equal({
+      to: "prod-eu",
+      json: true,
+      limit: 5,
+      help: false,
+    });
+    expect(() => parseHistoryArgs(["--limit", "0"])).to.throw(
+      BadInput,
+      '--limit must be a positive integer (got "0")',
+    );
+    expect(() => parseHistoryArgs(["--since", "x"])).to.throw(BadInput, 'unknown option "--since"');
+  });
+});
+
+describe("smoke tests against a real service process", function () {
+  let service: ChurnModelService;
+  let url: string;
+
+  before(async function () {
+    service = new ChurnModelService({ version: "1.1.0", namespace: "staging" });
+    url = await service.listen(0);
+  });
+
+  after(async function () {
+    await service.close();
+  });
+
+  it("pass for a sound model serving the expected version", async function () {
+    const lines: string[] = [];
+    const r = await runSmokeTests(url, "1.1.0", { waitMs: 5000, log: (l) => lines.push(l) });
+    expect(r).to.deep.equal({ passed: true, failures: [] });
+    expect(lines[0]).to.equal(`smoke: ${url} serves 1.1.0 and is healthy`);
+  });
+
+  it("fail, naming the version, when the service never serves the expected one", async function () {
+    const r = await runSmokeTests(url, "1.2.0", { waitMs: 1500 });
+    expect(r.passed).to.equal(false);
+    expect(r.failures[0]).to.match(
+      /^the service never reported version 1\.2\.0 healthy: GET \/healthz answered 200 with version "1\.1\.0"$/,
+    );
+  });
+
+  it("fail when nothing listens", async function () {
+    const r = await runSmokeTests("http://127.0.0.1:9", "1.1.0", { waitMs: 1000 });
+    expect(r.passed).to.equal(false);
+    expect(r.failures[0]).to.match(/GET \/healthz failed/);
+  });
+});
+
+describe("the demo", function () {
+  it("sends staging only the online segment: no mailed-check customers", function () {
+    const all = generateDataset();
+    const staging = stagingSegment(all);
+    expect(staging.length).to.be.greaterThan(all.length / 2);
+    expect(staging.some((r) => r.features.paymentMethod === "mailed-check")).to.equal(false);
+    expect(all.some((r) => r.features.paymentMethod === "mailed-check")).to.equal(true);
+  });
+
+  it("draws a chart with its threshold line and marks a failing last value", function () {
+    const svg = lineChart(
+      "accuracy",
+      {
+        points: [
+          [0, 0.9],
+          [10, 0.8],
+        ],
+      },
+      0.85,
+      "above",
+      "",
+    );
+    expect(svg).to.contain('class="threshold"');
+    expect(svg).to.contain('<span class="fail">0.800</span>');
+    expect(lineChart("p99", { points: [] }, 250, "below", " ms")).to.contain("no data");
+  });
+
+  it("renders an offline report that escapes what it shows", function () {
+    const html = renderReport({
+      startedAt: new Date("2026-01-01T00:00:00Z"),
+      finishedAt: new Date("2026-01-01T00:05:00Z"),
+      thresholds: {
+        minAccuracy: 0.85,
+        maxLatencyP99Ms: 250,
+        maxErrorRate: 0.01,
+        minUptime: 0.99,
+        minSoakHours: 0.01,
+        minRequests: 200,
+        minLabeledPredictions: 50,
+        maxEvidenceAgeHours: 72,
+      },
+      stories: [
+        {
+          title: "<b>1</b> story",
+          expectation: "x",
+          ok: true,
+          runs: [],
+          productionVersionAfter: "1.0.0",
+          ms: 1000,
+        },
+      ],
+      charts: [],
+      history: [],
+    });
+    expect(html).to.contain("&lt;b&gt;1&lt;/b&gt; story");
+    expect(html).to.not.match(/<script|https?:\/\//);
+    expect(html).to.contain("(5.0 min)");
+  });
+});
