@@ -3,6 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { scrapeAnnotations, scrapeLabels } from "./monitoring";
 import { releaseRecordName } from "./release";
 
+/** Annotation on the Deployment naming the model version it runs (label values cannot hold a digest). */
+export const MODEL_VERSION_ANNOTATION = "churn-model/model-version";
+
 /** Annotation on the Deployment that carries the signed promotion evidence, unchanged. */
 export const EVIDENCE_ANNOTATION = "churn-model/promotion-evidence";
 
@@ -55,6 +58,9 @@ export class ModelService extends pulumi.ComponentResource {
   public readonly podLabels: Record<string, string>;
   /** When this version went live here (RFC3339); changes only with the version. */
   public readonly deployedAt: pulumi.Output<string>;
+  /** The model version and image the Deployment actually runs (its state, not the config). */
+  public readonly modelVersion: pulumi.Output<string>;
+  public readonly image: pulumi.Output<string>;
 
   constructor(name: string, args: ModelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("churn:k8s:ModelService", name, {}, opts);
@@ -103,22 +109,6 @@ export class ModelService extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const release = new k8s.core.v1.ConfigMap(
-      `${name}-release-${releaseRecordName(args.modelVersion)}`,
-      {
-        metadata: {
-          name: `${appName}-release-${releaseRecordName(args.modelVersion)}`,
-          namespace: ns,
-          labels: { ...selectorLabels, "churn-model/release-record": "true" },
-        },
-        data: { modelVersion: args.modelVersion, deployedAt: new Date().toISOString() },
-      },
-      // The timestamp is written once, when this version's record is created, and kept
-      // on every later update: a new version is a new record, so deployedAt moves only then.
-      { parent: this, ignoreChanges: ["data"] },
-    );
-    this.deployedAt = release.data.apply((d) => d?.deployedAt ?? "");
-
     const annotations: Record<string, string> = {};
     if (args.promotionEvidence !== undefined) {
       annotations[EVIDENCE_ANNOTATION] = args.promotionEvidence;
@@ -133,6 +123,7 @@ export class ModelService extends pulumi.ComponentResource {
           labels: this.podLabels,
           annotations: {
             ...annotations,
+            [MODEL_VERSION_ANNOTATION]: args.modelVersion,
             "pulumi.com/timeoutSeconds": String(args.readyTimeoutSeconds ?? 600),
           },
         },
@@ -203,8 +194,25 @@ export class ModelService extends pulumi.ComponentResource {
           },
         },
       },
-      { parent: this, dependsOn: [release] },
+      { parent: this },
     );
+
+    const release = new k8s.core.v1.ConfigMap(
+      `${name}-release-${releaseRecordName(args.modelVersion)}`,
+      {
+        metadata: {
+          name: `${appName}-release-${releaseRecordName(args.modelVersion)}`,
+          namespace: ns,
+          labels: { ...selectorLabels, "churn-model/release-record": "true" },
+        },
+        data: { modelVersion: args.modelVersion, deployedAt: new Date().toISOString() },
+      },
+      // Written once the Deployment has rolled out this version (so a refused or failed
+      // rollout records nothing), and kept on every later update: a new version is a new
+      // record, so deployedAt moves only then.
+      { parent: this, ignoreChanges: ["data"], dependsOn: [this.deployment] },
+    );
+    this.deployedAt = release.data.apply((d) => d?.deployedAt ?? "");
 
     this.service = new k8s.core.v1.Service(
       `${name}-service`,
@@ -255,6 +263,11 @@ export class ModelService extends pulumi.ComponentResource {
         { parent: this },
       );
     }
+
+    this.modelVersion = this.deployment.metadata.annotations.apply(
+      (a) => a?.[MODEL_VERSION_ANNOTATION] ?? "",
+    );
+    this.image = this.deployment.spec.template.spec.containers.apply((c) => c[0]?.image ?? "");
 
     this.registerOutputs({
       namespace: this.namespace,

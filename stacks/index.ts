@@ -127,9 +127,11 @@ export async function program(cfg: StackConfig): Promise<Record<string, unknown>
     { providers: { kubernetes: provider } },
   );
 
+  // Version and image come from the Deployment's state: an update refused or failed half-way
+  // does not make the outputs claim a version production does not run.
   return {
-    modelVersion: cfg.modelVersion,
-    image,
+    modelVersion: service.modelVersion,
+    image: service.image,
     namespace: service.namespace,
     deployedAt: service.deployedAt,
     serviceUrl:
