@@ -84,3 +84,13 @@ export function firstLine(err: unknown): string {
       ?.trim() ?? s
   );
 }
+
+/**
+ * The number of the stack's latest update, or null before the first. A service backend
+ * numbers updates; a local file backend reports 0 for every one, so they are counted.
+ */
+export async function latestUpdateNumber(stack: Stack): Promise<number | null> {
+  const history = await stack.history();
+  if (history.length === 0) return null;
+  return history[0].version > 0 ? history[0].version : history.length;
+}

@@ -129,15 +129,14 @@ export function readStagingOutputsFile(file: string, stack: string): StagingSnap
 export async function readStagingOutputsFromStack(stackName: string): Promise<StagingSnapshot> {
   // Loaded here, not at the top: the Pulumi SDK takes seconds to load, and runs with
   // --staging-outputs never need it.
-  const { firstLine, selectStack } = await import("./engine");
+  const { firstLine, latestUpdateNumber, selectStack } = await import("./engine");
   const stack = await selectStack(stackName);
   let values: Record<string, unknown>;
   let updateVersion: number | null;
   try {
     const outputs = await stack.outputs();
     values = Object.fromEntries(Object.entries(outputs).map(([k, o]) => [k, o.value]));
-    const last = await stack.info();
-    updateVersion = last?.version ?? null;
+    updateVersion = await latestUpdateNumber(stack);
   } catch (err) {
     throw new DependencyUnavailable(`cannot read the outputs of stack ${stackName}: ${firstLine(err)}`);
   }

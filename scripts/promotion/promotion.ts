@@ -191,6 +191,7 @@ export async function runPromotion(options: PromoteOptions, deps: PromotionDeps)
     policyConfigFile: gate.thresholdsFile,
     thresholds: gate.thresholds,
     bakeSeconds: options.bakeSeconds,
+    log: deps.log,
   });
   try {
     return await updateProduction(options, deps, deployer, again, approver, key, version, timings, lap);

@@ -104,7 +104,7 @@ export class StackRollout implements ProductionDeployer {
     this.held = acquirePromotionLock(projectDir(this.opts), this.opts.stack);
     const stale = this.held.stale;
     if (stale) {
-      const say = progress ?? (() => undefined);
+      const say = progress ?? this.opts.log ?? (() => undefined);
       say(
         `recovering ${this.opts.stack}: the promotion started ${stale.startedAt} (pid ${stale.pid}) ended without finishing`,
       );
@@ -178,7 +178,7 @@ export class StackRollout implements ProductionDeployer {
           }
         },
       });
-      const updateVersion = (await stack.history(1).catch(() => []))[0]?.version ?? null;
+      const updateVersion = await latestUpdateNumber(stack).catch(() => null);
       progress(
         `${what}: update ${updateVersion ?? "?"} succeeded in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
       );

@@ -55,6 +55,8 @@ export interface DeployerOptions {
   readonly thresholds?: Thresholds;
   /** How long verification watches production, seconds (`--bake`). */
   readonly bakeSeconds?: number;
+  /** Where the deployer reports what it does outside deploy/verify/rollback (recovery). */
+  readonly log?: Progress;
 }
 
 /** Builds the deployer for a target stack; called only after approval. */
