@@ -10,6 +10,7 @@ import { REPO_ROOT } from "../toolchain/env";
 import {
   EngineOptions,
   firstLine,
+  latestUpdateNumber,
   projectDir,
   selectStack,
   translateEngineError,
