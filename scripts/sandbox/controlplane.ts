@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
 import { toolPath } from "../toolchain/env";
+import { freePort } from "./ports";
 
 export interface ManagedProcess {
   readonly name: string;
@@ -24,20 +25,6 @@ export interface ControlPlane {
 }
 
 export type Log = (message: string) => void;
-
-/** A free TCP port on 127.0.0.1 (bound and released at once). */
-export async function freePort(): Promise<number> {
-  const net = await import("net");
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 /** Starts a detached process with output to a log file; it outlives this process. */
 export function startDetached(

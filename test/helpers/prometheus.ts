@@ -5,30 +5,18 @@
  */
 import { ChildProcess, execFile, spawn } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 
+import { freePort } from "../../scripts/sandbox/ports";
+
 const execFileAsync = promisify(execFile);
+
+export { freePort };
 
 export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? "/usr/bin/prometheus";
 export const PROMTOOL_BIN = process.env.PROMTOOL_BIN ?? "/usr/bin/promtool";
-
-/** A free TCP port on 127.0.0.1 (free when asked; bind it soon). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() =>
-        typeof addr === "object" && addr !== null ? resolve(addr.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
 
 export interface PrometheusServer {
   /** Base URL, e.g. http://127.0.0.1:41234 */
