@@ -12,6 +12,7 @@
  * Everything binds to 127.0.0.1 on free ports. State lives in $CHURN_SANDBOX_DIR (default
  * .sandbox/ in the checkout).
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../toolchain/env";
@@ -86,7 +87,6 @@ export interface UpOptions {
 
 /** Public key (SPKI PEM) of the sandbox-only demo evidence key. */
 export function demoPublicKey(): string {
-  const crypto = require("crypto") as typeof import("crypto"); // eslint-disable-line @typescript-eslint/no-require-imports
   return crypto
     .createPublicKey(fs.readFileSync(DEMO_KEY_FILE, "utf8"))
     .export({ type: "spki", format: "pem" })
