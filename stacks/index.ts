@@ -82,9 +82,22 @@ async function registryRepository(
 
 export async function program(cfg: StackConfig): Promise<Record<string, unknown>> {
   assertPromotionEvidence(cfg);
+  return declareService(cfg);
+}
 
+/**
+ * Declares the service for a validated config, without the evidence check (`program` runs
+ * that first). `image` replaces the image derived from registry and version.
+ */
+export async function declareService(
+  cfg: StackConfig,
+  opts: { image?: pulumi.Input<string> } = {},
+): Promise<Record<string, unknown>> {
   const { repository, owned } = await registryRepository(cfg);
-  const image = pulumi.output(repository).apply((repo) => imageFor(repo, cfg.modelVersion));
+  const image =
+    opts.image !== undefined
+      ? pulumi.output(opts.image)
+      : pulumi.output(repository).apply((repo) => imageFor(repo, cfg.modelVersion));
 
   let artifactsBucket: pulumi.Output<string> | undefined;
   let readerRoleArn: pulumi.Output<string> | undefined;

@@ -7,37 +7,10 @@
  * `churn-model-bypass:image` replaces the image `<registry>/churn-model:<modelVersion>`,
  * so an image the stack config refuses (`:latest`) can reach the engine.
  */
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ModelService } from "../../infra/model-service";
-import { IMAGE_NAME, imageFor, readStackConfig } from "../../stacks/config";
+import { readStackConfig } from "../../stacks/config";
+import { declareService } from "../../stacks/index";
 
 const cfg = readStackConfig(new pulumi.Config("churn-model"));
-const image =
-  new pulumi.Config("churn-model-bypass").get("image") ??
-  imageFor(`${cfg.registry}/${IMAGE_NAME}`, cfg.modelVersion);
 
-const provider = new k8s.Provider("k8s", {
-  renderYamlToDirectory: cfg.renderYamlToDirectory,
-  enableServerSideApply: true,
-});
-
-new ModelService(
-  "churn-model",
-  {
-    namespace: cfg.namespace,
-    createNamespace: cfg.createNamespace,
-    environment: cfg.environment,
-    modelVersion: cfg.modelVersion,
-    image,
-    replicas: cfg.replicas,
-    resources: cfg.resources,
-    containerPort: cfg.containerPort,
-    servicePort: cfg.servicePort,
-    probes: cfg.probes,
-    targetCpuUtilization: cfg.targetCpuUtilization,
-    promotionEvidence: cfg.promotionEvidence,
-    readyTimeoutSeconds: cfg.readyTimeoutSeconds,
-  },
-  { providers: { kubernetes: provider } },
-);
+export = declareService(cfg, { image: new pulumi.Config("churn-model-bypass").get("image") });
