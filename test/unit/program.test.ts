@@ -85,6 +85,16 @@ describe("the churn-model program", function () {
     return JSON.stringify(evidence.signEvidence(record, privateKeyPem));
   }
 
+  /** The error the program throws for `cfg`, or undefined when it declares the stack. */
+  async function refusal(cfg: StackConfig): Promise<Error | undefined> {
+    try {
+      await program.program(cfg);
+      return undefined;
+    } catch (e) {
+      return e as Error;
+    }
+  }
+
   function productionConfig(extra: Record<string, string> = {}): StackConfig {
     const map = stackConfigMap("production");
     map.set("evidencePublicKey", keys.publicKeyPem);
@@ -252,12 +262,7 @@ describe("the churn-model program", function () {
       map.set("evidencePublicKey", keys.publicKeyPem);
       map.set("thresholdsFile", policyFile);
       const cfg = config.readStackConfig(source(map), REPO);
-      let error: Error | undefined;
-      try {
-        await program.program(cfg);
-      } catch (e) {
-        error = e as Error;
-      }
+      const error = await refusal(cfg);
       expect(error?.message).to.match(
         /^production refuses model version 1\.0\.0: churn-model:promotionEvidence is not set/,
       );
@@ -266,12 +271,7 @@ describe("the churn-model program", function () {
 
     it("refuses evidence for another version than the one configured", async function () {
       const cfg = productionConfig({ promotionEvidence: signedEvidenceFor("1.1.0") });
-      let error: Error | undefined;
-      try {
-        await program.program(cfg);
-      } catch (e) {
-        error = e as Error;
-      }
+      const error = await refusal(cfg);
       expect(error?.message).to.contain(
         "production refuses model version 1.0.0: the promotion evidence is not valid",
       );
@@ -284,12 +284,7 @@ describe("the churn-model program", function () {
       const cfg = productionConfig({
         promotionEvidence: signedEvidenceFor("1.0.0", {}, other.privateKeyPem),
       });
-      let error: Error | undefined;
-      try {
-        await program.program(cfg);
-      } catch (e) {
-        error = e as Error;
-      }
+      const error = await refusal(cfg);
       expect(error?.message).to.contain("the promotion evidence is not valid");
       expect(recorded).to.have.length(0);
     });
@@ -300,12 +295,7 @@ describe("the churn-model program", function () {
         evidencePublicKey: other.publicKeyPem,
         promotionEvidence: signedEvidenceFor("1.0.0", {}, other.privateKeyPem),
       });
-      let error: Error | undefined;
-      try {
-        await program.program(cfg);
-      } catch (e) {
-        error = e as Error;
-      }
+      const error = await refusal(cfg);
       expect(error?.message).to.equal(
         `production refuses model version 1.0.0: churn-model:evidencePublicKey is not the promotion-evidence publicKey of ${policyFile}`,
       );
