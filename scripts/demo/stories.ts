@@ -251,17 +251,36 @@ export class Stories {
     return result;
   }
 
+  /**
+   * The road every candidate takes: deploy to staging, soak, promote. Stops after a failed
+   * deploy (no `run`). Records production's version before and after.
+   */
+  private async throughStaging(version: string): Promise<{
+    runs: CliRun[];
+    run?: CliRun;
+    decision?: DecisionJson;
+    before: string | null;
+    after: string | null;
+  }> {
+    const before = await this.productionVersion().catch(() => null);
+    const deploy = await this.deployStaging(version);
+    if (deploy.code !== 0) return { runs: [deploy], before, after: before };
+    await this.soak(version);
+    const { run, decision } = await this.promote(version);
+    const after = await this.productionVersion().catch(() => null);
+    return { runs: [deploy, run], run, decision, before, after };
+  }
+
   /** 1 and 2: deploy to staging, soak, pass the gate, get approved, update production. */
   promoteStory(n: number, version: string, what: string): Promise<StoryResult> {
     return this.story(
       `${n}. ${what} ${version}: staging → gate → production`,
       "promoted (exit 0)",
       async () => {
-        const deploy = await this.deployStaging(version);
-        if (deploy.code !== 0) return { ok: false, runs: [deploy] };
-        await this.soak(version);
-        const { run, decision } = await this.promote(version);
-        return { ok: run.code === 0, runs: [deploy, run], decision };
+        const r = await this.throughStaging(version);
+        return r.run
+          ? { ok: r.run.code === 0, runs: r.runs, decision: r.decision }
+          : { ok: false, runs: r.runs };
       },
     );
   }
@@ -272,16 +291,12 @@ export class Stories {
       `3. accuracy regression ${version}: refused by the gate`,
       "gate rejects (exit 3), production unchanged",
       async () => {
-        const before = await this.productionVersion();
-        const deploy = await this.deployStaging(version);
-        if (deploy.code !== 0) return { ok: false, runs: [deploy] };
-        await this.soak(version);
-        const { run, decision } = await this.promote(version);
-        const after = await this.productionVersion();
+        const r = await this.throughStaging(version);
+        if (!r.run) return { ok: false, runs: r.runs };
         return {
-          ok: run.code === 3 && decision?.decision === "reject" && before === after,
-          runs: [deploy, run],
-          decision,
+          ok: r.run.code === 3 && r.decision?.decision === "reject" && r.before === r.after,
+          runs: r.runs,
+          decision: r.decision,
         };
       },
     );
@@ -394,13 +409,9 @@ export class Stories {
       `5. error-prone ${version}: passes staging, fails in production`,
       "promoted, rollback triggers fire, production back to the previous version (exit 5)",
       async () => {
-        const before = await this.productionVersion();
-        const deploy = await this.deployStaging(version);
-        if (deploy.code !== 0) return { ok: false, runs: [deploy] };
-        await this.soak(version);
-        const { run, decision } = await this.promote(version);
-        const after = await this.productionVersion();
-        return { ok: run.code === 5 && after === before, runs: [deploy, run], decision };
+        const r = await this.throughStaging(version);
+        if (!r.run) return { ok: false, runs: r.runs };
+        return { ok: r.run.code === 5 && r.after === r.before, runs: r.runs, decision: r.decision };
       },
     );
   }
