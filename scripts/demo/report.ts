@@ -79,12 +79,28 @@ export function lineChart(
 </svg></figure>`;
 }
 
+function fmtValue(v: number): string {
+  return Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4);
+}
+
+/** The lines of a command's output that say why it ended as it did (refusals, rollbacks). */
+export function keyLines(text: string): string[] {
+  const wanted =
+    /production refuses|does not verify|promotion evidence (names|reports|was created)|^promote: |rolled back|another promotion|failed verification/;
+  const seen = new Set<string>();
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/^\s*(│\s*)?/, "").trim();
+    if (wanted.test(line) && !seen.has(line)) seen.add(line);
+  }
+  return [...seen].slice(0, 4);
+}
+
 function decisionTable(d: DecisionJson | undefined): string {
   if (!d) return "<p>No gate decision (the story did not reach the gate).</p>";
   const rows = d.checks
     .map(
       (c) =>
-        `<tr class="${c.passed ? "pass" : "fail"}"><td>${esc(c.name)}</td><td>${c.value ?? "none"}</td><td>${
+        `<tr class="${c.passed ? "pass" : "fail"}"><td>${esc(c.name)}</td><td>${c.value === null ? "none" : fmtValue(c.value)}</td><td>${
           c.threshold ?? "–"
         }</td><td>${c.passed ? "pass" : "FAIL"}</td><td>${esc(c.reason)}</td></tr>`,
     )
@@ -113,10 +129,14 @@ ${lineChart("error rate", c.errorRate, t.maxErrorRate, "below", "")}
 <p>Expected: ${esc(s.expectation)}. Production afterwards: <strong>${esc(s.productionVersionAfter ?? "nothing")}</strong>
  · ${(s.ms / 1000).toFixed(0)} s</p>
 ${decisionTable(s.decision)}
-<details><summary>commands (${s.runs.length})</summary><ul>${s.runs
+<details open><summary>commands (${s.runs.length})</summary><ul>${s.runs
         .map(
           (r) =>
-            `<li><code>${esc(r.command.slice(0, 300))}</code> → exit ${r.code} in ${(r.ms / 1000).toFixed(1)} s</li>`,
+            `<li><code>${esc(r.command.slice(0, 300))}</code> → exit ${r.code} in ${(r.ms / 1000).toFixed(1)} s` +
+            keyLines(`${r.stdout}\n${r.stderr}`)
+              .map((l) => `<br><span class="why">${esc(l.slice(0, 400))}</span>`)
+              .join("") +
+            "</li>",
         )
         .join("")}</ul></details></section>`,
     )
@@ -140,7 +160,7 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid 
 tr.fail td{background:#fdecec}.pass{color:#1a7f37}.fail{color:#c62828}
 .charts{display:flex;gap:1rem;flex-wrap:wrap}.chart{margin:0}.chart figcaption{font-weight:600}
 .axis{stroke:#8894a0}.tick{font-size:10px;fill:#5b6670}.threshold{stroke:#c62828;stroke-dasharray:4 3}
-.series{fill:none;stroke:#1f6feb;stroke-width:2}.empty{color:#8894a0}code{font-size:12px}
+.series{fill:none;stroke:#1f6feb;stroke-width:2}.why{color:#5b6670;font-size:12px}.empty{color:#8894a0}code{font-size:12px}
 </style></head><body>
 <h1>churn-model: staging → production</h1>
 <p>Run ${esc(input.startedAt.toISOString())} → ${esc(input.finishedAt.toISOString())}

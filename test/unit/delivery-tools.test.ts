@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { lineChart, renderReport } from "../../scripts/demo/report";
+import { keyLines, lineChart, renderReport } from "../../scripts/demo/report";
 import { stagingSegment } from "../../scripts/demo/stories";
 import { parseDeployArgs } from "../../scripts/deploy";
 import { parsePreviewArgs } from "../../scripts/preview";
@@ -269,5 +269,24 @@ describe("the demo", function () {
     expect(html).to.contain("&lt;b&gt;1&lt;/b&gt; story");
     expect(html).to.not.match(/<script|https?:\/\//);
     expect(html).to.contain("(5.0 min)");
+  });
+});
+
+describe("the report's reasons", function () {
+  it("picks the lines that say why a command ended as it did", function () {
+    const out = [
+      "  │ Updating (production):",
+      "  │     error: Running program failed with an unhandled exception:",
+      "  │     Error: production refuses model version 1.2.0: the promotion evidence is not valid:",
+      "  │       - promotion evidence names version 1.1.0 but the container image runs 1.2.0",
+      "  │     Error: production refuses model version 1.2.0: the promotion evidence is not valid:",
+      "promote: 1.4.0 failed verification in production: error rate 0.03 exceeds 0.01; production was rolled back to 1.1.0",
+    ].join("\n");
+    expect(keyLines(out)).to.deep.equal([
+      "Error: production refuses model version 1.2.0: the promotion evidence is not valid:",
+      "- promotion evidence names version 1.1.0 but the container image runs 1.2.0",
+      "promote: 1.4.0 failed verification in production: error rate 0.03 exceeds 0.01; production was rolled back to 1.1.0",
+    ]);
+    expect(keyLines("all good\nnothing to see")).to.deep.equal([]);
   });
 });
