@@ -12,17 +12,9 @@ import {
   SCENARIOS,
 } from "../fixtures/gate-scenarios";
 import { PrometheusServer, startPrometheusWithHistory } from "../helpers/prometheus";
+import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
 
-const THRESHOLDS: Thresholds = {
-  minAccuracy: 0.85,
-  maxLatencyP99Ms: 250,
-  maxErrorRate: 0.01,
-  minUptime: 0.999,
-  minSoakHours: 24,
-  minRequests: 1000,
-  minLabeledPredictions: 200,
-  maxEvidenceAgeHours: 72,
-};
+const THRESHOLDS: Thresholds = DESIGN_THRESHOLDS;
 
 const WINDOW_MS = 24 * 3_600_000;
 const AT = new Date(END * 1000);

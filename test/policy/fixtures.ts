@@ -6,20 +6,12 @@ import {
   signEvidence,
 } from "../../scripts/promotion/evidence";
 import { Thresholds } from "../../scripts/promotion/thresholds";
+import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
 
 export const KEYS = generateEvidenceKeyPair();
 export const OTHER_KEYS = generateEvidenceKeyPair();
 
-export const THRESHOLDS: Thresholds = {
-  minAccuracy: 0.85,
-  maxLatencyP99Ms: 250,
-  maxErrorRate: 0.01,
-  minUptime: 0.999,
-  minSoakHours: 24,
-  minRequests: 1000,
-  minLabeledPredictions: 200,
-  maxEvidenceAgeHours: 72,
-};
+export const THRESHOLDS: Thresholds = DESIGN_THRESHOLDS;
 
 /** The promotion-evidence policy config of production, with the test public key. */
 export const EVIDENCE_CONFIG = { ...THRESHOLDS, publicKey: KEYS.publicKeyPem };

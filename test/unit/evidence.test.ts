@@ -16,21 +16,13 @@ import {
   verifyEvidence,
 } from "../../scripts/promotion/evidence";
 import { Thresholds } from "../../scripts/promotion/thresholds";
+import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
 
 const NOW = new Date("2025-06-01T12:00:00Z");
 const SIGNATURE_PROBLEM =
   "promotion evidence carries a signature that does not verify under the configured public key";
 
-const THRESHOLDS: Thresholds = {
-  minAccuracy: 0.85,
-  maxLatencyP99Ms: 250,
-  maxErrorRate: 0.01,
-  minUptime: 0.999,
-  minSoakHours: 24,
-  minRequests: 1000,
-  minLabeledPredictions: 200,
-  maxEvidenceAgeHours: 72,
-};
+const THRESHOLDS: Thresholds = DESIGN_THRESHOLDS;
 
 function record(overrides: Partial<EvidenceRecord> = {}): EvidenceRecord {
   return {

@@ -9,17 +9,9 @@ import {
   Measurement,
 } from "../../scripts/promotion/gate";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
+import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
 
-const THRESHOLDS: Thresholds = {
-  minAccuracy: 0.85,
-  maxLatencyP99Ms: 250,
-  maxErrorRate: 0.01,
-  minUptime: 0.999,
-  minSoakHours: 24,
-  minRequests: 1000,
-  minLabeledPredictions: 200,
-  maxEvidenceAgeHours: 72,
-};
+const THRESHOLDS: Thresholds = DESIGN_THRESHOLDS;
 
 const END = new Date("2025-03-02T12:00:00Z");
 const HOUR = 3_600_000;
