@@ -1,6 +1,6 @@
 /**
  * A Pulumi program that declares the churn-model service from the stack's `churn-model:*`
- * config the way stacks/index.ts does, without the program's own evidence check
+ * config the way stacks/program.ts does, without the program's own evidence check
  * (assertPromotionEvidence): what someone who bypasses the program deploys. Only the policy
  * pack stands between it and production.
  *
@@ -9,7 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { readStackConfig } from "../../stacks/config";
-import { declareService } from "../../stacks/index";
+import { declareService } from "../../stacks/program";
 
 const cfg = readStackConfig(new pulumi.Config("churn-model"));
 

@@ -42,7 +42,7 @@ const REGISTRY = PRODUCTION["churn-model:registry"] as string;
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment::churn-model-deployment";
 
 /** The program's entry as the engine names it in an unhandled exception. */
-const ENTRY = path.join(REPO_ROOT, "stacks", "entry.ts");
+const ENTRY = path.join(REPO_ROOT, "stacks", "index.ts");
 
 interface Violation {
   readonly policy: string;

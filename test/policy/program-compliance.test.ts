@@ -16,7 +16,7 @@ import { REPO, source, stackConfigMap } from "../helpers/stack-config";
 import { evidenceRecord, KEYS } from "./fixtures";
 import { runResourcePolicy, runStackPolicy } from "./helper";
 
-type ProgramModule = typeof import("../../stacks/index");
+type ProgramModule = typeof import("../../stacks/program");
 type ConfigModule = typeof import("../../stacks/config");
 
 interface Finding {
@@ -73,7 +73,7 @@ describe("the policy pack on the churn-model program", function () {
     );
     fs.writeFileSync(programPolicyFile, JSON.stringify(own));
     installMocks();
-    program = await import("../../stacks/index");
+    program = await import("../../stacks/program");
     config = await import("../../stacks/config");
   });
 

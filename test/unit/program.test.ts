@@ -7,7 +7,7 @@ import { REPO, source, stackConfigMap } from "../helpers/stack-config";
 import type { StackConfig } from "../../stacks/config";
 import type { EvidenceRecord } from "../../scripts/promotion/evidence";
 
-type ProgramModule = typeof import("../../stacks/index");
+type ProgramModule = typeof import("../../stacks/program");
 type ConfigModule = typeof import("../../stacks/config");
 type EvidenceModule = typeof import("../../scripts/promotion/evidence");
 
@@ -28,7 +28,7 @@ describe("the churn-model program", function () {
 
   before(async function () {
     installMocks();
-    program = await import("../../stacks/index");
+    program = await import("../../stacks/program");
     config = await import("../../stacks/config");
     evidence = await import("../../scripts/promotion/evidence");
     keys = evidence.generateEvidenceKeyPair();

@@ -1,0 +1,159 @@
+/**
+ * The churn-model service, one stack per environment (Pulumi.staging.yaml,
+ * Pulumi.production.yaml). Declares the Kubernetes side always and the AWS registry and
+ * artifact bucket when `churn-model:aws.enabled` is true. A production update refuses to
+ * run without valid, signed promotion evidence for the version it deploys, with or
+ * without a policy pack. Pulumi runs it through stacks/index.ts (Pulumi.yaml `main`).
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { ModelService, versionLabel } from "../infra/model-service";
+import { verifyEvidence } from "../scripts/promotion/evidence";
+import { loadPolicyPublicKey, loadThresholds } from "../scripts/promotion/thresholds";
+import { IMAGE_NAME, imageFor, StackConfig } from "./config";
+
+function samePublicKey(a: string, b: string): boolean {
+  try {
+    const der = (pem: string) => crypto.createPublicKey(pem).export({ type: "spki", format: "der" });
+    return der(a).equals(der(b));
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses a production update whose evidence does not verify (same module as the policy pack). */
+export function assertPromotionEvidence(cfg: StackConfig, now: Date = new Date()): void {
+  if (cfg.environment !== "production") {
+    return;
+  }
+  if (cfg.promotionEvidence === undefined) {
+    throw new Error(
+      `production refuses model version ${cfg.modelVersion}: churn-model:promotionEvidence is not set. ` +
+        "Production is updated by `npm run promote`, which writes signed evidence after the gate passes.",
+    );
+  }
+  // The key that counts is the one in the policy config, which is reviewed like code; the
+  // stack config's copy must name the same key, so editing stack config alone cannot
+  // introduce a key of one's own.
+  const trustedKey = loadPolicyPublicKey(cfg.thresholdsFile);
+  if (trustedKey === undefined) {
+    throw new Error(
+      `production refuses model version ${cfg.modelVersion}: ${cfg.thresholdsFile} names no promotion-evidence publicKey to verify evidence with`,
+    );
+  }
+  if (cfg.evidencePublicKey !== undefined && !samePublicKey(cfg.evidencePublicKey, trustedKey)) {
+    throw new Error(
+      `production refuses model version ${cfg.modelVersion}: churn-model:evidencePublicKey is not the promotion-evidence publicKey of ${cfg.thresholdsFile}`,
+    );
+  }
+  const problems = verifyEvidence(cfg.promotionEvidence, {
+    publicKeyPem: trustedKey,
+    thresholds: loadThresholds(cfg.thresholdsFile),
+    imageVersion: cfg.modelVersion,
+    now,
+  });
+  if (problems.length > 0) {
+    throw new Error(
+      `production refuses model version ${cfg.modelVersion}: the promotion evidence is not valid:\n  - ${problems.join("\n  - ")}`,
+    );
+  }
+}
+
+async function registryRepository(
+  cfg: StackConfig,
+): Promise<{ repository: pulumi.Input<string>; owned?: pulumi.Output<string> }> {
+  if (!cfg.aws.enabled) {
+    return { repository: `${cfg.registry}/${IMAGE_NAME}` };
+  }
+  if (cfg.aws.registryOwner === "self") {
+    const { ModelRegistry } = await import("../infra/aws");
+    const registry = new ModelRegistry("churn-model-registry", { repositoryName: IMAGE_NAME });
+    return { repository: registry.repositoryUrl, owned: registry.repositoryUrl };
+  }
+  const owner = cfg.aws.registryOwner.includes("/")
+    ? cfg.aws.registryOwner
+    : `${pulumi.getOrganization()}/${pulumi.getProject()}/${cfg.aws.registryOwner}`;
+  const ref = new pulumi.StackReference(`registry-${cfg.aws.registryOwner.replace(/\//g, "-")}`, {
+    name: owner,
+  });
+  return { repository: ref.requireOutput("registryUrl").apply((u) => String(u)) };
+}
+
+export async function program(cfg: StackConfig): Promise<Record<string, unknown>> {
+  assertPromotionEvidence(cfg);
+  return declareService(cfg);
+}
+
+/**
+ * Declares the service for a validated config, without the evidence check (`program` runs
+ * that first). `image` replaces the image derived from registry and version.
+ */
+export async function declareService(
+  cfg: StackConfig,
+  opts: { image?: pulumi.Input<string> } = {},
+): Promise<Record<string, unknown>> {
+  const { repository, owned } = await registryRepository(cfg);
+  const image =
+    opts.image !== undefined
+      ? pulumi.output(opts.image)
+      : pulumi.output(repository).apply((repo) => imageFor(repo, cfg.modelVersion));
+
+  let artifactsBucket: pulumi.Output<string> | undefined;
+  let readerRoleArn: pulumi.Output<string> | undefined;
+  if (cfg.aws.enabled) {
+    const { ModelArtifacts } = await import("../infra/aws");
+    const artifacts = new ModelArtifacts("churn-model-artifacts", {
+      environment: cfg.environment,
+      serviceAccount: { namespace: cfg.namespace, name: IMAGE_NAME },
+      oidcProviderArn: cfg.aws.oidcProviderArn,
+      oidcIssuer: cfg.aws.oidcIssuer,
+    });
+    artifactsBucket = artifacts.bucketName;
+    readerRoleArn = artifacts.readerRoleArn;
+  }
+
+  const provider = new k8s.Provider("k8s", {
+    renderYamlToDirectory: cfg.renderYamlToDirectory,
+    enableServerSideApply: true,
+  });
+
+  const service = new ModelService(
+    "churn-model",
+    {
+      namespace: cfg.namespace,
+      createNamespace: cfg.createNamespace,
+      environment: cfg.environment,
+      modelVersion: cfg.modelVersion,
+      image,
+      replicas: cfg.replicas,
+      resources: cfg.resources,
+      containerPort: cfg.containerPort,
+      servicePort: cfg.servicePort,
+      probes: cfg.probes,
+      targetCpuUtilization: cfg.targetCpuUtilization,
+      promotionEvidence: cfg.promotionEvidence,
+      serviceAccountRoleArn: readerRoleArn,
+      readyTimeoutSeconds: cfg.readyTimeoutSeconds,
+      podLabels: cfg.podLabels,
+    },
+    { providers: { kubernetes: provider } },
+  );
+
+  // Version and image come from the Deployment's state: an update refused or failed half-way
+  // does not make the outputs claim a version production does not run.
+  return {
+    modelVersion: service.modelVersion,
+    image: service.image,
+    namespace: service.namespace,
+    deployedAt: service.deployedAt,
+    serviceUrl:
+      cfg.serviceUrl ??
+      pulumi.interpolate`http://${service.service.metadata.name}.${service.namespace}.svc.cluster.local:${cfg.servicePort}`,
+    prometheusUrl: cfg.prometheusUrl,
+    metricsSelector: { namespace: cfg.namespace, version: versionLabel(cfg.modelVersion) },
+    environment: cfg.environment,
+    ...(owned ? { registryUrl: owned } : {}),
+    ...(artifactsBucket ? { artifactsBucket } : {}),
+  };
+}
