@@ -17,15 +17,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../toolchain/env";
 import { ControlPlane, isAlive, ManagedProcess, startControlPlane, stopProcesses } from "./controlplane";
-import {
-  readControllerProcess,
-  readServicesState,
-  startControllerProcess,
-  stopControllerProcess,
-} from "./controller";
+import { readControllerProcess, startControllerProcess, stopControllerProcess } from "./controller-process";
 import { makeProjectDir } from "./project";
 import { upsertStack } from "../promotion/engine";
 import { prometheusPaths, readPrometheusState, startPrometheus, stopPrometheus } from "./prometheus";
+import { readServicesState } from "./services-state";
 import { readTrafficProcess, startTrafficProcess, stopTrafficProcess } from "./traffic";
 
 export const NAMESPACES = ["staging", "production"] as const;

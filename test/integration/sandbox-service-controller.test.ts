@@ -11,11 +11,10 @@ import * as path from "path";
 import { createPrometheusClient, PrometheusClient } from "../../scripts/promotion/prometheus";
 import {
   ControllerProcessState,
-  readServicesState,
-  ServiceRecord,
   startControllerProcess,
   stopControllerProcess,
-} from "../../scripts/sandbox/controller";
+} from "../../scripts/sandbox/controller-process";
+import { readServicesState, ServiceRecord } from "../../scripts/sandbox/services-state";
 import {
   apiRequest,
   ControlPlane,

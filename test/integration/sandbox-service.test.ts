@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { collectMetrics, DEFAULT_QUERIES } from "../../scripts/promotion/metrics";
 import { createPrometheusClient, InstantResult, PrometheusClient } from "../../scripts/promotion/prometheus";
-import { processRunner, ServiceProcess } from "../../scripts/sandbox/controller";
+import { processRunner, ServiceProcess } from "../../scripts/sandbox/service-runner";
 import { isPortFree } from "../../scripts/sandbox/ports";
 import {
   PrometheusState,

@@ -10,7 +10,8 @@ import * as path from "path";
 import { upsertStack } from "../../scripts/promotion/engine";
 import { sandboxDown, sandboxEnv, sandboxStatus, sandboxUp, SandboxState } from "../../scripts/sandbox/cli";
 import { apiRequest, isAlive } from "../../scripts/sandbox/controlplane";
-import { readControllerProcess, readServicesState } from "../../scripts/sandbox/controller";
+import { readControllerProcess } from "../../scripts/sandbox/controller-process";
+import { readServicesState } from "../../scripts/sandbox/services-state";
 import { readPrometheusState } from "../../scripts/sandbox/prometheus";
 
 function listening(port: number): Promise<boolean> {

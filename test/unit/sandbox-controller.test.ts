@@ -3,18 +3,16 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
+import { Controller } from "../../scripts/sandbox/controller";
 import {
   Action,
-  Controller,
   DesiredService,
   imageVersion,
   planActions,
-  readServicesState,
   servedVersion,
-  ServiceProcess,
-  ServiceRunner,
-  ServiceSpec,
-} from "../../scripts/sandbox/controller";
+} from "../../scripts/sandbox/serving-plan";
+import { ServiceProcess, ServiceRunner, ServiceSpec } from "../../scripts/sandbox/service-runner";
+import { readServicesState } from "../../scripts/sandbox/services-state";
 import { Deployment, HttpKubeApi, loadKubeconfig, ReplicaSet } from "../../scripts/sandbox/kube-client";
 import { freePort, isPortFree } from "../../scripts/sandbox/ports";
 import { prometheusPaths } from "../../scripts/sandbox/prometheus";

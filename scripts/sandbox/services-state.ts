@@ -1,0 +1,30 @@
+/**
+ * <stateDir>/services.json: what serves each sandbox namespace, written by the controller
+ * and read by the sandbox CLI, the demo and the tests.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+/** One namespace's entry in services.json. */
+export interface ServiceRecord {
+  /** The stable URL of the namespace (its proxy); valid across version swaps. */
+  readonly url: string;
+  readonly proxyPort: number;
+  /** Version served now, or null when no process serves the namespace. */
+  readonly version: string | null;
+  readonly pid: number | null;
+  /** The process behind the proxy, or null. */
+  readonly backendUrl: string | null;
+  readonly deployment: string | null;
+}
+
+export type ServicesState = Record<string, ServiceRecord>;
+
+export function servicesFile(stateDir: string): string {
+  return path.join(path.resolve(stateDir), "services.json");
+}
+
+export function readServicesState(stateDir: string): ServicesState | undefined {
+  const file = servicesFile(stateDir);
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as ServicesState) : undefined;
+}
