@@ -5,18 +5,19 @@
  * Production is never deployed here: it takes `npm run promote`.
  *
  * Exit codes: 0 deployed · 2 bad input or unreachable dependency · 5 failed and rolled back
- * · 1 unexpected.
+ * · 6 failed and could not be rolled back (a person is needed now) · 1 unexpected.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "./toolchain/env";
-import { firstLine, selectStack, translateEngineError } from "./promotion/engine";
+import { engineError, firstLine, isConcurrentUpdate, selectStack } from "./promotion/engine";
 import {
   BadInput,
   CdError,
   DependencyUnavailable,
   EXIT_UNEXPECTED,
   exitCodeOf,
+  HumanNeeded,
   RolledBack,
 } from "./promotion/errors";
 import { runSmokeTests } from "./promotion/smoke";
@@ -45,7 +46,8 @@ Options:
   --no-smoke               skip the smoke tests (the policy pack still runs)
   -h, --help               show this help
 
-Exit codes: 0 deployed · 2 bad input or unreachable dependency · 5 failed and rolled back · 1 unexpected.
+Exit codes: 0 deployed · 2 bad input or unreachable dependency · 5 failed and rolled back ·
+6 failed and not rolled back (a person is needed now) · 1 unexpected.
 `;
 
 export interface DeployOptions {
@@ -121,9 +123,9 @@ export async function deploy(o: DeployOptions, log: (line: string) => void): Pro
       );
       return { ok: true, reason: "" };
     } catch (err) {
-      if (/Another update is currently in progress/i.test(String(err))) {
+      if (isConcurrentUpdate(err)) {
         if (previous !== undefined) await stack.setConfig(VERSION_KEY, { value: previous });
-        translateEngineError(o.stack, err);
+        throw engineError(o.stack, `the update of ${o.stack} did not start`, err);
       }
       return { ok: false, reason: firstLine(err) };
     }
@@ -146,12 +148,16 @@ export async function deploy(o: DeployOptions, log: (line: string) => void): Pro
   }
   log(`deploy: ${failure}`);
   if (previous === undefined || previous === o.modelVersion) {
-    throw new RolledBack(`${failure}; there is no earlier version of ${o.stack} to return to`);
+    throw new HumanNeeded(
+      `${failure}; there is no earlier version of ${o.stack} to return to: ${o.stack} needs a person now`,
+    );
   }
   log(`deploy: rolling ${o.stack} back to ${previous}`);
   const back = await up(previous);
   if (!back.ok) {
-    throw new Error(`${failure}; the rollback to ${previous} failed too: ${back.reason}`);
+    throw new HumanNeeded(
+      `${failure}; the rollback to ${previous} failed too: ${back.reason}. ${o.stack} needs a person now`,
+    );
   }
   throw new RolledBack(`${failure}; ${o.stack} was rolled back to ${previous}`);
 }

@@ -76,8 +76,9 @@ Options:
   -h, --help                 show this help
 
 Exit codes: 0 promoted (dry run: gate passed) · 2 bad input, config or unreachable
-dependency · 3 gate rejected · 4 approval missing or denied · 5 deployed but rolled
-back · 1 unexpected.
+dependency, another promotion running, or (dry run) a recovery pending · 3 gate rejected
+· 4 approval missing or denied · 5 deployed but rolled back · 6 production needs a person
+now (rollback impossible or failed, or production unhealthy after it) · 1 unexpected.
 `;
 
 type Flag =

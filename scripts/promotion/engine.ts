@@ -5,7 +5,7 @@
 import { ConcurrentUpdateError, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import * as path from "path";
 import { processEnv, REPO_ROOT, toolPath } from "../toolchain/env";
-import { ConcurrentUpdate, DependencyUnavailable } from "./errors";
+import { CdError, ConcurrentUpdate, DependencyUnavailable } from "./errors";
 
 export interface EngineOptions {
   /** Project directory (Pulumi.yaml and the stack files). Default $CHURN_PROJECT_DIR or the checkout. */
@@ -61,18 +61,29 @@ export async function upsertStack(stackName: string, opts: EngineOptions = {}): 
   );
 }
 
-/** Turns the engine's concurrent-update failure into our typed error; rethrows the rest. */
-export function translateEngineError(stackName: string, err: unknown): never {
-  if (
+/** Whether an engine failure says another update of the stack holds its lock. */
+export function isConcurrentUpdate(err: unknown): boolean {
+  return (
     err instanceof ConcurrentUpdateError ||
-    /conflict: Another update is currently in progress/i.test(String(err))
-  ) {
-    throw new ConcurrentUpdate(
+    /conflict: Another update is currently in progress|the stack is currently locked/i.test(String(err))
+  );
+}
+
+/**
+ * The typed error for an engine operation that did not start (so nothing was changed):
+ * ConcurrentUpdate when another update holds the stack, else DependencyUnavailable naming
+ * `what` and the engine's first line. Returned, not thrown, so callers `throw` it and the
+ * compiler sees the flow end there.
+ */
+export function engineError(stackName: string, what: string, err: unknown): CdError {
+  if (isConcurrentUpdate(err)) {
+    return new ConcurrentUpdate(
       `another update of stack "${stackName}" is in progress; nothing was changed and nothing is retried. ` +
-        `Wait for it, or if it was killed, run \`pulumi cancel\`/\`pulumi stack export | import\` as the README's recovery section says.`,
+        "Wait for it; a promotion that was killed is recovered by the next one (see README, " +
+        '"One promotion at a time, and a killed one").',
     );
   }
-  throw err;
+  return new DependencyUnavailable(`${what}: ${firstLine(err)}`);
 }
 
 export function firstLine(err: unknown): string {
@@ -89,7 +100,7 @@ export function firstLine(err: unknown): string {
  * The number of the stack's latest update, or null before the first. A service backend
  * numbers updates; a local file backend reports 0 for every one, so they are counted.
  */
-export async function latestUpdateNumber(stack: Stack): Promise<number | null> {
+export async function latestUpdateNumber(stack: Pick<Stack, "history">): Promise<number | null> {
   const history = await stack.history();
   if (history.length === 0) return null;
   return history[0].version > 0 ? history[0].version : history.length;

@@ -40,7 +40,35 @@ export class RolledBack extends CdError {
   readonly exitCode = 5;
 }
 
+/**
+ * The target (production, for a promotion) may be left broken and nothing more is tried by
+ * itself: a rollback that was impossible (no earlier promoted version), failed, or left it
+ * unhealthy, or a recovery that could not finish. A person is needed now. Exit 6.
+ */
+export class HumanNeeded extends CdError {
+  readonly exitCode = 6;
+}
+
+/**
+ * An earlier promotion of the target ended without finishing and its recovery is pending;
+ * a dry run reports it and decides nothing (the next promotion recovers first). Exit 2.
+ */
+export class RecoveryPending extends CdError {
+  readonly exitCode = 2;
+}
+
 export const EXIT_UNEXPECTED = 1;
+
+/** Every exit code of the delivery tools, for `--help` and docs. */
+export const EXIT_CODES: Readonly<Record<number, string>> = {
+  0: "promoted (dry run: the gate passed)",
+  1: "unexpected failure (a bug)",
+  2: "bad input or config, an unreachable dependency, another promotion running, or a recovery pending (dry run)",
+  3: "the gate rejected the candidate; nothing was changed",
+  4: "approval missing or denied; nothing was changed",
+  5: "deployed, a rollback trigger fired, and production was rolled back and verified healthy",
+  6: "production needs a human now: a rollback was impossible or failed, or production is unhealthy after it",
+};
 
 export function exitCodeOf(err: unknown): number {
   return err instanceof CdError ? err.exitCode : EXIT_UNEXPECTED;

@@ -9,7 +9,7 @@ import type { Ask } from "./approval";
 import { obtainApproval } from "./approval";
 import { loadBaselineMargins } from "./baseline";
 import type { PromoteOptions } from "./cli-args";
-import { BadInput, GateRejected, RolledBack } from "./errors";
+import { BadInput, GateRejected, HumanNeeded, RolledBack } from "./errors";
 import { signEvidence, SignedEvidence } from "./evidence";
 import { Baseline, decide, Decision, GateMetrics } from "./gate";
 import { collectMetrics, DEFAULT_QUERIES, loadQueries, MetricsRequest } from "./metrics";
@@ -18,7 +18,7 @@ import type { PrometheusClient } from "./prometheus";
 import { promotionRecord, rollbackRecord } from "./record";
 import { appendStepSummary, decisionJson, decisionMarkdown, decisionTable } from "./report";
 import { defaultThresholdsFile, loadThresholds, Thresholds } from "./thresholds";
-import type { DeployerFactory, ProductionDeployer, Progress } from "./types";
+import type { DeployerFactory, ProductionDeployer, Progress } from "./deployer";
 import { renderMatchers } from "./values";
 
 export interface PromotionDeps {
@@ -194,23 +194,36 @@ export async function runPromotion(options: PromoteOptions, deps: PromotionDeps)
     log: deps.log,
   });
   try {
-    return await updateProduction(options, deps, deployer, again, approver, key, version, timings, lap);
+    return await updateProduction({ options, deps, deployer, gate: again, approver, key, timings, lap });
   } finally {
     await deployer.close?.();
   }
 }
 
-async function updateProduction(
-  options: PromoteOptions,
-  deps: PromotionDeps,
-  deployer: ProductionDeployer,
-  again: GateResult,
-  approver: string,
-  key: KeyObject,
-  version: string,
-  timings: Record<"gate" | "approval" | "update" | "verification", number>,
-  lap: (phase: "gate" | "approval" | "update" | "verification") => void,
-): Promise<PromotionResult> {
+type Phase = "gate" | "approval" | "update" | "verification";
+
+/** What the production update works with, once the gate passed twice and approval is given. */
+interface UpdateContext {
+  readonly options: PromoteOptions;
+  readonly deps: PromotionDeps;
+  readonly deployer: ProductionDeployer;
+  /** The gate evaluated just before the update: what the evidence records. */
+  readonly gate: GateResult;
+  readonly approver: string;
+  readonly key: KeyObject;
+  readonly timings: Readonly<Record<Phase, number>>;
+  /** Adds the time since the last lap to a phase. */
+  readonly lap: (phase: Phase) => void;
+}
+
+/**
+ * Updates production, verifies it, and rolls back when either fails. Ends with a result
+ * (promoted), RolledBack (exit 5: rolled back and verified), or HumanNeeded (exit 6: there
+ * was nothing to roll back to, the rollback failed, or production is unhealthy after it).
+ */
+async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
+  const { options, deps, deployer, gate: again, approver, key, timings, lap } = ctx;
+  const version = again.decision.modelVersion;
   const previous = await deployer.current();
   const evidence = signEvidence(
     promotionRecord({
@@ -246,20 +259,27 @@ async function updateProduction(
 
   deps.log(failure);
   if (previous.evidence === null || previous.modelVersion === null) {
-    throw new Error(`${failure}; ${options.to} has no earlier promoted version to roll back to`);
+    throw new HumanNeeded(
+      `${failure}; ${options.to} has no earlier promoted version to roll back to: ` +
+        `${options.to} runs what the failed update left and needs a person now`,
+    );
   }
   deps.log(`Rolling ${options.to} back to ${previous.modelVersion}…`);
   const rollback = signEvidence(rollbackRecord(previous.evidence, approver, deps.now()), key);
   const back = await deployer.rollback(rollback, deps.log);
   lap("update");
   if (!back.ok) {
-    throw new Error(`${failure}; the rollback to ${previous.modelVersion} failed too: ${back.reason}`);
+    throw new HumanNeeded(
+      `${failure}; the rollback to ${previous.modelVersion} failed too: ${back.reason}. ` +
+        `${options.to} needs a person now`,
+    );
   }
   const health = await deployer.verify(previous.modelVersion, deps.log);
   lap("verification");
   if (!health.healthy) {
-    throw new Error(
-      `${failure}; after the rollback ${previous.modelVersion} is not healthy either: ${health.reasons.join("; ")}`,
+    throw new HumanNeeded(
+      `${failure}; after the rollback ${previous.modelVersion} is not healthy either: ` +
+        `${health.reasons.join("; ")}. ${options.to} needs a person now`,
     );
   }
   throw new RolledBack(

@@ -7,15 +7,9 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as path from "path";
 import { REPO_ROOT } from "../toolchain/env";
-import {
-  EngineOptions,
-  firstLine,
-  latestUpdateNumber,
-  projectDir,
-  selectStack,
-  translateEngineError,
-  upsertStack,
-} from "./engine";
+import { readStackConfig } from "../../stacks/config";
+import { BakeObservation, judgeBake, RollbackTriggers, rollbackTriggers } from "./bake";
+import { engineError, EngineOptions, firstLine, latestUpdateNumber, projectDir, selectStack } from "./engine";
 import { acquirePromotionLock, HeldLock } from "./lock";
 import { DependencyUnavailable } from "./errors";
 import { parseSignedEvidence, SignedEvidence } from "./evidence";
@@ -28,43 +22,27 @@ import type {
   Progress,
   UpdateResult,
   VerifyResult,
-} from "./types";
+} from "./deployer";
 import { parseLabelSelector } from "./values";
 
 const VERSION_KEY = "churn-model:modelVersion";
 const EVIDENCE_KEY = "churn-model:promotionEvidence";
 
-/** When production counts as bad after an update. */
-export interface RollbackTriggers {
-  /** Bake window: how long production is watched, seconds. */
-  readonly bakeSeconds: number;
-  /** Seconds between two looks. */
-  readonly pollSeconds: number;
-  /** Highest accepted share of 5xx responses in the bake window. */
-  readonly maxErrorRate: number;
-  /** Highest accepted p99 latency in the bake window, milliseconds. */
-  readonly maxLatencyP99Ms: number;
-  /** Requests needed before the metric triggers are judged; fewer by the end fails verification. */
-  readonly minRequests: number;
-  /** Consecutive failed health checks that fire the readiness trigger. */
-  readonly maxFailedHealthChecks: number;
-}
-
-export const DEFAULT_TRIGGERS: RollbackTriggers = {
-  bakeSeconds: 300,
-  pollSeconds: 10,
-  maxErrorRate: 0.01,
-  maxLatencyP99Ms: 250,
-  minRequests: 100,
-  maxFailedHealthChecks: 3,
-};
+/** What the rollout needs of a stack: part of the Automation API's `Stack` (unit tests pass a fake). */
+export type ProductionStack = Pick<
+  Stack,
+  "getAllConfig" | "setConfig" | "removeConfig" | "up" | "refresh" | "cancel" | "history" | "outputs"
+>;
 
 export interface RolloutOptions extends DeployerOptions, EngineOptions {
+  /** Replaces parts of the triggers derived from the thresholds (tests). */
   readonly triggers?: Partial<RollbackTriggers>;
   readonly queries?: QueryTemplates;
   /** Policy pack directory. Default policy/ of the checkout. */
   readonly policyPackDir?: string;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Selects the target stack; default the project's engine (`selectStack`). */
+  readonly selectStack?: (name: string) => Promise<ProductionStack>;
 }
 
 interface ProductionOutputs {
@@ -79,19 +57,14 @@ export class StackRollout implements ProductionDeployer {
   private held: HeldLock | undefined;
 
   constructor(private readonly opts: RolloutOptions) {
-    this.triggers = {
-      ...DEFAULT_TRIGGERS,
-      ...(opts.thresholds
-        ? { maxErrorRate: opts.thresholds.maxErrorRate, maxLatencyP99Ms: opts.thresholds.maxLatencyP99Ms }
-        : {}),
-      ...(opts.bakeSeconds !== undefined ? { bakeSeconds: opts.bakeSeconds } : {}),
-      ...(opts.triggers ?? {}),
-    };
+    this.triggers = rollbackTriggers(opts.thresholds, opts.bakeSeconds, opts.triggers);
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
-  private stack(): Promise<Stack> {
-    return selectStack(this.opts.stack, this.opts);
+  private stack(): Promise<ProductionStack> {
+    return this.opts.selectStack
+      ? this.opts.selectStack(this.opts.stack)
+      : selectStack(this.opts.stack, this.opts);
   }
 
   /**
@@ -152,7 +125,7 @@ export class StackRollout implements ProductionDeployer {
    */
   private async apply(evidence: SignedEvidence, progress: Progress, what: string): Promise<UpdateResult> {
     const held = await this.lock(progress);
-    const stack = await upsertStack(this.opts.stack, this.opts);
+    const stack = await this.stack();
     const before = await stack.getAllConfig();
     held.remember(Object.fromEntries([VERSION_KEY, EVIDENCE_KEY].map((k) => [k, before[k]?.value ?? null])));
     const restore = async () => {
@@ -188,10 +161,7 @@ export class StackRollout implements ProductionDeployer {
       const started = await this.updateStarted(stack, t0);
       if (!started) {
         await restore();
-        translateEngineError(this.opts.stack, err);
-        throw new DependencyUnavailable(
-          `the ${what} update of ${this.opts.stack} did not start: ${firstLine(err)}`,
-        );
+        throw engineError(this.opts.stack, `the ${what} update of ${this.opts.stack} did not start`, err);
       }
       progress(`${what}: update failed after ${((Date.now() - t0) / 1000).toFixed(1)}s: ${firstLine(err)}`);
       return { ok: false, reason: summarise(err) };
@@ -199,7 +169,7 @@ export class StackRollout implements ProductionDeployer {
   }
 
   /** Whether the engine recorded an update that began after t0 (so something may have changed). */
-  private async updateStarted(stack: Stack, t0: number): Promise<boolean> {
+  private async updateStarted(stack: ProductionStack, t0: number): Promise<boolean> {
     try {
       const history = await stack.history(1);
       return (
@@ -225,70 +195,73 @@ export class StackRollout implements ProductionDeployer {
     };
   }
 
+  /** The readiness path production's pods are probed on (`churn-model:probes.readinessPath`). */
+  private async readinessPath(): Promise<string> {
+    const all = await (await this.stack()).getAllConfig();
+    try {
+      return readStackConfig({ get: (k) => all[`churn-model:${k}`]?.value }).probes.readinessPath;
+    } catch (err) {
+      throw new DependencyUnavailable(
+        `the config of stack ${this.opts.stack} cannot be read for verification: ${firstLine(err)}`,
+      );
+    }
+  }
+
   /**
-   * Watches production for the bake window: the service's health endpoint every poll, and
-   * the version's error rate and p99 latency since the watch began. Fails closed: too little
-   * traffic to judge by the end is a failed verification, never a pass.
+   * Watches production for the bake window: the service's readiness path every poll, and
+   * the version's error rate, p99 latency and requests since the watch began. Each look is
+   * judged by `judgeBake` (bake.ts); this method only polls.
    */
   async verify(modelVersion: string, progress: Progress): Promise<VerifyResult> {
     const t = this.triggers;
     const out = await this.outputs();
+    const readinessPath = await this.readinessPath();
     const selector = parseLabelSelector(
       { namespace: out.namespace, version: modelVersion },
       "production selector",
     );
     const prometheus = createPrometheusClient({ baseUrl: out.prometheusUrl, timeoutMs: 10_000 });
     const start = new Date();
-    let failedChecks = 0;
+    let failedInARow = 0;
     progress(
-      `verify: watching ${modelVersion} in ${out.namespace} for ${t.bakeSeconds}s (${out.serviceUrl})`,
+      `verify: watching ${modelVersion} in ${out.namespace} for ${t.bakeSeconds}s ` +
+        `(${out.serviceUrl}${readinessPath})`,
     );
     for (;;) {
-      const healthy = await healthCheck(out.serviceUrl);
-      failedChecks = healthy.ok ? 0 : failedChecks + 1;
-      if (failedChecks >= t.maxFailedHealthChecks) {
-        return {
-          healthy: false,
-          reasons: [`readiness: ${failedChecks} health checks in a row failed (${healthy.reason})`],
-        };
-      }
+      const health = await healthCheck(out.serviceUrl, readinessPath);
+      failedInARow = health.ok ? 0 : failedInARow + 1;
       const now = new Date();
-      const elapsed = (now.getTime() - start.getTime()) / 1000;
-      if (elapsed >= 1) {
-        const [m] = await collectMetrics(prometheus, this.opts.queries ?? DEFAULT_QUERIES, [
-          { selector, window: { start, end: now } },
-        ]);
-        const requests = m.requests.value ?? 0;
-        const reasons: string[] = [];
-        if (requests >= t.minRequests) {
-          const err = m.errorRate.value;
-          const p99 = m.latencyP99Ms.value;
-          if (err === null || !Number.isFinite(err) || err > t.maxErrorRate) {
-            reasons.push(`error rate ${fmt(err)} over ${Math.round(elapsed)}s exceeds ${t.maxErrorRate}`);
-          }
-          if (p99 === null || !Number.isFinite(p99) || p99 > t.maxLatencyP99Ms) {
-            reasons.push(
-              `p99 latency ${fmt(p99)} ms over ${Math.round(elapsed)}s exceeds ${t.maxLatencyP99Ms} ms`,
-            );
-          }
-          if (reasons.length > 0) return { healthy: false, reasons };
-        }
-        progress(
-          `verify: ${Math.round(elapsed)}s/${t.bakeSeconds}s requests=${Math.round(requests)} ` +
-            `error_rate=${fmt(m.errorRate.value)} p99=${fmt(m.latencyP99Ms.value)}ms health=${healthy.ok ? "ok" : "failing"}`,
-        );
-        if (elapsed >= t.bakeSeconds) {
-          if (requests < t.minRequests) {
-            return {
-              healthy: false,
-              reasons: [
-                `only ${Math.round(requests)} production requests in ${Math.round(elapsed)}s (need ${t.minRequests} to verify)`,
-              ],
-            };
-          }
-          return { healthy: true, reasons: [] };
+      const elapsedSeconds = (now.getTime() - start.getTime()) / 1000;
+      let traffic: BakeObservation["traffic"];
+      if (elapsedSeconds >= 1) {
+        try {
+          const [m] = await collectMetrics(prometheus, this.opts.queries ?? DEFAULT_QUERIES, [
+            { selector, window: { start, end: now } },
+          ]);
+          traffic = {
+            requests: m.requests.value,
+            errorRate: m.errorRate.value,
+            latencyP99Ms: m.latencyP99Ms.value,
+          };
+        } catch (err) {
+          traffic = { unreadable: firstLine(err) };
         }
       }
+      const verdict = judgeBake(
+        {
+          elapsedSeconds,
+          failedHealthChecksInARow: failedInARow,
+          lastHealthFailure: health.ok ? undefined : health.reason,
+          traffic,
+        },
+        t,
+      );
+      if (verdict.status === "unhealthy") return { healthy: false, reasons: verdict.reasons };
+      if (traffic !== undefined)
+        progress(
+          `verify: ${Math.round(elapsedSeconds)}s/${t.bakeSeconds}s ${describe(traffic)} health=${health.ok ? "ok" : "failing"}`,
+        );
+      if (verdict.status === "healthy") return { healthy: true, reasons: [] };
       await this.sleep(t.pollSeconds * 1000);
     }
   }
@@ -299,6 +272,14 @@ function fmt(v: number | null): string {
   return Number.isInteger(v) ? String(v) : v.toPrecision(3);
 }
 
+function describe(traffic: NonNullable<BakeObservation["traffic"]>): string {
+  if ("unreadable" in traffic) return `metrics unreadable (${traffic.unreadable})`;
+  return (
+    `requests=${traffic.requests === null ? "none" : Math.round(traffic.requests)} ` +
+    `error_rate=${fmt(traffic.errorRate)} p99=${fmt(traffic.latencyP99Ms)}ms`
+  );
+}
+
 function summarise(err: unknown): string {
   const lines = String(err instanceof Error ? err.message : err)
     .split("\n")
@@ -307,12 +288,17 @@ function summarise(err: unknown): string {
   return lines.slice(0, 6).join(" | ") || firstLine(err);
 }
 
-async function healthCheck(serviceUrl: string): Promise<{ ok: boolean; reason: string }> {
+async function healthCheck(
+  serviceUrl: string,
+  readinessPath: string,
+): Promise<{ ok: boolean; reason: string }> {
   try {
-    const res = await fetch(new URL("/healthz", serviceUrl), { signal: AbortSignal.timeout(5000) });
-    return res.ok ? { ok: true, reason: "" } : { ok: false, reason: `GET /healthz answered ${res.status}` };
+    const res = await fetch(new URL(readinessPath, serviceUrl), { signal: AbortSignal.timeout(5000) });
+    return res.ok
+      ? { ok: true, reason: "" }
+      : { ok: false, reason: `GET ${readinessPath} answered ${res.status}` };
   } catch (err) {
-    return { ok: false, reason: `GET /healthz failed: ${firstLine(err)}` };
+    return { ok: false, reason: `GET ${readinessPath} failed: ${firstLine(err)}` };
   }
 }
 

@@ -22,7 +22,7 @@ import type {
   ProductionState,
   UpdateResult,
   VerifyResult,
-} from "../../scripts/promotion/types";
+} from "../../scripts/promotion/deployer";
 
 const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
 const THRESHOLDS: Thresholds = JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"))["promotion-evidence"];
@@ -89,6 +89,7 @@ class FakeDeployer implements ProductionDeployer {
     private readonly outcomes: {
       deploy?: UpdateResult | Error;
       verify?: VerifyResult[];
+      rollback?: UpdateResult;
     } = {},
   ) {}
   async current(): Promise<ProductionState> {
@@ -109,7 +110,7 @@ class FakeDeployer implements ProductionDeployer {
   async rollback(evidence: SignedEvidence): Promise<UpdateResult> {
     this.calls.push(`rollback ${evidence.record.modelVersion}`);
     this.rolledBack.push(evidence);
-    return { ok: true, updateVersion: 4 };
+    return this.outcomes.rollback ?? { ok: true, updateVersion: 4 };
   }
 }
 
@@ -442,14 +443,46 @@ describe("the promote flow with fake Prometheus and production", function () {
     expect(r.stderr).to.include("the update of production to 1.1.0 failed: Deployment churn-model timed out");
   });
 
-  it("exits 1 naming the cause when a failed first promotion has nothing to roll back to", async function () {
+  it("exits 6 (a person is needed) when a failed first promotion has nothing to roll back to", async function () {
     const deployer = new FakeDeployer(
       { modelVersion: null, evidence: null },
       { deploy: { ok: false, reason: "boom" } },
     );
     const r = await run(["--approved-by", "ci:octocat"], { deployer: () => deployer });
-    expect(r.code).to.equal(1);
+    expect(r.code).to.equal(6);
     expect(deployer.calls).to.deep.equal(["current", "deploy 1.1.0"]);
     expect(r.stderr).to.include("production has no earlier promoted version to roll back to");
+    expect(r.stderr).to.include("needs a person now");
+    expect(r.stderr).to.not.include("unexpected failure");
+  });
+
+  it("exits 6 when the rollback's own update fails", async function () {
+    const deployer = production({
+      verify: [{ healthy: false, reasons: ["error rate 0.2 over 30s exceeds 0.01"] }],
+      rollback: { ok: false, reason: "Deployment churn-model timed out" },
+    });
+    const r = await run(["--approved-by", "ci:octocat"], { deployer: () => deployer });
+    expect(r.code).to.equal(6);
+    expect(deployer.calls).to.deep.equal(["current", "deploy 1.1.0", "verify 1.1.0", "rollback 1.0.0"]);
+    expect(r.stderr).to.include("the rollback to 1.0.0 failed too: Deployment churn-model timed out");
+  });
+
+  it("exits 6 when production is unhealthy after the rollback", async function () {
+    const deployer = production({
+      verify: [
+        { healthy: false, reasons: ["error rate 0.2 over 30s exceeds 0.01"] },
+        { healthy: false, reasons: ["readiness: 3 health checks in a row failed"] },
+      ],
+    });
+    const r = await run(["--approved-by", "ci:octocat"], { deployer: () => deployer });
+    expect(r.code).to.equal(6);
+    expect(deployer.calls).to.deep.equal([
+      "current",
+      "deploy 1.1.0",
+      "verify 1.1.0",
+      "rollback 1.0.0",
+      "verify 1.0.0",
+    ]);
+    expect(r.stderr).to.include("after the rollback 1.0.0 is not healthy either: readiness");
   });
 });

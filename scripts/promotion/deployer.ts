@@ -51,10 +51,10 @@ export interface DeployerOptions {
   readonly stack: string;
   /** The policy-config file the thresholds came from, for the policy pack. */
   readonly policyConfigFile: string;
-  /** The thresholds; their error-rate and p99 limits are production's rollback triggers. */
-  readonly thresholds?: Thresholds;
+  /** The thresholds; their error-rate, p99 and traffic limits are production's rollback triggers. */
+  readonly thresholds: Thresholds;
   /** How long verification watches production, seconds (`--bake`). */
-  readonly bakeSeconds?: number;
+  readonly bakeSeconds: number;
   /** Where the deployer reports what it does outside deploy/verify/rollback (recovery). */
   readonly log?: Progress;
 }

@@ -1,0 +1,255 @@
+/**
+ * The production rollout against an in-process fake of the stack (config, `up`, history,
+ * outputs) and small local HTTP servers standing in for the service and Prometheus: the
+ * error flow of an update that never started, and verification on the configured
+ * readiness path.
+ */
+import { expect } from "chai";
+import * as fs from "fs";
+import * as http from "http";
+import type { AddressInfo } from "net";
+import * as os from "os";
+import * as path from "path";
+import { ConcurrentUpdate, DependencyUnavailable } from "../../scripts/promotion/errors";
+import { ProductionStack, StackRollout } from "../../scripts/promotion/rollout";
+import type { Thresholds } from "../../scripts/promotion/thresholds";
+import { stackConfigMap } from "../helpers/stack-config";
+
+const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
+const THRESHOLDS: Thresholds = JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"))["promotion-evidence"];
+
+type ConfigMap = Record<string, { value: string; secret?: boolean }>;
+
+/** The parts of a stack the rollout uses, in memory; `up` does what the test says. */
+class FakeStack {
+  readonly calls: string[] = [];
+  readonly config: ConfigMap;
+  historyEntries: { startTime: Date; kind: string; version: number }[] = [];
+  constructor(
+    config: Record<string, string>,
+    private readonly upBehaviour: () => Promise<void>,
+    private readonly outputValues: Record<string, string> = {},
+  ) {
+    this.config = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v }]));
+  }
+  async getAllConfig(): Promise<ConfigMap> {
+    return JSON.parse(JSON.stringify(this.config)) as ConfigMap;
+  }
+  async setConfig(key: string, value: { value: string }): Promise<void> {
+    this.calls.push(`set ${key}`);
+    this.config[key] = { value: value.value };
+  }
+  async removeConfig(key: string): Promise<void> {
+    this.calls.push(`remove ${key}`);
+    delete this.config[key];
+  }
+  async up(): Promise<unknown> {
+    this.calls.push("up");
+    await this.upBehaviour();
+    return {};
+  }
+  async refresh(): Promise<unknown> {
+    this.calls.push("refresh");
+    return {};
+  }
+  async cancel(): Promise<void> {
+    this.calls.push("cancel");
+  }
+  async history(): Promise<unknown[]> {
+    return this.historyEntries;
+  }
+  async outputs(): Promise<Record<string, { value: string }>> {
+    return Object.fromEntries(Object.entries(this.outputValues).map(([k, v]) => [k, { value: v }]));
+  }
+  asStack(): ProductionStack {
+    return this as unknown as ProductionStack;
+  }
+}
+
+function productionConfig(over: Record<string, string> = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of stackConfigMap("production")) out[`churn-model:${k}`] = v;
+  return { ...out, ...over };
+}
+
+async function listen(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = http.createServer(handler);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** Answers every instant query with one sample: requests 5000, error rate 0, p99 120 ms. */
+function prometheusAnswering(): http.RequestListener {
+  return (req, res) => {
+    const query = new URL(req.url ?? "/", "http://x").searchParams.get("query") ?? "";
+    let body = "";
+    req.on("data", (d: Buffer) => (body += d.toString()));
+    req.on("end", () => {
+      const q = query || new URLSearchParams(body).get("query") || "";
+      const value = q.includes("histogram_quantile") ? "120" : q.includes('code=~"5.."') ? "0" : "5000";
+      res.setHeader("content-type", "application/json");
+      res.end(
+        JSON.stringify({
+          status: "success",
+          data: { resultType: "vector", result: [{ metric: {}, value: [Date.now() / 1000, value] }] },
+        }),
+      );
+    });
+  };
+}
+
+describe("the production rollout", function () {
+  let tmp: string;
+
+  beforeEach(function () {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-rollout-"));
+  });
+
+  afterEach(function () {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  function rollout(stack: FakeStack, over: Partial<ConstructorParameters<typeof StackRollout>[0]> = {}) {
+    return new StackRollout({
+      stack: "production",
+      policyConfigFile: THRESHOLDS_FILE,
+      thresholds: THRESHOLDS,
+      bakeSeconds: 2,
+      projectDir: tmp,
+      selectStack: async () => stack.asStack(),
+      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))),
+      ...over,
+    });
+  }
+
+  const evidence = {
+    record: { modelVersion: "1.1.0" },
+    signature: "x",
+  } as unknown as Parameters<StackRollout["deploy"]>[0];
+
+  it("turns an update that never started into DependencyUnavailable (exit 2) and restores the config", async function () {
+    const stack = new FakeStack(productionConfig(), async () => {
+      throw new Error("error: could not load plugin for kubernetes provider: no resource plugin found");
+    });
+    const before = await stack.getAllConfig();
+    const r = rollout(stack);
+    try {
+      const err = await r
+        .deploy(evidence, () => undefined)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).to.be.instanceOf(DependencyUnavailable);
+      expect((err as DependencyUnavailable).exitCode).to.equal(2);
+      expect((err as Error).message).to.equal(
+        "the promotion update of production did not start: error: could not load plugin for kubernetes provider: no resource plugin found",
+      );
+      expect(await stack.getAllConfig()).to.deep.equal(before);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("turns a locked stack into ConcurrentUpdate and restores the config", async function () {
+    const stack = new FakeStack(productionConfig(), async () => {
+      throw new Error(
+        "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.",
+      );
+    });
+    const before = await stack.getAllConfig();
+    const r = rollout(stack);
+    try {
+      const err = await r.deploy(evidence, () => undefined).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(ConcurrentUpdate);
+      expect(await stack.getAllConfig()).to.deep.equal(before);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("reports a failed update that started as { ok: false } and keeps the new config for the rollback", async function () {
+    const stack = new FakeStack(productionConfig(), async () => {
+      stack.historyEntries = [{ startTime: new Date(), kind: "update", version: 0 }];
+      throw new Error("error: update failed\n  kubernetes:apps/v1:Deployment churn-model: timed out");
+    });
+    const r = rollout(stack);
+    try {
+      const res = await r.deploy(evidence, () => undefined);
+      expect(res).to.deep.equal({
+        ok: false,
+        reason: "error: update failed | kubernetes:apps/v1:Deployment churn-model: timed out",
+      });
+      expect(stack.config["churn-model:modelVersion"].value).to.equal("1.1.0");
+    } finally {
+      await r.close();
+    }
+  });
+
+  describe("verification", function () {
+    let prometheus: { url: string; close: () => Promise<void> };
+    let service: { url: string; close: () => Promise<void> };
+    const probed: string[] = [];
+
+    before(async function () {
+      prometheus = await listen(prometheusAnswering());
+      // The service is ready on /ready only; /healthz does not exist here.
+      service = await listen((req, res) => {
+        probed.push(req.url ?? "");
+        res.statusCode = req.url === "/ready" ? 200 : 404;
+        res.end();
+      });
+    });
+
+    after(async function () {
+      await prometheus.close();
+      await service.close();
+    });
+
+    beforeEach(function () {
+      probed.length = 0;
+    });
+
+    function served(config: Record<string, string>): FakeStack {
+      return new FakeStack(config, async () => undefined, {
+        serviceUrl: service.url,
+        prometheusUrl: prometheus.url,
+        namespace: "production",
+      });
+    }
+
+    it("probes the readiness path the stack config names and passes a healthy bake", async function () {
+      const stack = served(productionConfig({ "churn-model:probes": '{"readinessPath":"/ready"}' }));
+      const r = rollout(stack);
+      const result = await r.verify("1.1.0", () => undefined);
+      expect(result).to.deep.equal({ healthy: true, reasons: [] });
+      expect(probed.length).to.be.greaterThan(0);
+      expect([...new Set(probed)]).to.deep.equal(["/ready"]);
+    });
+
+    it("fires the readiness trigger on the default /healthz when the config names no path", async function () {
+      const stack = served(productionConfig());
+      const r = rollout(stack, { bakeSeconds: 60 });
+      const result = await r.verify("1.1.0", () => undefined);
+      expect(result.healthy).to.equal(false);
+      expect(result.reasons).to.deep.equal([
+        "readiness: 3 health checks in a row failed (GET /healthz answered 404)",
+      ]);
+      expect([...new Set(probed)]).to.deep.equal(["/healthz"]);
+    });
+
+    it("judges production against the policy config's numbers, not restated ones", async function () {
+      // The fake Prometheus reports p99 120 ms: over a policy limit of 100 ms, that fires.
+      const stack = served(productionConfig({ "churn-model:probes": '{"readinessPath":"/ready"}' }));
+      const r = rollout(stack, { thresholds: { ...THRESHOLDS, maxLatencyP99Ms: 100 }, bakeSeconds: 60 });
+      const result = await r.verify("1.1.0", () => undefined);
+      expect(result.healthy).to.equal(false);
+      expect(result.reasons).to.have.length(1);
+      expect(result.reasons[0]).to.match(/^p99 latency 120 ms over \d+s exceeds 100 ms$/);
+    });
+  });
+});
