@@ -11,6 +11,7 @@ import { readStagingOutputsFile, readStagingOutputsFromStack } from "./promotion
 import { createPrometheusClient } from "./promotion/prometheus";
 import { PromotionDeps, runPromotion } from "./promotion/promotion";
 import { stackRollout } from "./promotion/rollout";
+import { openNotifier, readStackConfig } from "./promotion/notify";
 
 /** Every flag `npm run promote` accepts. */
 export const FLAGS: readonly string[] = PROMOTE_FLAGS;
@@ -40,6 +41,12 @@ export function defaultDeps(io: CliIO, overrides: Partial<PromotionDeps> = {}): 
     log: (line) => io.stderr.write(`${line}\n`),
     outIsTty: io.stdout.isTTY === true && io.env.NO_COLOR === undefined,
     stepSummaryFile: io.env.GITHUB_STEP_SUMMARY,
+    notifications: (stack) =>
+      openNotifier(stack, {
+        readConfig: readStackConfig,
+        warn: (line) => io.stderr.write(`${line}\n`),
+        env: io.env,
+      }),
     ...overrides,
   };
 }

@@ -20,6 +20,7 @@ import { appendStepSummary, decisionJson, decisionMarkdown, decisionTable } from
 import { defaultThresholdsFile, loadThresholds, Thresholds } from "./thresholds";
 import type { DeployerFactory, ProductionDeployer, Progress } from "./deployer";
 import { renderMatchers } from "./values";
+import { EventSink, PromotionEvents } from "./notify";
 
 export interface PromotionDeps {
   /** Reads the staging outputs: the stack through the Automation API, or `--staging-outputs`. */
@@ -41,6 +42,8 @@ export interface PromotionDeps {
   readonly outIsTty: boolean;
   /** `$GITHUB_STEP_SUMMARY`, when set. */
   readonly stepSummaryFile?: string;
+  /** Opens the target stack's notifier (docs/notifications.md); absent: nothing is sent. */
+  readonly notifications?: (stack: string) => Promise<EventSink>;
 }
 
 /** The gate's full result: the decision and what it was made from. */
@@ -138,8 +141,33 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** Runs `npm run promote` after its flags are parsed. Throws the typed errors of errors.ts. */
+/**
+ * Runs `npm run promote` after its flags are parsed. Throws the typed errors of errors.ts.
+ * Its events go to the target stack's notifier (not for dry runs), which never fails it.
+ */
 export async function runPromotion(options: PromoteOptions, deps: PromotionDeps): Promise<PromotionResult> {
+  const ctx = { from: options.from, to: options.to, modelVersion: options.modelVersion };
+  const events =
+    options.dryRun || deps.notifications === undefined
+      ? PromotionEvents.silent(ctx)
+      : new PromotionEvents(await deps.notifications(options.to), ctx);
+  try {
+    const result = await promote(options, deps, events);
+    if (result.outcome === "promoted") events.promoted();
+    return result;
+  } catch (err) {
+    events.ended(err);
+    throw err;
+  } finally {
+    await events.drain();
+  }
+}
+
+async function promote(
+  options: PromoteOptions,
+  deps: PromotionDeps,
+  events: PromotionEvents,
+): Promise<PromotionResult> {
   const clock = (): number => performance.now();
   const timings = { gate: 0, approval: 0, update: 0, verification: 0 };
   let mark = clock();
@@ -151,6 +179,7 @@ export async function runPromotion(options: PromoteOptions, deps: PromotionDeps)
 
   const gate = await evaluateGate(options, deps);
   lap("gate");
+  events.decided(gate.decision);
   report(options, deps, gate.decision);
   const version = gate.decision.modelVersion;
   if (gate.decision.decision !== "promote") {
@@ -162,6 +191,7 @@ export async function runPromotion(options: PromoteOptions, deps: PromotionDeps)
   }
 
   const key = deps.signingKey();
+  if (options.approvedBy === undefined) events.approvalRequested();
   const approver = await obtainApproval({
     modelVersion: version,
     to: options.to,
@@ -172,6 +202,7 @@ export async function runPromotion(options: PromoteOptions, deps: PromotionDeps)
   lap("approval");
 
   const again = await evaluateGate(options, deps);
+  events.decided(again.decision);
   const before = gate.staging.outputs;
   const now = again.staging.outputs;
   if (now.modelVersion !== before.modelVersion || now.deployedAt.getTime() !== before.deployedAt.getTime()) {
@@ -194,7 +225,17 @@ export async function runPromotion(options: PromoteOptions, deps: PromotionDeps)
     log: deps.log,
   });
   try {
-    return await updateProduction({ options, deps, deployer, gate: again, approver, key, timings, lap });
+    return await updateProduction({
+      options,
+      deps,
+      deployer,
+      gate: again,
+      approver,
+      key,
+      timings,
+      lap,
+      events,
+    });
   } finally {
     await deployer.close?.();
   }
@@ -214,6 +255,8 @@ interface UpdateContext {
   readonly timings: Readonly<Record<Phase, number>>;
   /** Adds the time since the last lap to a phase. */
   readonly lap: (phase: Phase) => void;
+  /** Where the promotion's notification events go. */
+  readonly events: PromotionEvents;
 }
 
 /**
@@ -222,7 +265,7 @@ interface UpdateContext {
  * was nothing to roll back to, the rollback failed, or production is unhealthy after it).
  */
 async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
-  const { options, deps, deployer, gate: again, approver, key, timings, lap } = ctx;
+  const { options, deps, deployer, gate: again, approver, key, timings, lap, events } = ctx;
   const version = again.decision.modelVersion;
   const previous = await deployer.current();
   const evidence = signEvidence(
@@ -236,6 +279,7 @@ async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
     }),
     key,
   );
+  events.signed(evidence);
   deps.log(`Updating ${options.to} from ${previous.modelVersion ?? "nothing"} to ${version}…`);
   const update = await deployer.deploy(evidence, deps.log);
   lap("update");
