@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { upsertStack } from "../promotion/engine";
-import { REPO_ROOT } from "../toolchain/env";
+import { makeLocalBackend, REPO_ROOT } from "../toolchain/env";
 import { BenchmarkResult, figure, formatMs, median, timed } from "./figures";
 import type { BenchContext } from "./context";
 
@@ -42,7 +42,7 @@ export async function scaleBench(ctx: BenchContext): Promise<BenchmarkResult> {
   const projectDir = makeScaleProject(path.join(dir, "project"));
   const backend = path.join(dir, "backend");
   fs.mkdirSync(backend);
-  const env = { PULUMI_BACKEND_URL: `file://${backend}` };
+  const env = { PULUMI_BACKEND_URL: makeLocalBackend(backend) };
   const stacks = new Map<number, Awaited<ReturnType<typeof upsertStack>>>();
   for (const n of SIZES) {
     const stack = await upsertStack(`services-${n}`, { projectDir, env });

@@ -15,7 +15,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { REPO_ROOT } from "../toolchain/env";
+import { makeLocalBackend, REPO_ROOT } from "../toolchain/env";
 import { ControlPlane, isAlive, ManagedProcess, startControlPlane, stopProcesses } from "./controlplane";
 import { readControllerProcess, startControllerProcess, stopControllerProcess } from "./controller-process";
 import { makeProjectDir } from "./project";
@@ -127,7 +127,7 @@ export async function sandboxUp(opts: UpOptions = {}): Promise<SandboxState> {
     }
 
     const backendDir = path.join(dir, "backend");
-    fs.mkdirSync(backendDir, { recursive: true });
+    makeLocalBackend(backendDir);
     const common = { registry: SANDBOX_REGISTRY, prometheusUrl: prom.url, readyTimeoutSeconds: 120 };
     const projectDir = makeProjectDir(path.join(dir, "project"), {
       staging: { ...common, serviceUrl: urls.staging, thresholdsFile: "policy/config/sandbox-staging.json" },

@@ -12,7 +12,7 @@ import { upsertStack } from "../../scripts/promotion/engine";
 import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
 import { loadThresholds } from "../../scripts/promotion/thresholds";
 import { makeProjectDir } from "../../scripts/sandbox/project";
-import { REPO_ROOT } from "../../scripts/toolchain/env";
+import { makeLocalBackend, REPO_ROOT } from "../../scripts/toolchain/env";
 
 interface Manifest {
   kind: string;
@@ -79,7 +79,7 @@ describe("the real engine on both stacks (manifests rendered to a directory)", f
   before(function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-engine-"));
     fs.mkdirSync(path.join(tmp, "state"));
-    env = { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}` };
+    env = { PULUMI_BACKEND_URL: makeLocalBackend(path.join(tmp, "state")) };
     const policyConfig = JSON.parse(
       fs.readFileSync(path.join(REPO_ROOT, "policy/config/production.json"), "utf8"),
     );

@@ -27,7 +27,7 @@ import {
 import { rollbackRecord } from "../../scripts/promotion/record";
 import { loadThresholds } from "../../scripts/promotion/thresholds";
 import { committedStackConfig, makeProjectDir, StackOverrides } from "../../scripts/sandbox/project";
-import { REPO_ROOT } from "../../scripts/toolchain/env";
+import { makeLocalBackend, REPO_ROOT } from "../../scripts/toolchain/env";
 
 const POLICY_DIR = path.join(REPO_ROOT, "policy");
 const PRODUCTION_CONFIG = path.join(POLICY_DIR, "config", "production.json");
@@ -187,7 +187,7 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
   before(async function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-policy-engine-"));
     fs.mkdirSync(path.join(tmp, "state"));
-    env = { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}` };
+    env = { PULUMI_BACKEND_URL: makeLocalBackend(path.join(tmp, "state")) };
 
     const file = JSON.parse(fs.readFileSync(PRODUCTION_CONFIG, "utf8")) as Record<
       string,

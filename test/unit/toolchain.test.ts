@@ -3,7 +3,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { COMPONENTS, pinnedModuleVersion } from "../../scripts/toolchain/components";
-import { componentBinDir, componentKey, LOCAL_PASSPHRASE, toolchainEnv } from "../../scripts/toolchain/env";
+import { BadInput } from "../../scripts/promotion/errors";
+import {
+  componentBinDir,
+  componentKey,
+  LOCAL_BACKEND_MARKER,
+  LOCAL_PASSPHRASE,
+  makeLocalBackend,
+  toolchainEnv,
+} from "../../scripts/toolchain/env";
 
 describe("the toolchain", function () {
   let dir: string;
@@ -63,6 +71,51 @@ describe("the toolchain", function () {
       PULUMI_CONFIG_PASSPHRASE: "secret",
     });
     expect(mine).to.include({ PULUMI_BACKEND_URL: "s3://bucket/state", PULUMI_CONFIG_PASSPHRASE: "secret" });
+  });
+
+  it("uses the public local passphrase for the checkout's backend and a marked local backend only", function () {
+    const base = { PATH: "/usr/bin", CHURN_CACHE: dir };
+    expect(toolchainEnv(base).PULUMI_CONFIG_PASSPHRASE).to.equal(LOCAL_PASSPHRASE);
+    const sandbox = makeLocalBackend(path.join(dir, "sandbox", "backend"));
+    expect(fs.existsSync(path.join(dir, "sandbox", "backend", LOCAL_BACKEND_MARKER))).to.equal(true);
+    expect(toolchainEnv({ ...base, PULUMI_BACKEND_URL: sandbox }).PULUMI_CONFIG_PASSPHRASE).to.equal(
+      LOCAL_PASSPHRASE,
+    );
+    fs.mkdirSync(path.join(dir, "old-sandbox", "backend"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "old-sandbox", "sandbox.json"), "{}");
+    const old = `file://${path.join(dir, "old-sandbox", "backend")}`;
+    expect(toolchainEnv({ ...base, PULUMI_BACKEND_URL: old }).PULUMI_CONFIG_PASSPHRASE).to.equal(
+      LOCAL_PASSPHRASE,
+    );
+  });
+
+  for (const backend of ["s3://bucket/state", "gs://bucket", "azblob://container", "file://<unmarked dir>"]) {
+    it(`refuses ${backend} without a passphrase, naming PULUMI_CONFIG_PASSPHRASE`, function () {
+      const url = backend === "file://<unmarked dir>" ? `file://${path.join(dir, "team-state")}` : backend;
+      expect(() => toolchainEnv({ PATH: "/usr/bin", CHURN_CACHE: dir, PULUMI_BACKEND_URL: url }))
+        .to.throw(
+          BadInput,
+          /PULUMI_CONFIG_PASSPHRASE is not set: the backend .* is not a local sandbox backend/,
+        )
+        .with.property("exitCode", 2);
+    });
+  }
+
+  it("passes a passphrase file through and asks no passphrase for Pulumi Cloud", function () {
+    const file = toolchainEnv({
+      PATH: "/usr/bin",
+      CHURN_CACHE: dir,
+      PULUMI_BACKEND_URL: "s3://bucket/state",
+      PULUMI_CONFIG_PASSPHRASE_FILE: "/run/secrets/passphrase",
+    });
+    expect(file).to.not.have.property("PULUMI_CONFIG_PASSPHRASE");
+    const cloud = toolchainEnv({
+      PATH: "/usr/bin",
+      CHURN_CACHE: dir,
+      PULUMI_BACKEND_URL: "https://api.pulumi.com",
+    });
+    expect(cloud).to.not.have.property("PULUMI_CONFIG_PASSPHRASE");
+    expect(cloud.PULUMI_BACKEND_URL).to.equal("https://api.pulumi.com");
   });
 
   it("puts built tools first on PATH but leaves the provider to the plugin cache", function () {
