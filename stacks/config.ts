@@ -4,6 +4,7 @@
  * raised before any resource is declared.
  */
 import * as path from "path";
+import type { CanarySizeSpec } from "../scripts/promotion/canary/plan";
 
 export type Environment = "staging" | "production";
 export const ENVIRONMENTS: readonly Environment[] = ["staging", "production"];
@@ -59,6 +60,17 @@ export interface StackConfig {
   /** Extra pod labels (team, cost centre, …); they cannot override the service's own labels. */
   readonly podLabels: Readonly<Record<string, string>>;
   readonly aws: AwsConfig;
+  /** A canary beside the stable version (production only); absent: production as without canaries. */
+  readonly canary?: CanaryConfig;
+}
+
+/** `churn-model:canary`: a second Deployment running `version` beside the stable, behind the same Service. */
+export interface CanaryConfig {
+  readonly version: string;
+  /** A weight (percent of `replicas.min`, rounded as docs/canary.md says) or an explicit replica count. */
+  readonly size: CanarySizeSpec;
+  /** Signed staging promotion evidence of `version`, written by `npm run promote`. */
+  readonly promotionEvidence?: string;
 }
 
 export class ConfigError extends Error {
@@ -348,6 +360,7 @@ export function readStackConfig(src: ConfigSource, repoRoot = path.resolve(__dir
       podLabels[k] = v;
     }
   }
+  const canary = readCanary(r, environment, modelVersion);
   const createNamespace = r.bool("createNamespace", true);
   const renderYamlToDirectory = r.raw("renderYamlToDirectory");
   if (r.problems.length > 0) {
@@ -380,5 +393,61 @@ export function readStackConfig(src: ConfigSource, repoRoot = path.resolve(__dir
       oidcProviderArn: awsRaw.oidcProviderArn as string | undefined,
       oidcIssuer: awsRaw.oidcIssuer as string | undefined,
     },
+    ...(canary !== undefined ? { canary } : {}),
+  };
+}
+
+/**
+ * `churn-model:canary: {version, weight | replicas, promotionEvidence}`. Production only; the
+ * version must differ from the stable's; exactly one of weight (1–99) and replicas (1–100).
+ */
+function readCanary(
+  r: Reader,
+  environment: Environment | undefined,
+  stable: string | undefined,
+): CanaryConfig | undefined {
+  if (r.raw("canary") === undefined) return undefined;
+  const obj = r.object("canary");
+  const problems = r.problems.length;
+  if (environment !== undefined && environment !== "production") {
+    r.problems.push(`churn-model:canary belongs to production only (this stack is ${environment})`);
+  }
+  const known = ["version", "weight", "replicas", "promotionEvidence"];
+  for (const k of Object.keys(obj).filter((k) => !known.includes(k))) {
+    r.problems.push(`churn-model:canary.${k} is not a canary setting (known: ${known.join(", ")})`);
+  }
+  const version = obj.version;
+  if (typeof version !== "string") {
+    r.problems.push(
+      "churn-model:canary.version is required (a semantic version like 1.4.2 or sha256:<digest>)",
+    );
+  } else {
+    const problem = modelVersionProblem(version);
+    if (problem) r.problems.push(`churn-model:canary.version ${problem} (got ${JSON.stringify(version)})`);
+    else if (version === stable) {
+      r.problems.push(`churn-model:canary.version (${version}) must differ from churn-model:modelVersion`);
+    }
+  }
+  let size: CanarySizeSpec | undefined;
+  if ((obj.weight === undefined) === (obj.replicas === undefined)) {
+    r.problems.push(
+      "churn-model:canary needs exactly one of weight (a percentage 1–99) and replicas (1–100)",
+    );
+  } else if (obj.weight !== undefined) {
+    const w = r.field("canary", obj, "weight", isInt(1, 99), "an integer percentage from 1 to 99");
+    if (w !== undefined) size = { weight: w as number };
+  } else {
+    const n = r.field("canary", obj, "replicas", isInt(1, 100), "an integer from 1 to 100");
+    if (n !== undefined) size = { replicas: n as number };
+  }
+  const evidence = obj.promotionEvidence;
+  if (evidence !== undefined && typeof evidence !== "string") {
+    r.problems.push("churn-model:canary.promotionEvidence must be the signed evidence as a JSON string");
+  }
+  if (r.problems.length > problems || size === undefined) return undefined;
+  return {
+    version: version as string,
+    size,
+    ...(evidence !== undefined ? { promotionEvidence: evidence as string } : {}),
   };
 }
