@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { scrapeAnnotations, scrapeLabels } from "./monitoring";
+import { canaryDeployment } from "./canary";
 import { releaseRecordName } from "./release";
 
 /** Annotation on the Deployment naming the model version it runs (label values cannot hold a digest). */
@@ -45,6 +46,20 @@ export interface ModelServiceArgs {
   readonly readyTimeoutSeconds?: number;
   /** Extra pod labels; the service's own labels win over them. Default none. */
   readonly podLabels?: Readonly<Record<string, string>>;
+  /** A canary track beside this (stable) one, behind the same Service. Default none. */
+  readonly canary?: CanaryTrackArgs;
+}
+
+/** The canary track: its own Deployment `<app>-canary`, fixed size, no autoscaler (docs/canary.md). */
+export interface CanaryTrackArgs {
+  /** Model version the canary serves; must differ from the stable's. Required. */
+  readonly modelVersion: string;
+  /** Full image reference of that version. Required. */
+  readonly image: pulumi.Input<string>;
+  /** Replicas of the canary Deployment, 1..100. Required. */
+  readonly replicas: number;
+  /** The canary version's signed staging promotion evidence, as the Deployment annotation. Default none. */
+  readonly promotionEvidence?: string;
 }
 
 /**
@@ -54,6 +69,8 @@ export interface ModelServiceArgs {
 export class ModelService extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
   public readonly deployment: k8s.apps.v1.Deployment;
+  /** The canary track's Deployment, when `canary` is given. */
+  public readonly canary?: k8s.apps.v1.Deployment;
   public readonly service: k8s.core.v1.Service;
   public readonly podLabels: Record<string, string>;
   /** When this version went live here (RFC3339); changes only with the version. */
@@ -114,6 +131,14 @@ export class ModelService extends pulumi.ComponentResource {
       annotations[EVIDENCE_ANNOTATION] = args.promotionEvidence;
     }
 
+    const pod: PodSpecArgs = {
+      environment: args.environment,
+      containerPort,
+      serviceAccountName: serviceAccount.metadata.name,
+      selectorLabels,
+      probes: args.probes,
+      resources: args.resources,
+    };
     this.deployment = new k8s.apps.v1.Deployment(
       `${name}-deployment`,
       {
@@ -132,70 +157,24 @@ export class ModelService extends pulumi.ComponentResource {
           selector: { matchLabels: selectorLabels },
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           revisionHistoryLimit: 5,
-          template: {
-            metadata: { labels: this.podLabels, annotations: scrapeAnnotations(containerPort) },
-            spec: {
-              serviceAccountName: serviceAccount.metadata.name,
-              automountServiceAccountToken: false,
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: 10001,
-                runAsGroup: 10001,
-                fsGroup: 10001,
-                seccompProfile: { type: "RuntimeDefault" },
-              },
-              topologySpreadConstraints: production
-                ? [
-                    {
-                      maxSkew: 1,
-                      topologyKey: "kubernetes.io/hostname",
-                      whenUnsatisfiable: "ScheduleAnyway",
-                      labelSelector: { matchLabels: selectorLabels },
-                    },
-                  ]
-                : undefined,
-              containers: [
-                {
-                  name: appName,
-                  image: args.image,
-                  imagePullPolicy: "IfNotPresent",
-                  args: ["--port", String(containerPort)],
-                  env: [
-                    { name: "MODEL_VERSION", value: args.modelVersion },
-                    { name: "CHURN_ENVIRONMENT", value: args.environment },
-                    { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-                  ],
-                  ports: [{ name: "http", containerPort }],
-                  readinessProbe: {
-                    httpGet: { path: args.probes?.readinessPath ?? "/healthz", port: "http" },
-                    periodSeconds: 5,
-                    failureThreshold: 3,
-                  },
-                  livenessProbe: {
-                    httpGet: { path: args.probes?.livenessPath ?? "/healthz", port: "http" },
-                    initialDelaySeconds: 10,
-                    periodSeconds: 10,
-                  },
-                  resources: {
-                    requests: { ...args.resources.requests },
-                    limits: { ...args.resources.limits },
-                  },
-                  securityContext: {
-                    allowPrivilegeEscalation: false,
-                    readOnlyRootFilesystem: true,
-                    runAsNonRoot: true,
-                    capabilities: { drop: ["ALL"] },
-                  },
-                  volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-                },
-              ],
-              volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
-            },
-          },
+          template: podTemplate(pod, this.podLabels, args.modelVersion, args.image),
         },
       },
       { parent: this },
     );
+
+    if (args.canary !== undefined) {
+      this.canary = canaryDeployment(`${name}-canary-deployment`, {
+        namespace: ns,
+        appName,
+        stableLabels: this.podLabels,
+        selectorLabels,
+        canary: args.canary,
+        readyTimeoutSeconds: args.readyTimeoutSeconds ?? 600,
+        template: (labels) => podTemplate(pod, labels, args.canary!.modelVersion, args.canary!.image),
+        opts: { parent: this },
+      });
+    }
 
     const release = new k8s.core.v1.ConfigMap(
       `${name}-release-${releaseRecordName(args.modelVersion)}`,
@@ -274,8 +253,91 @@ export class ModelService extends pulumi.ComponentResource {
       deployment: this.deployment.metadata.name,
       service: this.service.metadata.name,
       deployedAt: this.deployedAt,
+      ...(this.canary !== undefined ? { canary: this.canary.metadata.name } : {}),
     });
   }
+}
+
+/** What the pods of both tracks share. */
+interface PodSpecArgs {
+  readonly environment: "staging" | "production";
+  readonly containerPort: number;
+  readonly serviceAccountName: pulumi.Input<string>;
+  readonly selectorLabels: Record<string, string>;
+  readonly probes?: ModelServiceArgs["probes"];
+  readonly resources: ModelServiceArgs["resources"];
+}
+
+/** The pod template of a track: the same pod for stable and canary, but for labels, version and image. */
+function podTemplate(
+  pod: PodSpecArgs,
+  labels: Record<string, string>,
+  modelVersion: string,
+  image: pulumi.Input<string>,
+): k8s.types.input.core.v1.PodTemplateSpec {
+  const appName = "churn-model";
+  const { containerPort, selectorLabels } = pod;
+  return {
+    metadata: { labels, annotations: scrapeAnnotations(containerPort) },
+    spec: {
+      serviceAccountName: pod.serviceAccountName,
+      automountServiceAccountToken: false,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        runAsGroup: 10001,
+        fsGroup: 10001,
+        seccompProfile: { type: "RuntimeDefault" },
+      },
+      topologySpreadConstraints:
+        pod.environment === "production"
+          ? [
+              {
+                maxSkew: 1,
+                topologyKey: "kubernetes.io/hostname",
+                whenUnsatisfiable: "ScheduleAnyway",
+                labelSelector: { matchLabels: selectorLabels },
+              },
+            ]
+          : undefined,
+      containers: [
+        {
+          name: appName,
+          image,
+          imagePullPolicy: "IfNotPresent",
+          args: ["--port", String(containerPort)],
+          env: [
+            { name: "MODEL_VERSION", value: modelVersion },
+            { name: "CHURN_ENVIRONMENT", value: pod.environment },
+            { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+          ],
+          ports: [{ name: "http", containerPort }],
+          readinessProbe: {
+            httpGet: { path: pod.probes?.readinessPath ?? "/healthz", port: "http" },
+            periodSeconds: 5,
+            failureThreshold: 3,
+          },
+          livenessProbe: {
+            httpGet: { path: pod.probes?.livenessPath ?? "/healthz", port: "http" },
+            initialDelaySeconds: 10,
+            periodSeconds: 10,
+          },
+          resources: {
+            requests: { ...pod.resources.requests },
+            limits: { ...pod.resources.limits },
+          },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ["ALL"] },
+          },
+          volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+        },
+      ],
+      volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
+    },
+  };
 }
 
 /** Label values are limited to 63 characters of [A-Za-z0-9_.-]; a digest is shortened. */
@@ -294,6 +356,17 @@ function validate(args: ModelServiceArgs): void {
   }
   if (args.namespace.trim() === "") problems.push("namespace must not be empty");
   if (args.modelVersion.trim() === "") problems.push("modelVersion must not be empty");
+  if (args.canary !== undefined) {
+    const c = args.canary;
+    if (args.environment !== "production") problems.push("canary runs in production only");
+    if (c.modelVersion === args.modelVersion) {
+      problems.push(`canary.modelVersion (${c.modelVersion}) must differ from modelVersion`);
+    }
+    if (c.modelVersion.trim() === "") problems.push("canary.modelVersion must not be empty");
+    if (!Number.isInteger(c.replicas) || c.replicas < 1 || c.replicas > 100) {
+      problems.push(`canary.replicas (${c.replicas}) must be an integer from 1 to 100`);
+    }
+  }
   if (problems.length > 0) {
     throw new Error(`ModelService: ${problems.join("; ")}`);
   }

@@ -348,9 +348,14 @@ export function readStackConfig(src: ConfigSource, repoRoot = path.resolve(__dir
   const podLabelsRaw = r.object("podLabels");
   const podLabels: Record<string, string> = {};
   for (const [k, v] of Object.entries(podLabelsRaw)) {
-    if (!LABEL_KEY.test(k) || k.startsWith("app.kubernetes.io/") || k === "churn-model/environment") {
+    if (
+      !LABEL_KEY.test(k) ||
+      k.startsWith("app.kubernetes.io/") ||
+      k === "churn-model/environment" ||
+      k === "churn-model/track"
+    ) {
       r.problems.push(
-        `churn-model:podLabels key ${JSON.stringify(k)} must be a label key ([prefix/]name) other than the service's own app.kubernetes.io/* and churn-model/environment labels`,
+        `churn-model:podLabels key ${JSON.stringify(k)} must be a label key ([prefix/]name) other than the service's own app.kubernetes.io/*, churn-model/environment and churn-model/track labels`,
       );
     } else if (typeof v !== "string" || !LABEL_VALUE.test(v)) {
       r.problems.push(

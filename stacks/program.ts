@@ -9,6 +9,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ModelService, versionLabel } from "../infra/model-service";
+import { canarySize } from "../scripts/promotion/canary/plan";
 import { verifyEvidence } from "../scripts/promotion/evidence";
 import { loadPolicyPublicKey, loadThresholds } from "../scripts/promotion/thresholds";
 import { IMAGE_NAME, imageFor, StackConfig } from "./config";
@@ -80,8 +81,36 @@ async function registryRepository(
   return { repository: ref.requireOutput("registryUrl").apply((u) => String(u)) };
 }
 
+/**
+ * Refuses a canary whose version has no valid staging promotion evidence: the canary meets
+ * production traffic, so it needs the same proof as a stable version (docs/canary.md).
+ */
+export function assertCanaryEvidence(cfg: StackConfig, now: Date = new Date()): void {
+  if (cfg.canary === undefined) return;
+  const { version, promotionEvidence } = cfg.canary;
+  if (promotionEvidence === undefined) {
+    throw new Error(
+      `production refuses the canary ${version}: churn-model:canary.promotionEvidence is not set. ` +
+        "A canary is started by `npm run promote`, which writes its signed staging evidence.",
+    );
+  }
+  const trustedKey = loadPolicyPublicKey(cfg.thresholdsFile);
+  const problems = verifyEvidence(promotionEvidence, {
+    publicKeyPem: trustedKey,
+    thresholds: loadThresholds(cfg.thresholdsFile),
+    imageVersion: version,
+    now,
+  });
+  if (problems.length > 0) {
+    throw new Error(
+      `production refuses the canary ${version}: its promotion evidence is not valid:\n  - ${problems.join("\n  - ")}`,
+    );
+  }
+}
+
 export async function program(cfg: StackConfig): Promise<Record<string, unknown>> {
   assertPromotionEvidence(cfg);
+  assertCanaryEvidence(cfg);
   return declareService(cfg);
 }
 
@@ -118,6 +147,8 @@ export async function declareService(
     enableServerSideApply: true,
   });
 
+  // With a canary, the stable shrinks by the canary's weight (docs/canary.md, "Weight → replicas").
+  const sizes = cfg.canary !== undefined ? canarySize(cfg.replicas, cfg.canary.size) : undefined;
   const service = new ModelService(
     "churn-model",
     {
@@ -126,7 +157,7 @@ export async function declareService(
       environment: cfg.environment,
       modelVersion: cfg.modelVersion,
       image,
-      replicas: cfg.replicas,
+      replicas: sizes?.stable ?? cfg.replicas,
       resources: cfg.resources,
       containerPort: cfg.containerPort,
       servicePort: cfg.servicePort,
@@ -136,6 +167,16 @@ export async function declareService(
       serviceAccountRoleArn: readerRoleArn,
       readyTimeoutSeconds: cfg.readyTimeoutSeconds,
       podLabels: cfg.podLabels,
+      ...(cfg.canary !== undefined && sizes !== undefined
+        ? {
+            canary: {
+              modelVersion: cfg.canary.version,
+              image: pulumi.output(repository).apply((repo) => imageFor(repo, cfg.canary!.version)),
+              replicas: sizes.canaryReplicas,
+              promotionEvidence: cfg.canary.promotionEvidence,
+            },
+          }
+        : {}),
     },
     { providers: { kubernetes: provider } },
   );
@@ -153,6 +194,16 @@ export async function declareService(
     prometheusUrl: cfg.prometheusUrl,
     metricsSelector: { namespace: cfg.namespace, version: versionLabel(cfg.modelVersion) },
     environment: cfg.environment,
+    ...(cfg.canary !== undefined && sizes !== undefined && service.canary !== undefined
+      ? {
+          canary: {
+            modelVersion: cfg.canary.version,
+            replicas: sizes.canaryReplicas,
+            stableReplicas: sizes.stable.min,
+            metricsSelector: { namespace: cfg.namespace, version: versionLabel(cfg.canary.version) },
+          },
+        }
+      : {}),
     ...(owned ? { registryUrl: owned } : {}),
     ...(artifactsBucket ? { artifactsBucket } : {}),
   };
