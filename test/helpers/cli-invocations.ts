@@ -21,7 +21,7 @@ export interface Invocation {
   readonly text: string;
 }
 
-/** `./dev` names that are not npm scripts: `env` prints the environment and runs nothing. */
+/** `./dev` names that are not npm scripts: `env` prints the environment and runs nothing (`setup X` is checked as X). */
 const DEV_BUILTINS = new Set(["env"]);
 
 /** Cuts a shell command line at the end of the first command (operators, closing quote). */
@@ -52,6 +52,10 @@ export function findInvocations(shell: string, where: string): Invocation[] {
     if (runner === "npm test") {
       script = "test";
       args = words;
+    } else if (runner === "./dev" && words[0] === "setup") {
+      // `./dev setup X` sets up what script X needs: checked as X, without running it.
+      script = words[1] ?? "";
+      args = words.slice(2);
     } else {
       script = words[0] ?? "";
       args = words.slice(1);
