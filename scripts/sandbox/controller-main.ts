@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Controller } from "./controller";
 import { controllerStateFile, ControllerProcessState } from "./controller-process";
-import { HttpKubeApi, loadKubeconfig } from "./kube-client";
+import { loadKubeConfig } from "./kube";
 import { servicesFile } from "./services-state";
 
 export function parseControllerArgs(argv: readonly string[]): {
@@ -49,7 +49,7 @@ export function parseControllerArgs(argv: readonly string[]): {
 async function main(): Promise<void> {
   const args = parseControllerArgs(process.argv.slice(2));
   const controller = new Controller({
-    api: new HttpKubeApi(loadKubeconfig(args.kubeconfig)),
+    kubeConfig: loadKubeConfig(args.kubeconfig),
     namespaces: args.namespaces,
     stateDir: args.stateDir,
     targetsFile: args.targetsFile,

@@ -19,7 +19,15 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Deployment, HttpKubeApi, KubeApi, KubeApiError } from "./kube-client";
+import {
+  Deployment,
+  deploymentInformer,
+  DeploymentInformer,
+  describeKubeError,
+  httpStatusOf,
+  KubeConfig,
+  listReplicaSets,
+} from "./kube";
 import { NamespaceProxy } from "./namespace-proxy";
 import { freePort, isPortFree, LOOPBACK } from "./ports";
 import { prometheusPaths, ScrapeTarget, writeScrapeTargets } from "./prometheus";
@@ -28,7 +36,8 @@ import { processRunner, ServiceProcess, ServiceRunner, ServiceSpec } from "./ser
 import { readServicesState, servicesFile, ServicesState } from "./services-state";
 
 export interface ControllerOptions {
-  readonly api: KubeApi;
+  /** The cluster to watch (scripts/sandbox/kube.ts loads one from a kubeconfig file). */
+  readonly kubeConfig: KubeConfig;
   readonly namespaces: readonly string[];
   readonly stateDir: string;
   /** file_sd targets file Prometheus reads; default the sandbox Prometheus' targets file. */
@@ -51,12 +60,11 @@ interface Running {
 }
 
 export class Controller {
-  private readonly deployments = new Map<string, Map<string, Deployment>>();
+  private readonly informers = new Map<string, DeploymentInformer>();
   private readonly running = new Map<string, Running>();
   private readonly failed = new Map<string, string>();
   private readonly proxies = new Map<string, NamespaceProxy>();
   private readonly proxyPorts = new Map<string, number>();
-  private readonly watches = new Set<{ abort(): void }>();
   private readonly runner: ServiceRunner;
   private readonly selector: string;
   private readonly targetsFile: string;
@@ -65,7 +73,8 @@ export class Controller {
   private dirty = false;
   private reconciling: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
-  private readonly synced = new Set<string>();
+
+  private readonly kc: KubeConfig;
 
   constructor(private readonly opts: ControllerOptions) {
     if (opts.namespaces.length === 0) {
@@ -75,6 +84,7 @@ export class Controller {
     this.runner =
       opts.runner ??
       processRunner({ logDir: path.join(stateDir, "logs"), buildDir: path.join(stateDir, "service-build") });
+    this.kc = opts.kubeConfig;
     this.selector = opts.labelSelector ?? APP_LABEL_SELECTOR;
     this.targetsFile = opts.targetsFile ?? prometheusPaths(opts.stateDir).targetsFile;
     this.log =
@@ -98,7 +108,7 @@ export class Controller {
       this.proxyPorts.set(ns, port);
     }
     this.writeState();
-    const firstLists = this.opts.namespaces.map((ns) => this.watchLoop(ns));
+    const firstLists = this.opts.namespaces.map((ns) => this.watchNamespace(ns));
     await Promise.all(firstLists);
     await this.reconcileNow();
     this.resyncTimer = setInterval(() => this.schedule(), this.opts.resyncMs ?? 30_000);
@@ -111,16 +121,11 @@ export class Controller {
     if (this.resyncTimer) {
       clearInterval(this.resyncTimer);
     }
-    for (const w of this.watches) {
-      w.abort();
-    }
+    await Promise.all([...this.informers.values()].map((i) => i.stop()));
     await this.reconciling;
     await Promise.all([...this.running.keys()].map((key) => this.stopService(key, "controller stopping")));
     this.writeState();
     await Promise.all([...this.proxies.values()].map((p) => p.close()));
-    if (this.opts.api instanceof HttpKubeApi) {
-      this.opts.api.close();
-    }
   }
 
   /** The services.json content as of now. */
@@ -150,68 +155,54 @@ export class Controller {
     }
   }
 
-  /** Lists, then watches, one namespace until the controller stops; the first list resolves the promise. */
-  private watchLoop(ns: string): Promise<void> {
+  /**
+   * Starts the namespace's Deployment informer and resolves once its first list succeeded.
+   * The informer reconnects and relists by itself; when it stops on an error, it is started
+   * again after a backoff (500 ms doubling to 10 s). A first list refused with 401 or 403
+   * fails start().
+   */
+  private watchNamespace(ns: string): Promise<void> {
+    const informer = deploymentInformer(this.kc, ns, this.selector);
+    this.informers.set(ns, informer);
     return new Promise<void>((firstListed, failedFirst) => {
       let backoffMs = 500;
-      const loop = async (): Promise<void> => {
-        while (!this.stopped) {
-          try {
-            const list = await this.opts.api.listDeployments(ns, this.selector);
-            this.deployments.set(ns, new Map(list.items.map((d) => [d.metadata.name, d])));
-            if (!this.synced.has(ns)) {
-              this.synced.add(ns);
-              firstListed();
-            }
-            this.schedule();
-            let resourceVersion = list.resourceVersion;
-            while (!this.stopped) {
-              const watch = this.opts.api.watchDeployments(ns, this.selector, resourceVersion, (event) => {
-                resourceVersion = event.object.metadata.resourceVersion ?? resourceVersion;
-                if (event.type === "BOOKMARK") {
-                  return;
-                }
-                const byName = this.deployments.get(ns) ?? new Map<string, Deployment>();
-                if (event.type === "DELETED") {
-                  byName.delete(event.object.metadata.name);
-                } else {
-                  byName.set(event.object.metadata.name, event.object);
-                }
-                this.deployments.set(ns, byName);
-                backoffMs = 500;
-                this.schedule();
-              });
-              this.watches.add(watch);
-              try {
-                await watch.done;
-              } finally {
-                this.watches.delete(watch);
-              }
-            }
-          } catch (err) {
-            if (this.stopped) {
-              return;
-            }
-            const gone = err instanceof KubeApiError && err.status === 410;
-            if (!gone) {
-              this.log(
-                `watching Deployments in ${ns}: ${(err as Error).message}; retrying in ${backoffMs} ms`,
-              );
-              if (
-                !this.synced.has(ns) &&
-                err instanceof KubeApiError &&
-                (err.status === 401 || err.status === 403)
-              ) {
-                failedFirst(err);
-                return;
-              }
-              await new Promise((r) => setTimeout(r, backoffMs));
-              backoffMs = Math.min(backoffMs * 2, 10_000);
-            }
+      let errors = 0;
+      let synced = false;
+      informer.on("change", () => {
+        backoffMs = 500;
+        this.schedule();
+      });
+      informer.on("error", (err: unknown) => {
+        errors++;
+        if (this.stopped) {
+          return;
+        }
+        const status = httpStatusOf(err);
+        const message = describeKubeError(err);
+        if (!synced && (status === 401 || status === 403)) {
+          failedFirst(new Error(`listing Deployments in ${ns}: ${message}`));
+          return;
+        }
+        this.log(`watching Deployments in ${ns}: ${message}; retrying in ${backoffMs} ms`);
+        const delay = backoffMs;
+        backoffMs = Math.min(backoffMs * 2, 10_000);
+        setTimeout(() => void begin(), delay).unref();
+      });
+      const begin = async (): Promise<void> => {
+        if (this.stopped) {
+          return;
+        }
+        const before = errors;
+        await informer.start();
+        if (errors === before) {
+          if (!synced) {
+            synced = true;
+            firstListed();
           }
+          this.schedule();
         }
       };
-      void loop();
+      void begin();
     });
   }
 
@@ -248,18 +239,19 @@ export class Controller {
   private async desired(): Promise<DesiredService[]> {
     const out: DesiredService[] = [];
     for (const ns of this.opts.namespaces) {
-      const deployments = [...(this.deployments.get(ns)?.values() ?? [])];
+      const deployments = this.informers.get(ns)?.list() ?? [];
       if (deployments.length === 0) {
         continue;
       }
       const replicaSets = deployments.some((d) => (d.status?.readyReplicas ?? 0) >= 1)
-        ? (await this.opts.api.listReplicaSets(ns, selectorOf(deployments))).items
+        ? await listReplicaSets(this.kc, ns, selectorOf(deployments))
         : [];
       for (const d of deployments) {
-        const key = `${ns}/${d.metadata.name}`;
+        const name = d.metadata?.name ?? "";
+        const key = `${ns}/${name}`;
         const served = servedVersion(d, replicaSets);
         if (served.version !== undefined) {
-          out.push({ key, namespace: ns, deployment: d.metadata.name, version: served.version });
+          out.push({ key, namespace: ns, deployment: name, version: served.version });
         } else if (this.running.has(key)) {
           this.log(`${key}: ${served.reason}`);
         }

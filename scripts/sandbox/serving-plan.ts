@@ -4,7 +4,7 @@
  * that turn the running service processes into the desired ones. The controller
  * (scripts/sandbox/controller.ts) fetches and acts; this file only judges.
  */
-import { Deployment, PodTemplate, ReplicaSet } from "./kube-client";
+import { Deployment, PodTemplate, ReplicaSet } from "./kube";
 
 export const APP_LABEL_SELECTOR = "app.kubernetes.io/name=churn-model";
 export const IMAGE_NAME = "churn-model";
@@ -51,7 +51,7 @@ export function servedVersion(deployment: Deployment, replicaSets: readonly Repl
     return { reason: "no ready replicas" };
   }
   const owned = replicaSets
-    .filter((rs) => rs.metadata.ownerReferences?.some((o) => o.uid === deployment.metadata.uid))
+    .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === deployment.metadata?.uid))
     .filter((rs) => (rs.status?.readyReplicas ?? 0) >= 1)
     .sort((a, b) => revision(b) - revision(a));
   for (const rs of owned) {
@@ -62,7 +62,7 @@ export function servedVersion(deployment: Deployment, replicaSets: readonly Repl
   }
   const s = deployment.status ?? {};
   const rolledOut =
-    (s.observedGeneration ?? 0) >= (deployment.metadata.generation ?? 0) &&
+    (s.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0) &&
     (s.updatedReplicas ?? 0) === (s.replicas ?? 0) &&
     (s.updatedReplicas ?? 0) >= 1;
   const version = templateVersion(deployment.spec);
@@ -77,7 +77,7 @@ export function servedVersion(deployment: Deployment, replicaSets: readonly Repl
 }
 
 function revision(rs: ReplicaSet): number {
-  const n = Number(rs.metadata.annotations?.[REVISION_ANNOTATION] ?? "0");
+  const n = Number(rs.metadata?.annotations?.[REVISION_ANNOTATION] ?? "0");
   return Number.isFinite(n) ? n : 0;
 }
 

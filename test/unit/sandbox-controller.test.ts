@@ -4,93 +4,25 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { Controller } from "../../scripts/sandbox/controller";
-import {
-  Action,
-  DesiredService,
-  imageVersion,
-  planActions,
-  servedVersion,
-} from "../../scripts/sandbox/serving-plan";
 import { ServiceProcess, ServiceRunner, ServiceSpec } from "../../scripts/sandbox/service-runner";
 import { readServicesState } from "../../scripts/sandbox/services-state";
-import { Deployment, HttpKubeApi, loadKubeconfig, ReplicaSet } from "../../scripts/sandbox/kube-client";
+import { Deployment, kubeConfigForServer, ReplicaSet } from "../../scripts/sandbox/kube";
+import { deployment, replicaSet } from "../helpers/kube-objects";
 import { freePort, isPortFree } from "../../scripts/sandbox/ports";
 import { prometheusPaths } from "../../scripts/sandbox/prometheus";
 import { ChurnModelService } from "../../scripts/sandbox/service/server";
-
-// ---- object builders ----------------------------------------------------------------------
-
-const APP = { "app.kubernetes.io/name": "churn-model" };
-
-interface DeploymentShape {
-  ready?: number;
-  replicas?: number;
-  updated?: number;
-  generation?: number;
-  observedGeneration?: number;
-  image?: string;
-  labels?: Record<string, string>;
-}
-
-function deployment(
-  namespace: string,
-  name: string,
-  version: string,
-  shape: DeploymentShape = {},
-): Deployment {
-  const replicas = shape.replicas ?? 1;
-  return {
-    metadata: {
-      name,
-      namespace,
-      uid: `uid-${namespace}-${name}`,
-      generation: shape.generation ?? 1,
-      labels: shape.labels ?? APP,
-    },
-    spec: {
-      replicas,
-      selector: { matchLabels: APP },
-      template: {
-        metadata: { labels: APP },
-        spec: {
-          containers: [
-            { name: "model", image: shape.image ?? `registry.local:5000/ml/churn-model:${version}` },
-          ],
-        },
-      },
-    },
-    status: {
-      observedGeneration: shape.observedGeneration ?? shape.generation ?? 1,
-      replicas,
-      updatedReplicas: shape.updated ?? replicas,
-      readyReplicas: shape.ready ?? replicas,
-    },
-  };
-}
-
-function replicaSet(owner: Deployment, revision: number, version: string, ready: number): ReplicaSet {
-  return {
-    metadata: {
-      name: `${owner.metadata.name}-${revision}`,
-      namespace: owner.metadata.namespace,
-      uid: `rs-${owner.metadata.uid}-${revision}`,
-      labels: APP,
-      annotations: { "deployment.kubernetes.io/revision": String(revision) },
-      ownerReferences: [{ kind: "Deployment", name: owner.metadata.name, uid: owner.metadata.uid }],
-    },
-    spec: {
-      replicas: ready,
-      template: { spec: { containers: [{ name: "model", image: `registry.local/churn-model:${version}` }] } },
-    },
-    status: { replicas: ready, readyReplicas: ready },
-  };
-}
 
 // ---- an in-process stand-in for the API server's list and watch ------------------------------
 
 interface Stored {
   ns: string;
   obj: { metadata: { name: string; labels?: Readonly<Record<string, string>>; resourceVersion?: string } };
+}
+
+function named(o: Deployment | ReplicaSet): { name: string; namespace: string } {
+  const { name, namespace } = o.metadata ?? {};
+  if (name === undefined || namespace === undefined) throw new Error("an object without name or namespace");
+  return { name, namespace };
 }
 
 class FakeApiServer {
@@ -101,6 +33,8 @@ class FakeApiServer {
   private readonly log: { rv: number; ns: string; type: string; object: unknown }[] = [];
   private readonly watchers = new Set<{ ns: string; res: http.ServerResponse }>();
   private holding = false;
+  /** Status codes the next Deployment lists answer with, in order. */
+  readonly failLists: number[] = [];
   readonly server = http.createServer((req, res) => this.handle(req, res));
   url = "";
 
@@ -116,11 +50,12 @@ class FakeApiServer {
   }
 
   applyDeployment(d: Deployment): void {
-    const key = `${d.metadata.namespace}/${d.metadata.name}`;
+    const { name, namespace } = named(d);
+    const key = `${namespace}/${name}`;
     const type = this.deployments.has(key) ? "MODIFIED" : "ADDED";
-    const obj = { ...d, metadata: { ...d.metadata, resourceVersion: String(++this.rv) } };
-    this.deployments.set(key, { ns: d.metadata.namespace, obj });
-    this.emit(d.metadata.namespace, type, obj);
+    const obj = { ...d, metadata: { ...d.metadata, name, resourceVersion: String(++this.rv) } };
+    this.deployments.set(key, { ns: namespace, obj });
+    this.emit(namespace, type, obj);
   }
 
   deleteDeployment(namespace: string, name: string): void {
@@ -135,9 +70,9 @@ class FakeApiServer {
 
   setReplicaSets(...items: ReplicaSet[]): void {
     for (const rs of items)
-      this.replicaSets.set(`${rs.metadata.namespace}/${rs.metadata.name}`, {
-        ns: rs.metadata.namespace,
-        obj: rs,
+      this.replicaSets.set(`${named(rs).namespace}/${named(rs).name}`, {
+        ns: named(rs).namespace,
+        obj: { ...rs, metadata: { ...rs.metadata, name: named(rs).name } },
       });
   }
 
@@ -177,8 +112,9 @@ class FakeApiServer {
       .map((s) => s.split("="));
     const matches = (s: Stored) =>
       s.ns === ns && selector.every(([k, v]) => s.obj.metadata.labels?.[k] === v);
-    if (url.searchParams.get("watch") === "1") {
-      res.writeHead(200, { "content-type": "application/json" });
+    if (url.searchParams.get("watch") === "true") {
+      // As kube-apiserver does, a watch answers its headers at once, before any event.
+      res.writeHead(200, { "content-type": "application/json" }).flushHeaders();
       const from = Number(url.searchParams.get("resourceVersion"));
       if (from < this.oldestRv) {
         res.end(
@@ -192,6 +128,13 @@ class FakeApiServer {
       const watcher = { ns, res };
       this.watchers.add(watcher);
       req.on("close", () => this.watchers.delete(watcher));
+      return;
+    }
+    const failure = kind === "deployments" ? this.failLists.shift() : undefined;
+    if (failure !== undefined) {
+      res
+        .writeHead(failure, { "content-type": "application/json" })
+        .end(JSON.stringify({ kind: "Status", code: failure, message: `refused with ${failure}` }));
       return;
     }
     const source = kind === "deployments" ? this.deployments : this.replicaSets;
@@ -260,190 +203,6 @@ function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
-// ---- the pure decisions ----------------------------------------------------------------------
-
-describe("sandbox controller: image versions", () => {
-  const cases: [string, { name: string; version: string } | undefined][] = [
-    ["registry.local:5000/ml/churn-model:1.2.0", { name: "churn-model", version: "1.2.0" }],
-    ["churn-model:1.0.0@sha256:abcd", { name: "churn-model", version: "1.0.0" }],
-    ["localhost:5000/churn-model", undefined],
-    ["churn-model@sha256:abcd", undefined],
-    ["churn-model:", undefined],
-  ];
-  for (const [image, expected] of cases) {
-    it(`reads ${JSON.stringify(expected?.version)} from ${image}`, () => {
-      expect(imageVersion(image)).to.deep.equal(expected);
-    });
-  }
-});
-
-describe("sandbox controller: served version", () => {
-  const d = deployment("staging", "churn-model", "1.1.0");
-
-  it("serves nothing without ready replicas", () => {
-    expect(servedVersion(deployment("staging", "churn-model", "1.1.0", { ready: 0 }), [])).to.deep.equal({
-      reason: "no ready replicas",
-    });
-  });
-
-  it("serves the newest ReplicaSet that has a ready replica", () => {
-    expect(servedVersion(d, [replicaSet(d, 1, "1.0.0", 1), replicaSet(d, 2, "1.1.0", 1)])).to.deep.equal({
-      version: "1.1.0",
-    });
-  });
-
-  it("keeps the old version while the new ReplicaSet has no ready pod", () => {
-    const rolling = deployment("staging", "churn-model", "1.1.0", {
-      replicas: 2,
-      updated: 1,
-      ready: 1,
-      generation: 2,
-    });
-    expect(
-      servedVersion(rolling, [replicaSet(d, 1, "1.0.0", 1), replicaSet(d, 2, "1.1.0", 0)]),
-    ).to.deep.equal({
-      version: "1.0.0",
-    });
-  });
-
-  it("ignores ReplicaSets another Deployment owns", () => {
-    const other = deployment("staging", "other", "1.3.0");
-    expect(servedVersion(d, [replicaSet(other, 9, "1.3.0", 1), replicaSet(d, 1, "1.1.0", 1)])).to.deep.equal({
-      version: "1.1.0",
-    });
-  });
-
-  it("falls back to the template of a fully rolled-out Deployment when no ReplicaSet is listed", () => {
-    expect(servedVersion(d, [])).to.deep.equal({ version: "1.1.0" });
-    const rolling = deployment("staging", "churn-model", "1.1.0", { generation: 3, observedGeneration: 2 });
-    expect(servedVersion(rolling, [])).to.deep.equal({
-      reason: "rollout in progress and no ready ReplicaSet found",
-    });
-  });
-
-  it("says so when the image has no version tag", () => {
-    const untagged = deployment("staging", "churn-model", "x", { image: "churn-model@sha256:ab" });
-    expect(servedVersion(untagged, [])).to.deep.equal({
-      reason: "no container image of the form …/churn-model:<version>",
-    });
-  });
-});
-
-describe("sandbox controller: plan", () => {
-  const want = (ns: string, version: string): DesiredService => ({
-    key: `${ns}/churn-model`,
-    namespace: ns,
-    deployment: "churn-model",
-    version,
-  });
-  const cases: {
-    name: string;
-    desired: DesiredService[];
-    running: { key: string; version: string }[];
-    failed?: [string, string][];
-    actions: Action[];
-  }[] = [
-    {
-      name: "does nothing when running matches desired",
-      desired: [want("staging", "1.0.0")],
-      running: [{ key: "staging/churn-model", version: "1.0.0" }],
-      actions: [],
-    },
-    {
-      name: "starts a desired service that does not run",
-      desired: [want("staging", "1.0.0")],
-      running: [],
-      actions: [{ kind: "start", desired: want("staging", "1.0.0") }],
-    },
-    {
-      name: "swaps a service whose version changed",
-      desired: [want("staging", "1.1.0")],
-      running: [{ key: "staging/churn-model", version: "1.0.0" }],
-      actions: [{ kind: "swap", desired: want("staging", "1.1.0"), from: "1.0.0" }],
-    },
-    {
-      name: "stops a service that is no longer desired",
-      desired: [],
-      running: [{ key: "production/churn-model", version: "1.0.0" }],
-      actions: [
-        {
-          kind: "stop",
-          key: "production/churn-model",
-          reason: "no ready replicas or the Deployment is gone",
-        },
-      ],
-    },
-    {
-      name: "does not retry a version that failed to start",
-      desired: [want("staging", "9.0.0")],
-      running: [],
-      failed: [["staging/churn-model", "9.0.0"]],
-      actions: [],
-    },
-    {
-      name: "keeps the running version when the new one failed to start",
-      desired: [want("staging", "9.0.0")],
-      running: [{ key: "staging/churn-model", version: "1.0.0" }],
-      failed: [["staging/churn-model", "9.0.0"]],
-      actions: [],
-    },
-  ];
-  for (const c of cases) {
-    it(c.name, () => {
-      expect(planActions(c.desired, c.running, new Map(c.failed ?? []))).to.deep.equal(c.actions);
-    });
-  }
-});
-
-describe("sandbox kubeconfig", () => {
-  let dir: string;
-
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "sandbox-kubeconfig-"));
-  });
-
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-  it("reads the current context's server, CA and client certificate (inline or by file)", () => {
-    fs.writeFileSync(path.join(dir, "client.key"), "KEY");
-    const file = path.join(dir, "kubeconfig");
-    fs.writeFileSync(
-      file,
-      [
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters:",
-        "- name: other",
-        "  cluster: {server: 'https://10.0.0.1:6443'}",
-        "- name: sandbox",
-        "  cluster:",
-        "    server: https://127.0.0.1:6443/",
-        `    certificate-authority-data: ${Buffer.from("CA").toString("base64")}`,
-        "users:",
-        "- name: admin",
-        "  user:",
-        `    client-certificate-data: ${Buffer.from("CERT").toString("base64")}`,
-        "    client-key: client.key",
-        "contexts:",
-        "- name: sandbox",
-        "  context: {cluster: sandbox, user: admin}",
-        "current-context: sandbox",
-      ].join("\n"),
-    );
-    const conn = loadKubeconfig(file);
-    expect(conn.server).to.equal("https://127.0.0.1:6443");
-    expect(conn.ca?.toString()).to.equal("CA");
-    expect(conn.cert?.toString()).to.equal("CERT");
-    expect(conn.key?.toString()).to.equal("KEY");
-  });
-
-  it("names a current-context that does not exist", () => {
-    const file = path.join(dir, "kubeconfig");
-    fs.writeFileSync(file, "current-context: nowhere\ncontexts: []\n");
-    expect(() => loadKubeconfig(file)).to.throw('current-context "nowhere" is not among its contexts');
-  });
-});
-
 // ---- the controller against a list/watch stream ------------------------------------------------
 
 describe("sandbox controller", function () {
@@ -464,7 +223,7 @@ describe("sandbox controller", function () {
 
   async function startController(): Promise<void> {
     controller = new Controller({
-      api: new HttpKubeApi({ server: api.url }),
+      kubeConfig: kubeConfigForServer(api.url),
       namespaces: ["staging", "production"],
       stateDir,
       runner,
@@ -637,6 +396,27 @@ describe("sandbox controller", function () {
     await startController();
     const second = await until("1.0.0 again", () => servedBy("staging", "1.0.0"));
     expect(second.url).to.equal(first.url);
+  });
+
+  it("fails to start, naming the namespace, when listing Deployments is forbidden", async () => {
+    api.failLists.push(403);
+    const failure = await startController().then(
+      () => "started",
+      (err: Error) => err.message,
+    );
+    expect(failure).to.match(/^listing Deployments in (staging|production): HTTP 403 refused with 403$/);
+  });
+
+  it("retries a failing list with a backoff and then serves what it lists", async () => {
+    rollOut(deployment("staging", "churn-model", "1.0.0"), [[1, "1.0.0", 1]]);
+    api.failLists.push(500);
+    await startController();
+    await until("1.0.0", () => servedBy("staging", "1.0.0"));
+    expect(
+      lines.filter((l) =>
+        /^watching Deployments in staging: HTTP 500 refused with 500; retrying in 500 ms$/.test(l),
+      ),
+    ).to.have.length(1);
   });
 
   it("takes a new proxy port when the recorded one is in use", async () => {

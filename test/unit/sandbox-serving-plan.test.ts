@@ -1,0 +1,142 @@
+import { expect } from "chai";
+import {
+  Action,
+  DesiredService,
+  imageVersion,
+  planActions,
+  servedVersion,
+} from "../../scripts/sandbox/serving-plan";
+import { deployment, replicaSet } from "../helpers/kube-objects";
+
+describe("sandbox controller: image versions", () => {
+  const cases: [string, { name: string; version: string } | undefined][] = [
+    ["registry.local:5000/ml/churn-model:1.2.0", { name: "churn-model", version: "1.2.0" }],
+    ["churn-model:1.0.0@sha256:abcd", { name: "churn-model", version: "1.0.0" }],
+    ["localhost:5000/churn-model", undefined],
+    ["churn-model@sha256:abcd", undefined],
+    ["churn-model:", undefined],
+  ];
+  for (const [image, expected] of cases) {
+    it(`reads ${JSON.stringify(expected?.version)} from ${image}`, () => {
+      expect(imageVersion(image)).to.deep.equal(expected);
+    });
+  }
+});
+
+describe("sandbox controller: served version", () => {
+  const d = deployment("staging", "churn-model", "1.1.0");
+
+  it("serves nothing without ready replicas", () => {
+    expect(servedVersion(deployment("staging", "churn-model", "1.1.0", { ready: 0 }), [])).to.deep.equal({
+      reason: "no ready replicas",
+    });
+  });
+
+  it("serves the newest ReplicaSet that has a ready replica", () => {
+    expect(servedVersion(d, [replicaSet(d, 1, "1.0.0", 1), replicaSet(d, 2, "1.1.0", 1)])).to.deep.equal({
+      version: "1.1.0",
+    });
+  });
+
+  it("keeps the old version while the new ReplicaSet has no ready pod", () => {
+    const rolling = deployment("staging", "churn-model", "1.1.0", {
+      replicas: 2,
+      updated: 1,
+      ready: 1,
+      generation: 2,
+    });
+    expect(
+      servedVersion(rolling, [replicaSet(d, 1, "1.0.0", 1), replicaSet(d, 2, "1.1.0", 0)]),
+    ).to.deep.equal({
+      version: "1.0.0",
+    });
+  });
+
+  it("ignores ReplicaSets another Deployment owns", () => {
+    const other = deployment("staging", "other", "1.3.0");
+    expect(servedVersion(d, [replicaSet(other, 9, "1.3.0", 1), replicaSet(d, 1, "1.1.0", 1)])).to.deep.equal({
+      version: "1.1.0",
+    });
+  });
+
+  it("falls back to the template of a fully rolled-out Deployment when no ReplicaSet is listed", () => {
+    expect(servedVersion(d, [])).to.deep.equal({ version: "1.1.0" });
+    const rolling = deployment("staging", "churn-model", "1.1.0", { generation: 3, observedGeneration: 2 });
+    expect(servedVersion(rolling, [])).to.deep.equal({
+      reason: "rollout in progress and no ready ReplicaSet found",
+    });
+  });
+
+  it("says so when the image has no version tag", () => {
+    const untagged = deployment("staging", "churn-model", "x", { image: "churn-model@sha256:ab" });
+    expect(servedVersion(untagged, [])).to.deep.equal({
+      reason: "no container image of the form …/churn-model:<version>",
+    });
+  });
+});
+
+describe("sandbox controller: plan", () => {
+  const want = (ns: string, version: string): DesiredService => ({
+    key: `${ns}/churn-model`,
+    namespace: ns,
+    deployment: "churn-model",
+    version,
+  });
+  const cases: {
+    name: string;
+    desired: DesiredService[];
+    running: { key: string; version: string }[];
+    failed?: [string, string][];
+    actions: Action[];
+  }[] = [
+    {
+      name: "does nothing when running matches desired",
+      desired: [want("staging", "1.0.0")],
+      running: [{ key: "staging/churn-model", version: "1.0.0" }],
+      actions: [],
+    },
+    {
+      name: "starts a desired service that does not run",
+      desired: [want("staging", "1.0.0")],
+      running: [],
+      actions: [{ kind: "start", desired: want("staging", "1.0.0") }],
+    },
+    {
+      name: "swaps a service whose version changed",
+      desired: [want("staging", "1.1.0")],
+      running: [{ key: "staging/churn-model", version: "1.0.0" }],
+      actions: [{ kind: "swap", desired: want("staging", "1.1.0"), from: "1.0.0" }],
+    },
+    {
+      name: "stops a service that is no longer desired",
+      desired: [],
+      running: [{ key: "production/churn-model", version: "1.0.0" }],
+      actions: [
+        {
+          kind: "stop",
+          key: "production/churn-model",
+          reason: "no ready replicas or the Deployment is gone",
+        },
+      ],
+    },
+    {
+      name: "does not retry a version that failed to start",
+      desired: [want("staging", "9.0.0")],
+      running: [],
+      failed: [["staging/churn-model", "9.0.0"]],
+      actions: [],
+    },
+    {
+      name: "keeps the running version when the new one failed to start",
+      desired: [want("staging", "9.0.0")],
+      running: [{ key: "staging/churn-model", version: "1.0.0" }],
+      failed: [["staging/churn-model", "9.0.0"]],
+      actions: [],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      expect(planActions(c.desired, c.running, new Map(c.failed ?? []))).to.deep.equal(c.actions);
+    });
+  }
+});
