@@ -9,10 +9,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ModelService, versionLabel } from "../infra/model-service";
-import { canarySize } from "../scripts/promotion/canary/plan";
 import { verifyEvidence } from "../scripts/promotion/evidence";
 import { loadPolicyPublicKey, loadThresholds } from "../scripts/promotion/thresholds";
-import { IMAGE_NAME, imageFor, StackConfig } from "./config";
+import { canarySize, IMAGE_NAME, imageFor, StackConfig } from "./config";
 
 function samePublicKey(a: string, b: string): boolean {
   try {

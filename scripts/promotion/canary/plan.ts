@@ -1,6 +1,6 @@
 /**
- * The canary's size and the step plan. Pure: the program sizes the two tracks with
- * `canarySize` and the promotion plans its steps with `planCanary`, so both round alike.
+ * The step plan of a canary promotion. Pure: each step is sized with `canarySize` (the stack
+ * config's module, which the program uses too), so the plan and the program round alike.
  *
  * Rounding, as Argo Rollouts' basic canary (replica-count weighting, no traffic router) does it
  * (utils/replicaset/canary.go): with N the stable's declared size (`replicas.min`) and w the
@@ -14,60 +14,11 @@
  * does not scale the stable back up and dilute the canary's share. Traffic follows ready pods,
  * so the canary's real share is canary / (canary + stable), which the plan reports.
  */
+import { canarySize, ReplicaBounds, TrackSizes } from "../../../stacks/config";
 import type { CanarySettings } from "./config";
 
-/** Fewest stable replicas in production, whatever the weight. */
-export const PRODUCTION_MIN_REPLICAS = 2;
-
-export interface ReplicaBounds {
-  readonly min: number;
-  readonly max: number;
-}
-
-/** The canary's size as stack config gives it: a weight, or an explicit replica count. */
-export type CanarySizeSpec = { readonly weight: number } | { readonly replicas: number };
-
-export interface TrackSizes {
-  /** Replicas of the canary Deployment (fixed: the canary has no autoscaler). */
-  readonly canaryReplicas: number;
-  /** The stable Deployment's replicas and its autoscaler's bounds while the canary runs. */
-  readonly stable: ReplicaBounds;
-  /** The canary's share of the ready pods at these sizes, 0..1. */
-  readonly canaryShare: number;
-}
-
-/**
- * The two tracks' sizes for a canary of `spec` beside a stable declared with `replicas`.
- * Rules, in order:
- * - an explicit `replicas` count is taken as it is and the stable keeps its full size;
- * - a weight w gives canary = ceil(min × w/100) and stable = ceil(min × (100−w)/100);
- * - the stable never goes below PRODUCTION_MIN_REPLICAS, and its autoscaler's maximum is
- *   ceil(max × (100−w)/100), never below the stable's own size.
- * Throws a RangeError naming the field for a weight outside 1..99 or a count outside 1..100.
- */
-export function canarySize(replicas: ReplicaBounds, spec: CanarySizeSpec): TrackSizes {
-  if ("replicas" in spec) {
-    const n = spec.replicas;
-    if (!Number.isInteger(n) || n < 1 || n > 100) {
-      throw new RangeError(`canary.replicas (${n}) must be an integer from 1 to 100`);
-    }
-    return { canaryReplicas: n, stable: { ...replicas }, canaryShare: n / (n + replicas.min) };
-  }
-  const w = spec.weight;
-  if (!Number.isInteger(w) || w < 1 || w > 99) {
-    throw new RangeError(`canary.weight (${w}) must be an integer percentage from 1 to 99`);
-  }
-  // Integer arithmetic: ceil(min × w / 100) without binary fractions (0.1 × 30 ≠ 3).
-  const ceilShare = (n: number, percent: number) => Math.ceil((n * percent) / 100);
-  const canaryReplicas = ceilShare(replicas.min, w);
-  const stableMin = Math.max(PRODUCTION_MIN_REPLICAS, ceilShare(replicas.min, 100 - w));
-  const stableMax = Math.max(stableMin, ceilShare(replicas.max, 100 - w));
-  return {
-    canaryReplicas,
-    stable: { min: stableMin, max: stableMax },
-    canaryShare: canaryReplicas / (canaryReplicas + stableMin),
-  };
-}
+export { canarySize, PRODUCTION_MIN_REPLICAS } from "../../../stacks/config";
+export type { CanarySizeSpec, ReplicaBounds, TrackSizes } from "../../../stacks/config";
 
 export interface PlannedStep extends TrackSizes {
   /** 1-based position in the plan. */
