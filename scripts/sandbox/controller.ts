@@ -7,8 +7,11 @@
  * no ready replica, and restarts a process that crashed.
  *
  * Each namespace also gets a reverse proxy (scripts/sandbox/namespace-proxy.ts) on a stable
- * port (kept across restarts in the state file) that forwards to whichever process serves
- * the namespace, so a stack's `serviceUrl` stays valid across version swaps.
+ * port (kept across restarts in the state file) that spreads requests over the processes of
+ * all the namespace's Deployments in proportion to their ready replicas, as a Service's
+ * endpoints do (a 1-of-10 canary beside a stable Deployment gets one request in ten), so a
+ * stack's `serviceUrl` stays valid across version swaps. Each process is its own scrape
+ * target, so Prometheus sees every version separately.
  *
  * It writes:
  *   <stateDir>/services.json         { "<namespace>": ServiceRecord }  (url = the stable proxy URL)
@@ -54,6 +57,8 @@ export interface ControllerOptions {
 interface Running {
   readonly spec: ServiceSpec;
   proc: ServiceProcess | undefined;
+  /** The Deployment's ready replicas: the process's share of the namespace's traffic. */
+  weight: number;
   /** Set while the controller itself stops the process (not a crash). */
   stopping: boolean;
   restartDelayMs: number;
@@ -133,9 +138,10 @@ export class Controller {
     const state: ServicesState = {};
     for (const ns of this.opts.namespaces) {
       const port = this.proxyPorts.get(ns) ?? 0;
-      const primary = [...this.running.values()]
+      const serving = [...this.running.values()]
         .filter((r) => r.spec.namespace === ns && r.proc)
-        .sort((a, b) => a.spec.deployment.localeCompare(b.spec.deployment))[0];
+        .sort((a, b) => a.spec.deployment.localeCompare(b.spec.deployment));
+      const primary = serving[0];
       state[ns] = {
         url: `http://${LOOPBACK}:${port}`,
         proxyPort: port,
@@ -143,6 +149,19 @@ export class Controller {
         pid: primary?.proc?.pid ?? null,
         backendUrl: primary?.proc?.url ?? null,
         deployment: primary?.spec.deployment ?? null,
+        backends: serving.flatMap((r) =>
+          r.proc
+            ? [
+                {
+                  deployment: r.spec.deployment,
+                  version: r.spec.version,
+                  pid: r.proc.pid,
+                  url: r.proc.url,
+                  weight: r.weight,
+                },
+              ]
+            : [],
+        ),
       };
     }
     return state;
@@ -251,7 +270,13 @@ export class Controller {
         const key = `${ns}/${name}`;
         const served = servedVersion(d, replicaSets);
         if (served.version !== undefined) {
-          out.push({ key, namespace: ns, deployment: name, version: served.version });
+          out.push({
+            key,
+            namespace: ns,
+            deployment: name,
+            version: served.version,
+            readyReplicas: d.status?.readyReplicas ?? 0,
+          });
         } else if (this.running.has(key)) {
           this.log(`${key}: ${served.reason}`);
         }
@@ -267,6 +292,12 @@ export class Controller {
       const d = desired.find((x) => x.key === key);
       if (!d || d.version !== version) {
         this.failed.delete(key);
+      }
+    }
+    for (const d of desired) {
+      const entry = this.running.get(d.key);
+      if (entry !== undefined && entry.spec.version === d.version) {
+        entry.weight = d.readyReplicas;
       }
     }
     const running = [...this.running.entries()].map(([key, r]) => ({ key, version: r.spec.version }));
@@ -288,7 +319,12 @@ export class Controller {
   }
 
   private async startService(d: DesiredService, from?: string): Promise<void> {
-    const spec: ServiceSpec = { ...d, port: await freePort() };
+    const spec: ServiceSpec = {
+      namespace: d.namespace,
+      deployment: d.deployment,
+      version: d.version,
+      port: await freePort(),
+    };
     let proc: ServiceProcess;
     try {
       proc = await this.runner.start(spec);
@@ -301,7 +337,7 @@ export class Controller {
       return;
     }
     const old = this.running.get(d.key);
-    const entry: Running = { spec, proc, stopping: false, restartDelayMs: 1000 };
+    const entry: Running = { spec, proc, weight: d.readyReplicas, stopping: false, restartDelayMs: 1000 };
     this.running.set(d.key, entry);
     this.watchExit(d.key, entry);
     this.log(
@@ -376,7 +412,7 @@ export class Controller {
     writeScrapeTargets(this.targetsFile, targets);
     const state = this.writeState();
     for (const [ns, proxy] of this.proxies) {
-      proxy.setBackend(state[ns]?.backendUrl ?? undefined);
+      proxy.setBackends(state[ns]?.backends ?? []);
     }
   }
 

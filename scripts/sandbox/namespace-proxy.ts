@@ -1,13 +1,15 @@
 /**
  * The stable per-namespace URL of the sandbox: a reverse proxy on 127.0.0.1 that forwards
- * each request to the service process the controller currently points it at.
+ * each request to one of the service processes the controller points it at, in proportion
+ * to their Deployments' ready replicas (scripts/sandbox/backend-weights.ts).
  */
 import * as http from "http";
+import { WeightedBackend, WeightedRoundRobin } from "./backend-weights";
 import { LOOPBACK } from "./ports";
 
-/** Forwards every request to the namespace's current service process; 503 when none serves. */
+/** Forwards every request to one of the namespace's service processes; 503 when none serves. */
 export class NamespaceProxy {
-  private backend: string | undefined;
+  private readonly backends = new WeightedRoundRobin();
   private readonly server: http.Server;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
 
@@ -15,12 +17,13 @@ export class NamespaceProxy {
     this.server = http.createServer((req, res) => this.forward(req, res));
   }
 
-  get backendUrl(): string | undefined {
-    return this.backend;
+  /** The processes taking traffic and their weights. */
+  get backendList(): readonly WeightedBackend[] {
+    return this.backends.list();
   }
 
-  setBackend(url: string | undefined): void {
-    this.backend = url;
+  setBackends(backends: readonly WeightedBackend[]): void {
+    this.backends.set(backends);
   }
 
   listen(port: number): Promise<void> {
@@ -42,7 +45,7 @@ export class NamespaceProxy {
   }
 
   private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const backend = this.backend;
+    const backend = this.backends.next()?.url;
     if (!backend) {
       const body = JSON.stringify({ error: `no churn-model process serves namespace ${this.namespace}` });
       res.writeHead(503, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });

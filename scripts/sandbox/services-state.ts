@@ -10,12 +10,24 @@ export interface ServiceRecord {
   /** The stable URL of the namespace (its proxy); valid across version swaps. */
   readonly url: string;
   readonly proxyPort: number;
-  /** Version served now, or null when no process serves the namespace. */
+  /**
+   * The primary process: the namespace's first serving Deployment by name (the stable
+   * `churn-model` beside `churn-model-canary`); null when no process serves the namespace.
+   */
   readonly version: string | null;
   readonly pid: number | null;
-  /** The process behind the proxy, or null. */
   readonly backendUrl: string | null;
   readonly deployment: string | null;
+  /** Every process taking the namespace's traffic, with its weight (ready replicas). */
+  readonly backends: readonly BackendRecord[];
+}
+
+export interface BackendRecord {
+  readonly deployment: string;
+  readonly version: string;
+  readonly pid: number;
+  readonly url: string;
+  readonly weight: number;
 }
 
 export type ServicesState = Record<string, ServiceRecord>;

@@ -35,6 +35,8 @@ export interface DesiredService {
   readonly namespace: string;
   readonly deployment: string;
   readonly version: string;
+  /** The Deployment's ready replicas: its share of the namespace's traffic. */
+  readonly readyReplicas: number;
 }
 
 export type ServedVersion =

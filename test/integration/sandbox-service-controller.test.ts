@@ -49,6 +49,29 @@ function deploymentManifest(version: string, podLabels: Record<string, string> =
   };
 }
 
+/** A production track: `churn-model` (stable) or `churn-model-canary`, whose selector adds the track label. */
+function trackManifest(name: string, version: string, replicas: number): unknown {
+  const labels = { "app.kubernetes.io/name": "churn-model", "churn-model/environment": "production" };
+  const own = name.endsWith("-canary") ? { ...labels, "churn-model/track": "canary" } : labels;
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: "production", labels: own },
+    spec: {
+      replicas,
+      selector: { matchLabels: own },
+      template: {
+        metadata: { labels: own },
+        spec: {
+          containers: [{ name: "model", image: `registry.sandbox.local/churn-model:${version}` }],
+          nodeSelector: { type: "kwok" },
+          tolerations: [{ key: "kwok.x-k8s.io/node", operator: "Exists", effect: "NoSchedule" }],
+        },
+      },
+    },
+  };
+}
+
 function get(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     http
@@ -200,6 +223,68 @@ describe("sandbox controller on a real control plane", function () {
     );
     await new Promise((r) => setTimeout(r, 5000));
     expect(staging()?.version).to.equal("1.1.0");
+  });
+
+  it("spreads production's requests over a stable and a 1-of-10 canary by ready pods; Prometheus sees both", async () => {
+    const weights = () =>
+      (readServicesState(stateDir)?.production?.backends ?? []).map((b) => [
+        b.deployment,
+        b.version,
+        b.weight,
+      ]);
+    for (const [name, version, replicas] of [
+      ["churn-model", "1.1.0", 9],
+      ["churn-model-canary", "1.4.0", 1],
+    ] as const) {
+      const res = await api(
+        "POST",
+        "/apis/apps/v1/namespaces/production/deployments",
+        trackManifest(name, version, replicas),
+      );
+      expect(res.status, res.body).to.equal(201);
+    }
+    await until(
+      "9 stable and 1 canary pods to be Ready and weighted",
+      async () =>
+        JSON.stringify(weights()) ===
+        JSON.stringify([
+          ["churn-model", "1.1.0", 9],
+          ["churn-model-canary", "1.4.0", 1],
+        ])
+          ? true
+          : undefined,
+      120_000,
+    );
+    const production = readServicesState(stateDir)!.production;
+    for (const b of production.backends) pids.add(b.pid);
+    const seen: Record<string, number> = {};
+    for (let i = 0; i < 200; i++) {
+      const { version } = JSON.parse((await get(`${production.url}/healthz`)).body) as { version: string };
+      seen[version] = (seen[version] ?? 0) + 1;
+    }
+    expect(seen).to.deep.equal({ "1.1.0": 180, "1.4.0": 20 });
+    for (const [deployment, version] of [
+      ["churn-model", "1.1.0"],
+      ["churn-model-canary", "1.4.0"],
+    ]) {
+      const labels = await until(
+        `up for production ${version}`,
+        async () => {
+          const r = await prom.instantQuery(
+            `up{job="churn-model",namespace="production",version="${version}"} == 1`,
+            new Date(),
+          );
+          return r.resultType === "vector" && r.samples.length === 1 ? r.samples[0].labels : undefined;
+        },
+        30_000,
+      );
+      expect(labels).to.include({ namespace: "production", version, deployment });
+    }
+    for (const name of ["churn-model-canary", "churn-model"]) {
+      const res = await api("DELETE", `/apis/apps/v1/namespaces/production/deployments/${name}`);
+      expect(res.status, res.body).to.equal(200);
+    }
+    await until("production to be empty", async () => (weights().length === 0 ? true : undefined), 60_000);
   });
 
   it("stops the process when the Deployment is deleted", async () => {

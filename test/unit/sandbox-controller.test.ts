@@ -398,6 +398,47 @@ describe("sandbox controller", function () {
     expect(second.url).to.equal(first.url);
   });
 
+  it("spreads a namespace's requests over its Deployments in proportion to their ready replicas", async () => {
+    const versionsOf = async (n: number): Promise<Record<string, number>> => {
+      const out: Record<string, number> = {};
+      for (let i = 0; i < n; i++) {
+        const { version } = JSON.parse((await get(`${state().production.url}/healthz`)).body) as {
+          version: string;
+        };
+        out[version] = (out[version] ?? 0) + 1;
+      }
+      return out;
+    };
+    const weights = () =>
+      (state().production?.backends ?? []).map((b) => [b.deployment, b.version, b.weight]);
+    const stable = deployment("production", "churn-model", "1.1.0", { replicas: 9 });
+    const canary = deployment("production", "churn-model-canary", "1.4.0", { replicas: 1 });
+    rollOut(stable, [[1, "1.1.0", 9]]);
+    rollOut(canary, [[1, "1.4.0", 1]]);
+    await startController();
+    await until("both tracks serve", () => weights().length === 2);
+    expect(weights()).to.deep.equal([
+      ["churn-model", "1.1.0", 9],
+      ["churn-model-canary", "1.4.0", 1],
+    ]);
+    expect(state().production).to.include({ version: "1.1.0", deployment: "churn-model" });
+    expect(await versionsOf(100)).to.deep.equal({ "1.1.0": 90, "1.4.0": 10 });
+    expect(targets().map((t) => [t.labels.deployment, t.labels.version])).to.have.deep.members([
+      ["churn-model", "1.1.0"],
+      ["churn-model-canary", "1.4.0"],
+    ]);
+
+    rollOut(deployment("production", "churn-model", "1.1.0", { replicas: 5 }), [[1, "1.1.0", 5]]);
+    rollOut(deployment("production", "churn-model-canary", "1.4.0", { replicas: 5 }), [[1, "1.4.0", 5]]);
+    await until("5:5", () => weights().every(([, , w]) => w === 5) && weights());
+    expect(await versionsOf(100)).to.deep.equal({ "1.1.0": 50, "1.4.0": 50 });
+    expect(runner.started, "a change of weight restarts no process").to.have.length(2);
+
+    api.deleteDeployment("production", "churn-model-canary");
+    await until("the canary gone", () => weights().length === 1);
+    expect(await versionsOf(20)).to.deep.equal({ "1.1.0": 20 });
+  });
+
   it("fails to start, naming the namespace, when listing Deployments is forbidden", async () => {
     api.failLists.push(403);
     const failure = await startController().then(

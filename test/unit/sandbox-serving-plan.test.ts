@@ -76,11 +76,12 @@ describe("sandbox controller: served version", () => {
 });
 
 describe("sandbox controller: plan", () => {
-  const want = (ns: string, version: string): DesiredService => ({
+  const want = (ns: string, version: string, readyReplicas = 1): DesiredService => ({
     key: `${ns}/churn-model`,
     namespace: ns,
     deployment: "churn-model",
     version,
+    readyReplicas,
   });
   const cases: {
     name: string;
@@ -93,6 +94,12 @@ describe("sandbox controller: plan", () => {
       name: "does nothing when running matches desired",
       desired: [want("staging", "1.0.0")],
       running: [{ key: "staging/churn-model", version: "1.0.0" }],
+      actions: [],
+    },
+    {
+      name: "does nothing when only the ready replicas changed (the proxy's weights follow)",
+      desired: [want("production", "1.0.0", 7)],
+      running: [{ key: "production/churn-model", version: "1.0.0" }],
       actions: [],
     },
     {
