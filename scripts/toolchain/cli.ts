@@ -125,7 +125,11 @@ function pluginEnv(): NodeJS.ProcessEnv {
 
 /** The installed pulumi's version, for the log; the pinned one is what the workflows install. */
 function installedVersion(binary: string): string {
-  const r = spawnSync(binary, ["version"], { encoding: "utf8", timeout: 20_000 });
+  const r = spawnSync(binary, ["version"], {
+    encoding: "utf8",
+    timeout: 20_000,
+    env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" },
+  });
   const v = (r.stdout ?? "").trim();
   if (r.status !== 0 || v === "") return "version unknown";
   return v.replace(/^v/, "") === PULUMI_VERSION
