@@ -8,6 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "./toolchain/env";
 import { selectStack } from "./promotion/engine";
+import { parseStackName } from "./promotion/cli-args";
+import { SECRET_NAMES } from "./promotion/processes";
 import { BadInput, CdError, GateRejected } from "./promotion/errors";
 
 export const FLAGS: readonly string[] = ["--stack", "--policy-config", "--help"];
@@ -31,7 +33,11 @@ export function parsePreviewArgs(argv: readonly string[]): {
     else if (a === "--stack" || a === "--policy-config") {
       const v = argv[++i];
       if (v === undefined || v.startsWith("--")) throw new BadInput(`${a} needs a value`);
-      if (a === "--stack") out.stack = v;
+      if ((a === "--stack" ? out.stack : out.policyConfig) !== undefined) {
+        throw new BadInput(`${a} was given twice`);
+      }
+      if (a === "--stack") out.stack = parseStackName(v, "--stack");
+      else if (v.trim() === "") throw new BadInput("--policy-config needs a file path");
       else out.policyConfig = v;
     } else throw new BadInput(`unknown flag ${JSON.stringify(a)}; see --help`);
   }
@@ -65,6 +71,8 @@ export async function preview(
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // Nothing here signs: the evidence key must not reach the engine through our environment.
+  for (const name of SECRET_NAMES) delete process.env[name];
   try {
     const o = parsePreviewArgs(argv);
     if (o.help) {

@@ -10,8 +10,10 @@ import { privateKeyFromEnv } from "./promotion/evidence";
 import { readStagingOutputsFile, readStagingOutputsFromStack } from "./promotion/outputs";
 import { createPrometheusClient } from "./promotion/prometheus";
 import { PromotionDeps, runPromotion } from "./promotion/promotion";
+import { SECRET_NAMES, stopOwnSessions } from "./promotion/processes";
 import { stackRollout } from "./promotion/rollout";
 import { openNotifier, readStackConfig } from "./promotion/notify";
+import type { KeyObject } from "crypto";
 
 /** Every flag `npm run promote` accepts. */
 export const FLAGS: readonly string[] = PROMOTE_FLAGS;
@@ -24,16 +26,33 @@ export interface CliIO {
   readonly env: NodeJS.ProcessEnv;
 }
 
+/**
+ * Takes the evidence signing key's variables out of `env` (and out of this process's own
+ * environment, which every child would otherwise inherit) and returns a reader that parses
+ * the key once, when signing first needs it. No child process ever sees the key.
+ */
+export function takeSigningKey(env: NodeJS.ProcessEnv): () => KeyObject {
+  const held: NodeJS.ProcessEnv = {};
+  for (const name of SECRET_NAMES) {
+    if (env[name] !== undefined) held[name] = env[name];
+    delete env[name];
+    delete process.env[name];
+  }
+  let key: KeyObject | undefined;
+  return () => (key ??= privateKeyFromEnv(held));
+}
+
 /** The real dependencies; `overrides` replace any of them (tests, other entry points). */
 export function defaultDeps(io: CliIO, overrides: Partial<PromotionDeps> = {}): PromotionDeps {
   const interactive = io.stdin.isTTY === true && io.stderr.isTTY === true;
+  const signingKey = takeSigningKey(io.env);
   return {
     readStaging: (o) =>
       o.stagingOutputs !== undefined
         ? Promise.resolve(readStagingOutputsFile(o.stagingOutputs, o.from))
         : readStagingOutputsFromStack(o.from),
     prometheus: (baseUrl, timeoutMs) => createPrometheusClient({ baseUrl, timeoutMs }),
-    signingKey: () => privateKeyFromEnv(io.env),
+    signingKey,
     deployer: (options) => stackRollout(options),
     ask: interactive ? terminalAsk(io.stdin, io.stderr as NodeJS.WritableStream) : undefined,
     now: () => new Date(),
@@ -89,6 +108,16 @@ export async function main(
 }
 
 if (require.main === module) {
+  // Stopped from outside (CI cancelling the job, Ctrl-C): the engine processes go with us;
+  // the journal stays, and the next run recovers.
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`promote: stopped by ${signal}; the next promotion recovers what this one left\n`);
+      void stopOwnSessions().finally(() =>
+        process.exit(128 + (signal === "SIGHUP" ? 1 : signal === "SIGINT" ? 2 : 15)),
+      );
+    });
+  }
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -64,15 +64,15 @@ Options:
   --prometheus-url URL       Prometheus to query (default: staging's prometheusUrl output)
   --staging-outputs FILE     staging outputs as JSON instead of reading the stack
   --thresholds FILE          thresholds (default: policy/config/<to>.json)
-  --window DURATION          metrics window, e.g. 24h, 90m, 1d12h (default: 24h)
-  --at RFC3339               evaluate as of this time (default: now)
+  --window DURATION          metrics window, e.g. 24h, 90m, 1d12h; 1m to 31d (default: 24h)
+  --at RFC3339               evaluate as of this time, not in the future (default: now)
   --approved-by ID           approver, for runs without a terminal
   --queries FILE             JSON object overriding the default PromQL queries
   --baseline-selector JSON   labels of production's current version, e.g.
                              '{"namespace":"production","version":"1.0.0"}', to compare with
-  --query-timeout DURATION   deadline of each Prometheus request (default: 10s)
+  --query-timeout DURATION   deadline of each Prometheus request; 100ms to 5m (default: 10s)
   --bake DURATION            watch production this long after the update against the
-                             rollback triggers (default: 5m)
+                             rollback triggers; 10s to 24h (default: 5m)
   -h, --help                 show this help
 
 Exit codes: 0 promoted (dry run: gate passed) · 2 bad input, config or unreachable
@@ -119,16 +119,63 @@ const VALUE_FLAGS: ReadonlySet<string> = new Set([
 /** Every flag the promote CLI accepts (workflows are checked against this list). */
 export const PROMOTE_FLAGS: readonly string[] = [...BOOLEAN_FLAGS, ...VALUE_FLAGS, "-h"];
 
-const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*){0,2}$/;
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}(\/[A-Za-z0-9][A-Za-z0-9._-]{0,99}){0,2}$/;
 /** Approver IDs: a login, an email or a `provider:login`; no spaces or control characters. */
 const APPROVER = /^[A-Za-z0-9][A-Za-z0-9._@+:/-]{0,199}$/;
 
-function stackName(raw: string, flag: string): string {
+/** A stack name (`production`, `org/project/production`): letters, digits, `.`, `_`, `-`. */
+export function parseStackName(raw: string, flag: string): string {
   if (!STACK_NAME.test(raw)) {
-    throw new BadInput(`${flag} ${JSON.stringify(raw)} is not a stack name`);
+    throw new BadInput(
+      `${flag} ${JSON.stringify(raw)} is not a stack name (letters, digits, ".", "_", "-", ` +
+        "optionally org/project/ before it)",
+    );
   }
   return raw;
 }
+const stackName = parseStackName;
+
+/** The accepted range of each duration flag, in the notation `--help` shows. */
+export const DURATION_BOUNDS: Readonly<Record<string, { readonly min: string; readonly max: string }>> = {
+  "--window": { min: "1m", max: "31d" },
+  "--query-timeout": { min: "100ms", max: "5m" },
+  "--bake": { min: "10s", max: "24h" },
+  "--smoke-wait": { min: "1s", max: "1h" },
+};
+
+/** A duration flag within its DURATION_BOUNDS, in milliseconds. */
+export function boundedDurationMs(raw: string, flag: string): number {
+  const bounds = DURATION_BOUNDS[flag];
+  const ms = parseDurationMs(raw, flag);
+  if (bounds !== undefined) {
+    const min = parseDurationMs(bounds.min, "bound");
+    const max = parseDurationMs(bounds.max, "bound");
+    if (ms < min || ms > max) {
+      throw new BadInput(
+        `${flag} must be between ${bounds.min} and ${bounds.max} (got ${JSON.stringify(raw)})`,
+      );
+    }
+  }
+  return ms;
+}
+
+/** A duration flag within its bounds, in whole seconds. */
+export function boundedDurationSeconds(raw: string, flag: string): number {
+  const seconds = parseDurationSeconds(raw, flag);
+  boundedDurationMs(raw, flag);
+  return seconds;
+}
+
+/** A count written in decimal digits only (no `1e3`, no `0x10`), within min..max. */
+export function parseCount(raw: string, flag: string, min: number, max: number): number {
+  if (!/^[0-9]{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new BadInput(`${flag} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+  }
+  return Number(raw);
+}
+
+/** How far `--at` may lie ahead of this machine's clock (clock skew between runners). */
+export const MAX_AT_AHEAD_MS = 5 * 60_000;
 
 export function parseApprover(raw: string, source: string): string {
   if (!APPROVER.test(raw)) {
@@ -145,7 +192,7 @@ function nonEmptyPath(raw: string, flag: string): string {
   return raw;
 }
 
-export function parsePromoteArgs(argv: readonly string[]): PromoteOptions {
+export function parsePromoteArgs(argv: readonly string[], now: Date = new Date()): PromoteOptions {
   const seen = new Map<Flag, string | true>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -217,13 +264,23 @@ export function parsePromoteArgs(argv: readonly string[]): PromoteOptions {
     prometheusUrl: urlRaw === undefined ? undefined : parseHttpUrl(urlRaw, "--prometheus-url"),
     stagingOutputs: outputsRaw === undefined ? undefined : nonEmptyPath(outputsRaw, "--staging-outputs"),
     thresholds: thresholdsRaw === undefined ? undefined : nonEmptyPath(thresholdsRaw, "--thresholds"),
-    windowSeconds: parseDurationSeconds(windowRaw ?? "24h", "--window"),
-    at: atRaw === undefined ? undefined : parseTimestamp(atRaw, "--at"),
+    windowSeconds: boundedDurationSeconds(windowRaw ?? "24h", "--window"),
+    at: atRaw === undefined ? undefined : notInTheFuture(parseTimestamp(atRaw, "--at"), atRaw, now),
     approvedBy: approverRaw === undefined ? undefined : parseApprover(approverRaw, "--approved-by"),
     queries: queriesRaw === undefined ? undefined : nonEmptyPath(queriesRaw, "--queries"),
     baselineSelector,
-    queryTimeoutMs: parseDurationMs(timeoutRaw ?? "10s", "--query-timeout"),
-    bakeSeconds: parseDurationSeconds(str("--bake") ?? "5m", "--bake"),
+    queryTimeoutMs: boundedDurationMs(timeoutRaw ?? "10s", "--query-timeout"),
+    bakeSeconds: boundedDurationSeconds(str("--bake") ?? "5m", "--bake"),
     help: flag("--help"),
   };
+}
+
+function notInTheFuture(at: Date, raw: string, now: Date): Date {
+  if (at.getTime() > now.getTime() + MAX_AT_AHEAD_MS) {
+    throw new BadInput(
+      `--at ${JSON.stringify(raw)} lies in the future (now is ${now.toISOString()}): ` +
+        "metrics can only be judged up to now",
+    );
+  }
+  return at;
 }

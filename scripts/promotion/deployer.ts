@@ -29,7 +29,21 @@ export interface VerifyResult {
   readonly reasons: readonly string[];
 }
 
+/** How a run starts on its target. */
+export interface PrepareOptions {
+  /** A dry run: report a pending recovery (RecoveryPending) and change nothing. */
+  readonly readOnly: boolean;
+  /** Signs rollback evidence returning to `previous` (the recovery's rollback). */
+  readonly signRollback: (previous: SignedEvidence, approver: string) => SignedEvidence;
+}
+
 export interface ProductionDeployer {
+  /**
+   * Runs first, before the gate: takes the target's promotion lock and finishes what an
+   * interrupted promotion left (recovery.ts), or, read-only, throws RecoveryPending when
+   * such a recovery is pending. Throws ConcurrentUpdate while another promotion runs.
+   */
+  prepare(opts: PrepareOptions): Promise<void>;
   /** Reads production's current version and evidence from its stack. */
   current(): Promise<ProductionState>;
   /**
@@ -42,8 +56,11 @@ export interface ProductionDeployer {
   verify(modelVersion: string, progress: Progress): Promise<VerifyResult>;
   /** Applies rollback evidence: production returns to the version that evidence names. */
   rollback(evidence: SignedEvidence, progress: Progress): Promise<UpdateResult>;
-  /** Releases what the deployer holds (the promotion lock); called once the promotion ends. */
-  close?(): Promise<void>;
+  /**
+   * Ends the run: releases the lock when production is settled, else leaves the journal for
+   * the next run to recover. Called once, whatever happened.
+   */
+  close(): Promise<void>;
 }
 
 export interface DeployerOptions {
@@ -59,5 +76,5 @@ export interface DeployerOptions {
   readonly log?: Progress;
 }
 
-/** Builds the deployer for a target stack; called only after approval. */
+/** Builds the deployer for a target stack; called first, before the gate. */
 export type DeployerFactory = (options: DeployerOptions) => ProductionDeployer;

@@ -2,10 +2,18 @@
  * The Automation API bound to the project's own engine: every stack operation of the
  * delivery tools goes through here, with the toolchain's CLI and environment.
  */
-import { ConcurrentUpdateError, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import {
+  ConcurrentUpdateError,
+  LocalWorkspace,
+  PulumiCommand,
+  Stack,
+  StackNotFoundError,
+} from "@pulumi/pulumi/automation";
+import * as fs from "fs";
 import * as path from "path";
 import { processEnv, REPO_ROOT, toolPath } from "../toolchain/env";
-import { CdError, ConcurrentUpdate, DependencyUnavailable } from "./errors";
+import { BadInput, CdError, ConcurrentUpdate, DependencyUnavailable } from "./errors";
+import { childEnv, runSession } from "./processes";
 
 export interface EngineOptions {
   /** Project directory (Pulumi.yaml and the stack files). Default $CHURN_PROJECT_DIR or the checkout. */
@@ -18,22 +26,62 @@ export function projectDir(opts: EngineOptions = {}): string {
   return opts.projectDir ?? process.env.CHURN_PROJECT_DIR ?? REPO_ROOT;
 }
 
-function engineEnv(opts: EngineOptions): Record<string, string> {
-  const env = processEnv({ ...process.env, ...(opts.env ?? {}) });
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) {
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
+/** The environment of every engine process: the toolchain's settings over the allow-listed part of ours. */
+export function engineEnv(opts: EngineOptions = {}): Record<string, string> {
+  return childEnv(processEnv({ ...process.env, ...(opts.env ?? {}) }));
+}
+
+type RunFn = (
+  args: string[],
+  cwd: string,
+  additionalEnv: Record<string, string>,
+  onOutput?: (data: string) => void,
+  onError?: (data: string) => void,
+  signal?: AbortSignal,
+) => Promise<unknown>;
+
+// The Automation API's own command runner merges the whole process environment into every
+// engine process; ours gives each exactly the allow-listed environment (processes.ts).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sdkCmd = require("@pulumi/pulumi/automation/cmd") as {
+  CommandResult: new (stdout: string, stderr: string, code: number, err?: Error) => unknown;
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sdkErrors = require("@pulumi/pulumi/automation/errors") as {
+  createCommandError: (result: unknown) => Error;
+};
+
+function engineRunner(command: string): RunFn {
+  return async (args, cwd, additionalEnv, onOutput, onError, signal) => {
+    if (!args.includes("--non-interactive")) args.push("--non-interactive");
+    const env = childEnv({
+      ...additionalEnv,
+      PATH: `${path.dirname(command)}${path.delimiter}${additionalEnv.PATH ?? ""}`,
+      PULUMI_AUTOMATION_API: "true",
+    });
+    let out;
+    try {
+      out = await runSession(command, args, { cwd, env, onStdout: onOutput, onStderr: onError, signal });
+    } catch (err) {
+      throw sdkErrors.createCommandError(
+        new sdkCmd.CommandResult("", (err as Error).message, -2, err as Error),
+      );
+    }
+    const result = new sdkCmd.CommandResult(out.stdout, out.stderr, out.code);
+    if (out.code !== 0) throw sdkErrors.createCommandError(result);
+    return result;
+  };
 }
 
 let command: Promise<PulumiCommand> | undefined;
 
-/** The project's pulumi CLI (built by the toolchain, or the one on PATH). */
+/** The project's pulumi CLI (built by the toolchain, or the one on PATH), run through processes.ts. */
 export function pulumiCommand(): Promise<PulumiCommand> {
   command ??= (async () => {
     const bin = toolPath("pulumi");
-    return PulumiCommand.get({ root: path.dirname(path.dirname(bin)), skipVersionCheck: true });
+    const cmd = await PulumiCommand.get({ root: path.dirname(path.dirname(bin)), skipVersionCheck: true });
+    (cmd as unknown as { run: RunFn }).run = engineRunner(cmd.command);
+    return cmd;
   })();
   return command;
 }
@@ -53,12 +101,49 @@ export async function selectStack(stackName: string, opts: EngineOptions = {}): 
   }
 }
 
-/** Creates the stack when it does not exist yet, else selects it. */
-export async function upsertStack(stackName: string, opts: EngineOptions = {}): Promise<Stack> {
-  return LocalWorkspace.createOrSelectStack(
-    { stackName, workDir: projectDir(opts) },
-    { pulumiCommand: await pulumiCommand(), envVars: engineEnv(opts) },
-  );
+export interface UpsertOptions extends EngineOptions {
+  /** Allows creating a missing production stack (sandbox set-up, tests); default false. */
+  readonly createProduction?: boolean;
+}
+
+/**
+ * Whether a stack is production: named `production` (or `…/production`), or its
+ * `Pulumi.<stack>.yaml` says `churn-model:environment: production`.
+ */
+export function isProductionStack(stackName: string, workDir: string): boolean {
+  const short = stackName.split("/").pop() ?? stackName;
+  if (short === "production") return true;
+  try {
+    const text = fs.readFileSync(path.join(workDir, `Pulumi.${short}.yaml`), "utf8");
+    return /^\s*churn-model:environment:\s*["']?production["']?\s*$/m.test(text);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Selects the stack, or creates it when it does not exist yet. A missing production stack
+ * is created only with `createProduction: true`: a production that vanished (a wrong
+ * backend URL, a typo) must not silently become a new, empty one.
+ */
+export async function upsertStack(stackName: string, opts: UpsertOptions = {}): Promise<Stack> {
+  const workDir = projectDir(opts);
+  const ws = { pulumiCommand: await pulumiCommand(), envVars: engineEnv(opts) };
+  try {
+    return await LocalWorkspace.selectStack({ stackName, workDir }, ws);
+  } catch (err) {
+    if (!(err instanceof StackNotFoundError) && !/no stack named/i.test(String(err))) {
+      throw engineError(stackName, `cannot select stack "${stackName}" in ${workDir}`, err);
+    }
+  }
+  if (opts.createProduction !== true && isProductionStack(stackName, workDir)) {
+    throw new BadInput(
+      `stack "${stackName}" does not exist in ${process.env.PULUMI_BACKEND_URL ?? "the backend"} and is a ` +
+        "production stack: it is never created implicitly (check PULUMI_BACKEND_URL; create it on purpose " +
+        "with `pulumi stack init`)",
+    );
+  }
+  return LocalWorkspace.createStack({ stackName, workDir }, ws);
 }
 
 /** Whether an engine failure says another update of the stack holds its lock. */

@@ -3,6 +3,7 @@
  * engine's own update history (each update records the stack config it ran with, so the
  * signed evidence of every production update is part of Pulumi's audit trail).
  */
+import { parseCount, parseStackName } from "./cli-args";
 import { selectStack } from "./engine";
 import { BadInput } from "./errors";
 import { parseSignedEvidence, SignedEvidence } from "./evidence";
@@ -111,6 +112,7 @@ export function parseHistoryArgs(argv: readonly string[]): {
   help: boolean;
 } {
   const o = { to: "production", json: false, limit: 50, help: false };
+  const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") o.json = true;
@@ -118,13 +120,10 @@ export function parseHistoryArgs(argv: readonly string[]): {
     else if (a === "--to" || a === "--limit") {
       const v = argv[++i];
       if (v === undefined) throw new BadInput(`${a} needs a value`);
-      if (a === "--to") o.to = v;
-      else {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1)
-          throw new BadInput(`--limit must be a positive integer (got ${JSON.stringify(v)})`);
-        o.limit = n;
-      }
+      if (given.has(a)) throw new BadInput(`${a} was given twice`);
+      given.add(a);
+      if (a === "--to") o.to = parseStackName(v, "--to");
+      else o.limit = parseCount(v, "--limit", 1, 1000);
     } else throw new BadInput(`unknown option ${JSON.stringify(a)} for history (see --help)`);
   }
   return o;

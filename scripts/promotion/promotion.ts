@@ -29,7 +29,7 @@ export interface PromotionDeps {
   readonly prometheus: (baseUrl: string, timeoutMs: number) => PrometheusClient;
   /** The signing key (from the runner's environment); asked for only when promoting. */
   readonly signingKey: () => KeyObject;
-  /** The production deployer; built only after approval. */
+  /** The production deployer; built first (recovery comes before the gate). */
   readonly deployer: DeployerFactory;
   /** Asks a person at a terminal; absent when there is none. */
   readonly ask?: Ask;
@@ -169,7 +169,7 @@ async function promote(
   events: PromotionEvents,
 ): Promise<PromotionResult> {
   const clock = (): number => performance.now();
-  const timings = { gate: 0, approval: 0, update: 0, verification: 0 };
+  const timings: Record<Phase, number> = { gate: 0, approval: 0, update: 0, verification: 0 };
   let mark = clock();
   const lap = (phase: keyof typeof timings): void => {
     const t = clock();
@@ -177,6 +177,38 @@ async function promote(
     mark = t;
   };
 
+  // Recovery first: the target's lock is taken (not in a dry run) and whatever an interrupted
+  // promotion left is finished before anything is measured or decided.
+  const thresholdsFile = options.thresholds ?? defaultThresholdsFile(options.to);
+  const deployer = deps.deployer({
+    stack: options.to,
+    policyConfigFile: thresholdsFile,
+    thresholds: loadThresholds(thresholdsFile),
+    bakeSeconds: options.bakeSeconds,
+    log: deps.log,
+  });
+  try {
+    await deployer.prepare({
+      readOnly: options.dryRun,
+      signRollback: (previous, approver) =>
+        signEvidence(rollbackRecord(previous, approver, deps.now()), deps.signingKey()),
+    });
+    return await gateThenUpdate({ options, deps, deployer, events, timings, lap });
+  } finally {
+    await deployer.close();
+  }
+}
+
+/** The gate, approval, the gate again, and the update; the lock is held and recovery done. */
+async function gateThenUpdate(run: {
+  readonly options: PromoteOptions;
+  readonly deps: PromotionDeps;
+  readonly deployer: ProductionDeployer;
+  readonly events: PromotionEvents;
+  readonly timings: Record<Phase, number>;
+  readonly lap: (phase: Phase) => void;
+}): Promise<PromotionResult> {
+  const { options, deps, deployer, events, timings, lap } = run;
   const gate = await evaluateGate(options, deps);
   lap("gate");
   events.decided(gate.decision);
@@ -216,29 +248,7 @@ async function promote(
     throw rejection(again.decision, `the gate no longer passes for ${version} just before the update`);
   }
   lap("gate");
-
-  const deployer = deps.deployer({
-    stack: options.to,
-    policyConfigFile: gate.thresholdsFile,
-    thresholds: gate.thresholds,
-    bakeSeconds: options.bakeSeconds,
-    log: deps.log,
-  });
-  try {
-    return await updateProduction({
-      options,
-      deps,
-      deployer,
-      gate: again,
-      approver,
-      key,
-      timings,
-      lap,
-      events,
-    });
-  } finally {
-    await deployer.close?.();
-  }
+  return updateProduction({ options, deps, deployer, gate: again, approver, key, timings, lap, events });
 }
 
 type Phase = "gate" | "approval" | "update" | "verification";

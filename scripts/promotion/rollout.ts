@@ -9,14 +9,27 @@ import * as path from "path";
 import { REPO_ROOT } from "../toolchain/env";
 import { readStackConfig } from "../../stacks/config";
 import { BakeObservation, judgeBake, RollbackTriggers, rollbackTriggers } from "./bake";
-import { engineError, EngineOptions, firstLine, latestUpdateNumber, projectDir, selectStack } from "./engine";
-import { acquirePromotionLock, HeldLock } from "./lock";
-import { DependencyUnavailable } from "./errors";
+import {
+  engineEnv,
+  engineError,
+  EngineOptions,
+  firstLine,
+  latestUpdateNumber,
+  projectDir,
+  selectStack,
+} from "./engine";
+import * as fs from "fs";
+import * as os from "os";
+import { acquirePromotionLock, HeldLock, pendingRecovery } from "./lock";
+import { ConcurrentUpdate, DependencyUnavailable, HumanNeeded, RecoveryPending } from "./errors";
+import { commandLine, sessionMembers, stopSessions, watchSessions } from "./processes";
+import { EngineLock, judgeEngineLocks, planRecovery, RecoveryPlan } from "./recovery";
 import { parseSignedEvidence, SignedEvidence } from "./evidence";
 import { collectMetrics, DEFAULT_QUERIES, QueryTemplates } from "./metrics";
 import { createPrometheusClient } from "./prometheus";
 import type {
   DeployerOptions,
+  PrepareOptions,
   ProductionDeployer,
   ProductionState,
   Progress,
@@ -43,6 +56,53 @@ export interface RolloutOptions extends DeployerOptions, EngineOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Selects the target stack; default the project's engine (`selectStack`). */
   readonly selectStack?: (name: string) => Promise<ProductionStack>;
+  /** Reads the engine's locks on the stack; default a file backend's lock files. */
+  readonly engineLocks?: () => EngineLock[];
+}
+
+/**
+ * Where the promotion lock of a stack lives: beside the state of a file backend
+ * (`<backend>/.churn-model/promotions/<stack>`), so every runner that shares the state shares
+ * the lock; with another backend, in the project directory.
+ */
+export function promotionLockDir(opts: EngineOptions, stack: string): string {
+  const backend = engineEnv(opts).PULUMI_BACKEND_URL ?? "";
+  const base = backend.startsWith("file://") ? backend.slice("file://".length) : projectDir(opts);
+  return path.join(base, ".churn-model", "promotions", stack.replace(/[^A-Za-z0-9._-]/g, "_"));
+}
+
+/**
+ * The engine's own locks on a stack of a file backend (`.pulumi/locks/…/<stack>/*.json`,
+ * each naming the pid and host of the pulumi process that took it); none for other backends.
+ */
+export function engineLocks(opts: EngineOptions, stack: string): EngineLock[] {
+  const backend = engineEnv(opts).PULUMI_BACKEND_URL ?? "";
+  if (!backend.startsWith("file://")) return [];
+  const root = path.join(backend.slice("file://".length), ".pulumi", "locks");
+  const short = stack.split("/").pop() ?? stack;
+  const out: EngineLock[] = [];
+  const walk = (dir: string, depth: number): void => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory() && depth < 4) walk(p, depth + 1);
+      else if (e.isFile() && e.name.endsWith(".json") && path.basename(dir) === short) {
+        try {
+          const raw = JSON.parse(fs.readFileSync(p, "utf8")) as { pid?: unknown; hostname?: unknown };
+          out.push({ file: p, pid: Number(raw.pid), hostname: String(raw.hostname ?? "") });
+        } catch {
+          out.push({ file: p, pid: NaN, hostname: "" });
+        }
+      }
+    }
+  };
+  walk(root, 0);
+  return out;
 }
 
 interface ProductionOutputs {
@@ -55,6 +115,7 @@ export class StackRollout implements ProductionDeployer {
   private readonly triggers: RollbackTriggers;
   private readonly sleep: (ms: number) => Promise<void>;
   private held: HeldLock | undefined;
+  private unwatch: (() => void) | undefined;
 
   constructor(private readonly opts: RolloutOptions) {
     this.triggers = rollbackTriggers(opts.thresholds, opts.bakeSeconds, opts.triggers);
@@ -67,40 +128,123 @@ export class StackRollout implements ProductionDeployer {
       : selectStack(this.opts.stack, this.opts);
   }
 
-  /**
-   * Takes the promotion lock of the stack (once). When the previous holder died mid-update,
-   * recovers first: its config is restored, the engine's lock and pending operations are
-   * cleared, and the stack is refreshed from the cluster, so the promotion starts from a
-   * consistent state (see README, "When a promotion is killed").
-   */
-  private async lock(progress?: Progress): Promise<HeldLock> {
-    if (this.held) return this.held;
-    this.held = acquirePromotionLock(projectDir(this.opts), this.opts.stack);
-    const stale = this.held.stale;
-    if (stale) {
-      const say = progress ?? this.opts.log ?? (() => undefined);
-      say(
-        `recovering ${this.opts.stack}: the promotion started ${stale.startedAt} (pid ${stale.pid}) ended without finishing`,
-      );
-      const stack = await this.stack();
-      for (const [key, value] of Object.entries(stale.previousConfig ?? {})) {
-        if (value === null) await stack.removeConfig(key);
-        else await stack.setConfig(key, { value });
-      }
-      await stack.cancel().catch(() => undefined);
-      await stack.refresh({ color: "never", clearPendingCreates: true });
-      say(`recovered ${this.opts.stack}: config restored, pending operations cleared, state refreshed`);
-    }
+  /** The lock; prepare() takes it. */
+  private requireLock(): HeldLock {
+    if (this.held === undefined) throw new Error("StackRollout: prepare() must run first");
     return this.held;
   }
 
+  private say(line: string): void {
+    (this.opts.log ?? (() => undefined))(line);
+  }
+
+  /**
+   * Runs first, before anything is read or decided. Read-only (a dry run): reports a pending
+   * recovery as RecoveryPending and changes nothing. Otherwise takes the promotion lock and
+   * carries out the recovery plan (recovery.ts) of a holder that died, before returning.
+   */
+  async prepare(opts: PrepareOptions): Promise<void> {
+    const dir = promotionLockDir(this.opts, this.opts.stack);
+    if (opts.readOnly) {
+      const pending = pendingRecovery(dir);
+      const plan = planRecovery(pending);
+      if (pending !== undefined && plan.kind !== "none") {
+        const left = sessionMembers(pending.sessions).map((p) => `${p.pid} ${commandLine(p.pid)}`);
+        throw new RecoveryPending(
+          `the promotion of ${pending.target ?? "a version"} to ${this.opts.stack} started ${pending.holder.startedAt} ` +
+            `(host ${pending.holder.host}, pid ${pending.holder.pid}) ended during "${pending.phase}" without finishing` +
+            (left.length > 0 ? `; its engine processes still run: ${left.join(", ")}` : "") +
+            `. Recovery (${plan.kind}) is pending: the next promotion does it first. Nothing was decided or changed`,
+        );
+      }
+      return;
+    }
+    if (this.held !== undefined) return;
+    const held = acquirePromotionLock(dir, this.opts.stack);
+    this.held = held;
+    this.unwatch = watchSessions({
+      started: (s) => held.update({ sessions: [...held.journal().sessions, s] }),
+      ended: (s) => held.update({ sessions: held.journal().sessions.filter((x) => x.pid !== s.pid) }),
+    });
+    await this.recover(planRecovery(held.stale !== undefined ? held.journal() : undefined), held, opts);
+  }
+
+  private async recover(plan: RecoveryPlan, held: HeldLock, opts: PrepareOptions): Promise<void> {
+    if (plan.kind === "none") return;
+    const stale = held.stale!;
+    const name = this.opts.stack;
+    this.say(
+      `recovering ${name}: the promotion started ${stale.holder.startedAt} (host ${stale.holder.host}, ` +
+        `pid ${stale.holder.pid}) ended during "${stale.phase}" without finishing`,
+    );
+    const stopped = await stopSessions(plan.sessions);
+    for (const p of stopped) this.say(`recovering ${name}: stopped left-over engine process ${p}`);
+    const inherited = new Set(plan.sessions.map((x) => x.pid));
+    held.update({ sessions: held.journal().sessions.filter((x) => !inherited.has(x.pid)) });
+    if (plan.kind === "stop-leftovers") {
+      this.say(`recovered ${name}: nothing of it had been changed`);
+      return;
+    }
+    const stack = await this.stack();
+    const locks = this.opts.engineLocks ? this.opts.engineLocks() : engineLocks(this.opts, name);
+    const verdict = judgeEngineLocks(locks, plan.sessions, os.hostname());
+    if (verdict.action === "refuse") {
+      throw new ConcurrentUpdate(
+        `${name} is locked by an engine update this tool did not start (` +
+          verdict.foreign.map((l) => `pid ${l.pid} on ${l.hostname}`).join(", ") +
+          "); it is not cancelled, and recovery waits for it: nothing was changed",
+      );
+    }
+    if (verdict.action === "cancel") {
+      await stack.cancel();
+      this.say(`recovering ${name}: cleared the engine lock the interrupted update left`);
+    }
+    await stack.refresh({ color: "never", clearPendingCreates: true });
+    this.say(`recovering ${name}: pending operations cleared, state refreshed from the cluster`);
+    if (plan.kind === "restore-config") {
+      for (const [key, value] of Object.entries(plan.previousConfig)) {
+        if (value === null) await stack.removeConfig(key);
+        else await stack.setConfig(key, { value });
+      }
+      held.update({ phase: "locked", previousConfig: undefined, target: undefined });
+      throw new HumanNeeded(
+        `the interrupted promotion of ${stale.target ?? "a version"} was ${name}'s first: there is no earlier ` +
+          `version to return to. Its config is restored and its state refreshed, but ${name} runs whatever ` +
+          "that update left: a person must check it now",
+      );
+    }
+    const evidence = opts.signRollback(parseSignedEvidence(plan.evidenceJson), plan.approver);
+    this.say(`recovering ${name}: returning to ${plan.version}, the version it ran before`);
+    const back = await this.apply(evidence, (l) => this.say(l), "recovery rollback");
+    if (!back.ok) {
+      throw new HumanNeeded(
+        `recovering ${name}: the rollback to ${plan.version} failed: ${back.reason}. ${name} needs a person now ` +
+          "(the next promotion tries the recovery again)",
+      );
+    }
+    const health = await this.verify(plan.version, (l) => this.say(l));
+    if (!health.healthy) {
+      throw new HumanNeeded(
+        `recovering ${name}: ${plan.version} is not healthy after the rollback: ${health.reasons.join("; ")}. ` +
+          `${name} needs a person now (the next promotion tries the recovery again)`,
+      );
+    }
+    this.say(`recovered ${name}: it runs ${plan.version} again, verified healthy`);
+  }
+
+  /** Releases the lock when production is settled; else leaves the journal for the next run. */
   async close(): Promise<void> {
-    this.held?.release();
+    this.unwatch?.();
+    this.unwatch = undefined;
+    const held = this.held;
     this.held = undefined;
+    if (held === undefined) return;
+    if (held.journal().phase === "locked") held.release();
+    else held.abandon();
   }
 
   async current(): Promise<ProductionState> {
-    await this.lock();
+    this.requireLock();
     const stack = await this.stack();
     const config = await stack.getAllConfig();
     const evidenceJson = config[EVIDENCE_KEY]?.value;
@@ -124,10 +268,20 @@ export class StackRollout implements ProductionDeployer {
    * restored and nothing changed; when it started and failed, the caller rolls back.
    */
   private async apply(evidence: SignedEvidence, progress: Progress, what: string): Promise<UpdateResult> {
-    const held = await this.lock(progress);
+    const held = this.requireLock();
     const stack = await this.stack();
     const before = await stack.getAllConfig();
-    held.remember(Object.fromEntries([VERSION_KEY, EVIDENCE_KEY].map((k) => [k, before[k]?.value ?? null])));
+    const promotion = what === "promotion";
+    const settledBefore = held.journal().phase === "locked";
+    // The config before the promotion's first change is what recovery returns to.
+    held.update({
+      phase: promotion ? "updating" : "rolling-back",
+      previousConfig:
+        held.journal().previousConfig ??
+        Object.fromEntries([VERSION_KEY, EVIDENCE_KEY].map((k) => [k, before[k]?.value ?? null])),
+      target: evidence.record.modelVersion,
+      approver: evidence.record.approver,
+    });
     const restore = async () => {
       for (const key of [VERSION_KEY, EVIDENCE_KEY]) {
         const old = before[key];
@@ -152,6 +306,7 @@ export class StackRollout implements ProductionDeployer {
           }
         },
       });
+      if (promotion) held.update({ phase: "verifying" });
       const updateVersion = await latestUpdateNumber(stack).catch(() => null);
       progress(
         `${what}: update ${updateVersion ?? "?"} succeeded in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
@@ -161,6 +316,9 @@ export class StackRollout implements ProductionDeployer {
       const started = await this.updateStarted(stack, t0);
       if (!started) {
         await restore();
+        // Nothing changed: a promotion that never started leaves production settled.
+        if (promotion && settledBefore)
+          held.update({ phase: "locked", previousConfig: undefined, target: undefined });
         throw engineError(this.opts.stack, `the ${what} update of ${this.opts.stack} did not start`, err);
       }
       progress(`${what}: update failed after ${((Date.now() - t0) / 1000).toFixed(1)}s: ${firstLine(err)}`);
@@ -261,7 +419,13 @@ export class StackRollout implements ProductionDeployer {
         progress(
           `verify: ${Math.round(elapsedSeconds)}s/${t.bakeSeconds}s ${describe(traffic)} health=${health.ok ? "ok" : "failing"}`,
         );
-      if (verdict.status === "healthy") return { healthy: true, reasons: [] };
+      if (verdict.status === "healthy") {
+        const held = this.held;
+        if (held !== undefined && held.journal().target === modelVersion) {
+          held.update({ phase: "locked", previousConfig: undefined, target: undefined });
+        }
+        return { healthy: true, reasons: [] };
+      }
       await this.sleep(t.pollSeconds * 1000);
     }
   }

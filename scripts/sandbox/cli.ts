@@ -150,7 +150,11 @@ export async function sandboxUp(opts: UpOptions = {}): Promise<SandboxState> {
       startedAt: new Date().toISOString(),
     };
     for (const stack of NAMESPACES) {
-      await upsertStack(stack, { projectDir, env: sandboxEnv(state) });
+      await upsertStack(stack, {
+        projectDir,
+        env: sandboxEnv(state),
+        createProduction: stack === "production",
+      });
     }
     fs.writeFileSync(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`);
     fs.writeFileSync(path.join(dir, "env"), envExports(state));

@@ -13,7 +13,8 @@ import { PRODUCTION_POLICY, Stories, VERSIONS } from "../../scripts/demo/stories
 import { selectStack } from "../../scripts/promotion/engine";
 import { parseSignedEvidence, verifyEvidence } from "../../scripts/promotion/evidence";
 import { loadPolicyPublicKey } from "../../scripts/promotion/thresholds";
-import { lockFile } from "../../scripts/promotion/lock";
+import { lockHeld } from "../../scripts/promotion/lock";
+import { promotionLockDir } from "../../scripts/promotion/rollout";
 import { sandboxDown, sandboxEnv, sandboxUp, SandboxState } from "../../scripts/sandbox/cli";
 import { apiRequest, isAlive } from "../../scripts/sandbox/controlplane";
 import { processEnv, REPO_ROOT } from "../../scripts/toolchain/env";
@@ -170,7 +171,7 @@ describe("staging → production on the sandbox (e2e)", function () {
     const config = await productionConfig();
     expect(config["churn-model:modelVersion"]).to.equal("1.1.0");
     expect(parseSignedEvidence(config["churn-model:promotionEvidence"]).record.kind).to.equal("promotion");
-    expect(fs.existsSync(lockFile(s.projectDir, "production"))).to.equal(false);
+    expect(lockHeld(promotionLockDir({ env: sandboxEnv(s) }, "production"))).to.equal(false);
   });
 
   it("recovers when the promotion is killed during the production update and is run again", async function () {
@@ -213,12 +214,12 @@ describe("staging → production on the sandbox (e2e)", function () {
     child.kill("SIGKILL");
     await new Promise((r) => child.once("close", r));
     expect(isAlive(child.pid!)).to.equal(false);
-    expect(fs.existsSync(lockFile(s.projectDir, "production"))).to.equal(true);
+    expect(lockHeld(promotionLockDir({ env: sandboxEnv(s) }, "production"))).to.equal(true);
 
     const again = await stories.promote(VERSIONS.improved);
     expect(again.run.code, again.run.stderr).to.equal(0);
     expect(again.run.stderr).to.contain("recovering production");
-    expect(fs.existsSync(lockFile(s.projectDir, "production"))).to.equal(false);
+    expect(lockHeld(promotionLockDir({ env: sandboxEnv(s) }, "production"))).to.equal(false);
     const stack = await selectStack("production", { projectDir: s.projectDir, env: sandboxEnv(s) });
     const state = await stack.exportStack();
     expect(state.deployment.pending_operations ?? []).to.deep.equal([]);

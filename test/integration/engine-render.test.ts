@@ -137,7 +137,7 @@ describe("the real engine on both stacks (manifests rendered to a directory)", f
   });
 
   it("deploys production with valid evidence: PodDisruptionBudget, three replicas, evidence annotation", async function () {
-    const stack = await upsertStack("production", { projectDir, env });
+    const stack = await upsertStack("production", { projectDir, env, createProduction: true });
     const up = await stack.up({ color: "never" });
     expect(up.summary.result).to.equal("succeeded");
     const manifests = readManifests(render("production"));
@@ -155,7 +155,7 @@ describe("the real engine on both stacks (manifests rendered to a directory)", f
   });
 
   it("refuses a production update without evidence and leaves the stack as it was", async function () {
-    const stack = await upsertStack("production", { projectDir, env });
+    const stack = await upsertStack("production", { projectDir, env, createProduction: true });
     const before = await stack.exportStack();
     await stack.removeConfig("churn-model:promotionEvidence");
     await stack.setConfig("churn-model:modelVersion", { value: "1.2.0" });

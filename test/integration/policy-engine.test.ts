@@ -160,7 +160,7 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
 
   /** `pulumi preview` of `stack` in `dir`, with the pack under `config` when given. */
   async function preview(dir: string, stackName: string, config?: string): Promise<Outcome> {
-    const stack = await upsertStack(stackName, { projectDir: dir, env });
+    const stack = await upsertStack(stackName, { projectDir: dir, env, createProduction: true });
     const violations: Violation[] = [];
     const errors: string[] = [];
     const onEvent = (e: EngineEvent) => {
@@ -208,7 +208,7 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
 
     const base = makeProjectDir(path.join(tmp, "project-0"), { staging: {}, production: {} });
     for (const stackName of ["staging", "production"]) {
-      await upsertStack(stackName, { projectDir: base, env });
+      await upsertStack(stackName, { projectDir: base, env, createProduction: true });
       const doc = yaml.load(fs.readFileSync(path.join(base, `Pulumi.${stackName}.yaml`), "utf8")) as {
         encryptionsalt: string;
       };

@@ -1,5 +1,8 @@
 import { expect } from "chai";
-import { parsePromoteArgs } from "../../scripts/promotion/cli-args";
+import { parseDeployArgs } from "../../scripts/deploy";
+import { parsePreviewArgs } from "../../scripts/preview";
+import { DURATION_BOUNDS, parsePromoteArgs } from "../../scripts/promotion/cli-args";
+import { parseHistoryArgs } from "../../scripts/promotion/history";
 import { BadInput } from "../../scripts/promotion/errors";
 import { parseStagingOutputs } from "../../scripts/promotion/outputs";
 import {
@@ -173,7 +176,11 @@ describe("promote flags", function () {
       '--approved-by "jane doe" is not an approver ID (a login, email or provider:login, without spaces; at most 200 characters)',
     ],
     ["the same stack twice", ["--from", "production"], "--from and --to must differ (both are production)"],
-    ["a stack name with a space", ["--to", "prod uction"], '--to "prod uction" is not a stack name'],
+    [
+      "a stack name with a space",
+      ["--to", "prod uction"],
+      '--to "prod uction" is not a stack name (letters, digits, ".", "_", "-", optionally org/project/ before it)',
+    ],
     [
       "a selector that is not JSON",
       ["--baseline-selector", "namespace=production"],
@@ -195,6 +202,116 @@ describe("promote flags", function () {
       expect(refused(() => parsePromoteArgs(argv))).to.equal(message);
     });
   }
+});
+
+describe("every flag bounded, across the delivery CLIs", function () {
+  const NOW = new Date("2026-12-01T10:00:00Z");
+  const promote =
+    (...argv: string[]) =>
+    () =>
+      parsePromoteArgs(argv, NOW);
+  const deploy =
+    (...argv: string[]) =>
+    () =>
+      parseDeployArgs(["--stack", "staging", "--model-version", "1.0.0", ...argv]);
+  const table: [string, () => unknown, string][] = [
+    [
+      "a query timeout that overflows the timer",
+      promote("--query-timeout", "30d"),
+      '--query-timeout must be between 100ms and 5m (got "30d")',
+    ],
+    [
+      "a query timeout too short to answer",
+      promote("--query-timeout", "5ms"),
+      '--query-timeout must be between 100ms and 5m (got "5ms")',
+    ],
+    ["a one-second bake", promote("--bake", "1s"), '--bake must be between 10s and 24h (got "1s")'],
+    ["a bake of weeks", promote("--bake", "2w"), '--bake must be between 10s and 24h (got "2w")'],
+    ["a window of seconds", promote("--window", "30s"), '--window must be between 1m and 31d (got "30s")'],
+    ["a window of a year", promote("--window", "52w"), '--window must be between 1m and 31d (got "52w")'],
+    [
+      "an --at in the future",
+      promote("--at", "2099-01-01T00:00:00Z"),
+      '--at "2099-01-01T00:00:00Z" lies in the future (now is 2026-12-01T10:00:00.000Z): metrics can only be judged up to now',
+    ],
+    ["a repeated --to", promote("--to", "production", "--to", "prod-eu"), "--to is given more than once"],
+    [
+      "a stack name with shell characters",
+      promote("--to", "x y;z"),
+      '--to "x y;z" is not a stack name (letters, digits, ".", "_", "-", optionally org/project/ before it)',
+    ],
+    [
+      "a stack name of 200 characters",
+      promote("--from", "s".repeat(200)),
+      `--from "${"s".repeat(200)}" is not a stack name (letters, digits, ".", "_", "-", optionally org/project/ before it)`,
+    ],
+    [
+      "preview of a stack named with shell characters",
+      () => parsePreviewArgs(["--stack", "x y;z"]),
+      '--stack "x y;z" is not a stack name (letters, digits, ".", "_", "-", optionally org/project/ before it)',
+    ],
+    [
+      "preview with --stack twice",
+      () => parsePreviewArgs(["--stack", "a", "--stack", "b"]),
+      "--stack was given twice",
+    ],
+    [
+      "preview with an empty policy config",
+      () => parsePreviewArgs(["--stack", "a", "--policy-config", ""]),
+      "--policy-config needs a file path",
+    ],
+    [
+      "history --limit in exponent notation",
+      () => parseHistoryArgs(["--limit", "1e3"]),
+      '--limit must be a whole number from 1 to 1000 (got "1e3")',
+    ],
+    [
+      "history --limit above 1000",
+      () => parseHistoryArgs(["--limit", "5000"]),
+      '--limit must be a whole number from 1 to 1000 (got "5000")',
+    ],
+    [
+      "history --limit twice",
+      () => parseHistoryArgs(["--limit", "5", "--limit", "6"]),
+      "--limit was given twice",
+    ],
+    [
+      "history for a stack named with shell characters",
+      () => parseHistoryArgs(["--to", "$(id)"]),
+      '--to "$(id)" is not a stack name (letters, digits, ".", "_", "-", optionally org/project/ before it)',
+    ],
+    [
+      "deploy --smoke-wait of months",
+      deploy("--smoke-wait", "9999999w"),
+      '--smoke-wait must be between 1s and 1h (got "9999999w")',
+    ],
+    [
+      "deploy --smoke-wait of no time",
+      deploy("--smoke-wait", "10ms"),
+      '--smoke-wait must be between 1s and 1h (got "10ms")',
+    ],
+    ["deploy --no-smoke twice", deploy("--no-smoke", "--no-smoke"), "--no-smoke was given twice"],
+  ];
+  for (const [what, fn, message] of table) {
+    it(`refuses ${what}`, function () {
+      expect(refused(fn)).to.equal(message);
+    });
+  }
+
+  it("accepts each duration flag at both ends of its range", function () {
+    for (const flag of ["--window", "--bake", "--query-timeout"] as const) {
+      const { min, max } = DURATION_BOUNDS[flag];
+      for (const v of [min, max]) {
+        if (flag !== "--query-timeout" && v.endsWith("ms")) continue;
+        expect(() => parsePromoteArgs([flag, v], NOW), `${flag} ${v}`).to.not.throw();
+      }
+    }
+    expect(parsePromoteArgs(["--at", "2026-12-01T10:04:00Z"], NOW).at?.toISOString()).to.equal(
+      "2026-12-01T10:04:00.000Z",
+    );
+    expect(parseHistoryArgs(["--limit", "1000"]).limit).to.equal(1000);
+    expect(deploy("--smoke-wait", "1h")()).to.include({ smokeWaitMs: 3_600_000 });
+  });
 });
 
 describe("value parsers", function () {

@@ -1,14 +1,11 @@
 import { expect } from "chai";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { keyLines, lineChart, renderReport } from "../../scripts/demo/report";
 import { stagingSegment } from "../../scripts/demo/stories";
 import { parseDeployArgs } from "../../scripts/deploy";
 import { parsePreviewArgs } from "../../scripts/preview";
-import { BadInput, ConcurrentUpdate } from "../../scripts/promotion/errors";
+import { BadInput } from "../../scripts/promotion/errors";
 import { formatHistory, HistoryEntry, parseHistoryArgs } from "../../scripts/promotion/history";
-import { acquirePromotionLock, lockFile } from "../../scripts/promotion/lock";
 import { runSmokeTests } from "../../scripts/promotion/smoke";
 import { ChurnModelService } from "../../scripts/sandbox/service/server";
 import { generateDataset } from "../../scripts/sandbox/service/dataset";
@@ -67,56 +64,6 @@ describe("preview flags", function () {
   });
 });
 
-describe("the promotion lock", function () {
-  let dir: string;
-
-  beforeEach(function () {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "churn-lock-"));
-  });
-
-  afterEach(function () {
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  it("admits one holder and refuses a second while the first is alive", function () {
-    const first = acquirePromotionLock(dir, "production");
-    expect(first.stale).to.equal(undefined);
-    expect(() => acquirePromotionLock(dir, "production")).to.throw(
-      ConcurrentUpdate,
-      /another promotion of production is running \(pid \d+/,
-    );
-    first.release();
-    expect(fs.existsSync(lockFile(dir, "production"))).to.equal(false);
-    acquirePromotionLock(dir, "production").release();
-  });
-
-  it("takes over the lock of a dead holder and hands back the config it remembered first", function () {
-    const dead = {
-      pid: 2 ** 22 + 12345,
-      host: os.hostname(),
-      stack: "production",
-      startedAt: "2026-01-01T00:00:00Z",
-      previousConfig: { "churn-model:modelVersion": "1.0.0", "churn-model:promotionEvidence": null },
-    };
-    fs.writeFileSync(lockFile(dir, "production"), JSON.stringify(dead));
-    const lock = acquirePromotionLock(dir, "production");
-    expect(lock.stale).to.deep.equal(dead);
-    lock.remember({ "churn-model:modelVersion": "1.1.0" });
-    lock.remember({ "churn-model:modelVersion": "9.9.9" });
-    expect(JSON.parse(fs.readFileSync(lockFile(dir, "production"), "utf8")).previousConfig).to.deep.equal({
-      "churn-model:modelVersion": "1.1.0",
-    });
-    lock.release();
-  });
-
-  it("keeps stacks apart", function () {
-    const a = acquirePromotionLock(dir, "production");
-    const b = acquirePromotionLock(dir, "staging");
-    a.release();
-    b.release();
-  });
-});
-
 describe("promotion history", function () {
   const entry: HistoryEntry = {
     update: 3,
@@ -171,7 +118,7 @@ describe("promotion history", function () {
     });
     expect(() => parseHistoryArgs(["--limit", "0"])).to.throw(
       BadInput,
-      '--limit must be a positive integer (got "0")',
+      '--limit must be a whole number from 1 to 1000 (got "0")',
     );
     expect(() => parseHistoryArgs(["--since", "x"])).to.throw(BadInput, 'unknown option "--since"');
   });

@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { PassThrough } from "stream";
 import { CliIO, main } from "../../scripts/promote";
-import { BadInput, ConcurrentUpdate } from "../../scripts/promotion/errors";
+import { BadInput, ConcurrentUpdate, RecoveryPending } from "../../scripts/promotion/errors";
 import {
   EvidenceRecord,
   generateEvidenceKeyPair,
@@ -18,6 +18,7 @@ import type { InstantResult, PrometheusClient } from "../../scripts/promotion/pr
 import type { PromotionDeps } from "../../scripts/promotion/promotion";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
 import type {
+  PrepareOptions,
   ProductionDeployer,
   ProductionState,
   UpdateResult,
@@ -82,6 +83,8 @@ function snapshot(over: Partial<StagingSnapshot["outputs"]> = {}): StagingSnapsh
 /** Records what the CLI asks of production. */
 class FakeDeployer implements ProductionDeployer {
   readonly calls: string[] = [];
+  /** How each run started and ended: "prepare read-only", "prepare", "close". */
+  readonly lifecycle: string[] = [];
   readonly deployed: SignedEvidence[] = [];
   readonly rolledBack: SignedEvidence[] = [];
   constructor(
@@ -90,8 +93,16 @@ class FakeDeployer implements ProductionDeployer {
       deploy?: UpdateResult | Error;
       verify?: VerifyResult[];
       rollback?: UpdateResult;
+      prepare?: Error;
     } = {},
   ) {}
+  async prepare(opts: PrepareOptions): Promise<void> {
+    this.lifecycle.push(opts.readOnly ? "prepare read-only" : "prepare");
+    if (this.outcomes.prepare !== undefined) throw this.outcomes.prepare;
+  }
+  async close(): Promise<void> {
+    this.lifecycle.push("close");
+  }
   async current(): Promise<ProductionState> {
     this.calls.push("current");
     return this.state;
@@ -172,6 +183,7 @@ describe("the promote flow with fake Prometheus and production", function () {
       prometheus: () => new FakePrometheus(GOOD),
       signingKey: () => privateKey,
       now: () => NOW,
+      deployer: () => production(),
       ...overrides,
     };
     const code = await main(["--thresholds", THRESHOLDS_FILE, ...argv], io, deps);
@@ -184,16 +196,17 @@ describe("the promote flow with fake Prometheus and production", function () {
 
   it("passes a dry run with exit 0, a table on stdout, and neither key nor production touched", async function () {
     const prometheus = new FakePrometheus(GOOD);
+    const deployer = production();
     const r = await run(["--dry-run"], {
       prometheus: () => prometheus,
       signingKey: () => {
         throw new Error("the key must not be read in a dry run");
       },
-      deployer: () => {
-        throw new Error("production must not be touched in a dry run");
-      },
+      deployer: () => deployer,
     });
     expect(r.code).to.equal(0);
+    expect(deployer.lifecycle).to.deep.equal(["prepare read-only", "close"]);
+    expect(deployer.calls).to.deep.equal([]);
     expect(r.stdout).to.match(/^Promotion gate for churn-model 1\.1\.0 \(staging → production\): PROMOTE\n/);
     expect(r.stderr).to.include("Dry run: the gate passed for 1.1.0; nothing was changed.");
     expect(prometheus.queries).to.have.length(6);
@@ -263,15 +276,11 @@ describe("the promote flow with fake Prometheus and production", function () {
   });
 
   it("stops with exit 4 and changes nothing without a terminal or --approved-by", async function () {
-    let built = false;
-    const r = await run([], {
-      deployer: () => {
-        built = true;
-        return production();
-      },
-    });
+    const deployer = production();
+    const r = await run([], { deployer: () => deployer });
     expect(r.code).to.equal(4);
-    expect(built).to.equal(false);
+    expect(deployer.lifecycle).to.deep.equal(["prepare", "close"]);
+    expect(deployer.calls).to.deep.equal([]);
     expect(r.stderr).to.include(
       "promote: promoting 1.1.0 to production needs an approval: run it on a terminal to be asked, or pass --approved-by ID; nothing was changed",
     );
@@ -441,6 +450,40 @@ describe("the promote flow with fake Prometheus and production", function () {
     expect(r.code).to.equal(5);
     expect(deployer.calls).to.deep.equal(["current", "deploy 1.1.0", "rollback 1.0.0", "verify 1.0.0"]);
     expect(r.stderr).to.include("the update of production to 1.1.0 failed: Deployment churn-model timed out");
+  });
+
+  it("refuses a dry run with exit 2 while a recovery is pending, before measuring anything", async function () {
+    const prometheus = new FakePrometheus(GOOD);
+    const deployer = production({ prepare: new RecoveryPending("recovery (roll-back) is pending") });
+    const r = await run(["--dry-run"], { prometheus: () => prometheus, deployer: () => deployer });
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.include("promote: recovery (roll-back) is pending");
+    expect(prometheus.queries).to.have.length(0);
+    expect(r.stdout).to.equal("");
+    expect(deployer.lifecycle).to.deep.equal(["prepare read-only", "close"]);
+  });
+
+  it("recovers before the gate, so a rejected promotion still leaves production recovered", async function () {
+    const order: string[] = [];
+    const deployer = production();
+    const prepare = deployer.prepare.bind(deployer);
+    deployer.prepare = async (o) => {
+      order.push("prepare");
+      await prepare(o);
+    };
+    const prometheus = new FakePrometheus({ ...GOOD, accuracy: 0.5 });
+    const query = prometheus.instantQuery.bind(prometheus);
+    prometheus.instantQuery = async (q, t) => {
+      if (!order.includes("measure")) order.push("measure");
+      return query(q, t);
+    };
+    const r = await run(["--approved-by", "ci:octocat"], {
+      prometheus: () => prometheus,
+      deployer: () => deployer,
+    });
+    expect(r.code).to.equal(3);
+    expect(order).to.deep.equal(["prepare", "measure"]);
+    expect(deployer.lifecycle).to.deep.equal(["prepare", "close"]);
   });
 
   it("exits 6 (a person is needed) when a failed first promotion has nothing to roll back to", async function () {

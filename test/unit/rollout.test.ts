@@ -10,8 +10,16 @@ import * as http from "http";
 import type { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
-import { ConcurrentUpdate, DependencyUnavailable } from "../../scripts/promotion/errors";
-import { ProductionStack, StackRollout } from "../../scripts/promotion/rollout";
+import {
+  ConcurrentUpdate,
+  DependencyUnavailable,
+  HumanNeeded,
+  RecoveryPending,
+} from "../../scripts/promotion/errors";
+import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
+import { generationFile, Journal, pendingRecovery, readLatest } from "../../scripts/promotion/lock";
+import { bootId } from "../../scripts/promotion/processes";
+import { ProductionStack, promotionLockDir, StackRollout } from "../../scripts/promotion/rollout";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
 import { stackConfigMap } from "../helpers/stack-config";
 
@@ -120,12 +128,15 @@ describe("the production rollout", function () {
       thresholds: THRESHOLDS,
       bakeSeconds: 2,
       projectDir: tmp,
+      env: { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}` },
+      engineLocks: () => [],
       selectStack: async () => stack.asStack(),
       sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))),
       ...over,
     });
   }
 
+  const prepare = { readOnly: false, signRollback: () => evidence };
   const evidence = {
     record: { modelVersion: "1.1.0" },
     signature: "x",
@@ -137,6 +148,7 @@ describe("the production rollout", function () {
     });
     const before = await stack.getAllConfig();
     const r = rollout(stack);
+    await r.prepare(prepare);
     try {
       const err = await r
         .deploy(evidence, () => undefined)
@@ -163,6 +175,7 @@ describe("the production rollout", function () {
     });
     const before = await stack.getAllConfig();
     const r = rollout(stack);
+    await r.prepare(prepare);
     try {
       const err = await r.deploy(evidence, () => undefined).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(ConcurrentUpdate);
@@ -178,6 +191,7 @@ describe("the production rollout", function () {
       throw new Error("error: update failed\n  kubernetes:apps/v1:Deployment churn-model: timed out");
     });
     const r = rollout(stack);
+    await r.prepare(prepare);
     try {
       const res = await r.deploy(evidence, () => undefined);
       expect(res).to.deep.equal({
@@ -240,6 +254,188 @@ describe("the production rollout", function () {
         "readiness: 3 health checks in a row failed (GET /healthz answered 404)",
       ]);
       expect([...new Set(probed)]).to.deep.equal(["/healthz"]);
+    });
+
+    describe("recovery first", function () {
+      const previousEvidence = JSON.stringify(
+        signEvidence(
+          {
+            kind: "promotion",
+            modelVersion: "1.0.0",
+            image: "registry.internal.example.com/ml/churn-model:1.0.0",
+            measured: {
+              accuracy: 0.9,
+              latencyP99Ms: 170,
+              errorRate: 0.001,
+              uptime: 1,
+              soakHours: 30,
+              requests: 100000,
+              labeledPredictions: 5000,
+            },
+            window: { start: "2025-02-20T12:00:00Z", end: "2025-02-21T12:00:00Z" },
+            thresholds: THRESHOLDS,
+            staging: { stack: "staging", updateVersion: 5, deployedAt: "2025-02-20T06:00:00Z" },
+            approver: "alice",
+            createdAt: "2025-02-21T12:05:00Z",
+          },
+          generateEvidenceKeyPair().privateKeyPem,
+        ),
+      );
+      const lockDir = () =>
+        promotionLockDir({ env: { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}` } }, "production");
+      function plantStale(over: Partial<Journal> = {}): void {
+        const j: Journal = {
+          generation: 3,
+          stack: "production",
+          holder: {
+            host: os.hostname(),
+            bootId: bootId(),
+            pid: 2 ** 22 + 99,
+            startTime: 1,
+            startedAt: "2026-01-01T00:00:00Z",
+            nonce: "n",
+          },
+          state: "held",
+          phase: "updating",
+          previousConfig: {
+            "churn-model:modelVersion": "1.0.0",
+            "churn-model:promotionEvidence": previousEvidence,
+          },
+          target: "1.1.0",
+          approver: "alice",
+          sessions: [],
+          updatedAt: "2026-01-01T00:00:01Z",
+          ...over,
+        };
+        fs.mkdirSync(lockDir(), { recursive: true });
+        fs.writeFileSync(generationFile(lockDir(), 3), JSON.stringify(j));
+      }
+      function interrupted(): FakeStack {
+        // What a promotion killed mid-update leaves: the candidate's version and evidence in the config.
+        return served(
+          productionConfig({
+            "churn-model:probes": '{"readinessPath":"/ready"}',
+            "churn-model:modelVersion": "1.1.0",
+            "churn-model:promotionEvidence": '{"record":{"modelVersion":"1.1.0"}}',
+          }),
+        );
+      }
+
+      it("refuses a dry run while a recovery is pending and changes nothing", async function () {
+        plantStale();
+        const stack = interrupted();
+        const before = fs.readdirSync(lockDir());
+        const r = rollout(stack);
+        const err = await r.prepare({ ...prepare, readOnly: true }).catch((e: unknown) => e);
+        expect(err).to.be.instanceOf(RecoveryPending);
+        expect((err as Error).message).to.match(
+          /^the promotion of 1\.1\.0 to production started 2026-01-01T00:00:00Z \(host .*, pid 4194403\) ended during "updating" without finishing\. Recovery \(roll-back\) is pending: the next promotion does it first\. Nothing was decided or changed$/,
+        );
+        await r.close();
+        expect(stack.calls).to.deep.equal([]);
+        expect(fs.readdirSync(lockDir())).to.deep.equal(before);
+      });
+
+      it("rolls an interrupted promotion back to the version before it, with fresh evidence, then verifies it", async function () {
+        plantStale();
+        const stack = interrupted();
+        const signed: string[] = [];
+        const rollbackEvidence = {
+          record: { modelVersion: "1.0.0", approver: "alice", kind: "rollback" },
+          signature: "fresh",
+        } as unknown as Parameters<StackRollout["deploy"]>[0];
+        const log: string[] = [];
+        const r = rollout(stack, { log: (l) => log.push(l) });
+        await r.prepare({
+          readOnly: false,
+          signRollback: (prev, approver) => {
+            signed.push(`${prev.record.modelVersion} by ${approver}`);
+            return rollbackEvidence;
+          },
+        });
+        expect(signed).to.deep.equal(["1.0.0 by alice"]);
+        expect(stack.calls).to.deep.equal([
+          "refresh",
+          "set churn-model:modelVersion",
+          "set churn-model:promotionEvidence",
+          "up",
+        ]);
+        expect(stack.config["churn-model:modelVersion"].value).to.equal("1.0.0");
+        expect(JSON.parse(stack.config["churn-model:promotionEvidence"].value)).to.deep.equal(
+          rollbackEvidence,
+        );
+        expect(
+          log.some((l) => l.startsWith("recovering production: the promotion started 2026-01-01T00:00:00Z")),
+        ).to.equal(true);
+        expect(log).to.include("recovered production: it runs 1.0.0 again, verified healthy");
+        expect(readLatest(lockDir())).to.deep.include({ phase: "locked", state: "held", tookOverFrom: 3 });
+        await r.close();
+        expect(readLatest(lockDir())?.state).to.equal("released");
+      });
+
+      it("cancels the engine's lock only when an engine process of the journal took it", async function () {
+        const session = { pid: 2 ** 22 + 7, startTime: 1, bootId: bootId(), command: "pulumi up" };
+        plantStale({ sessions: [session] });
+        const stack = interrupted();
+        const r = rollout(stack, {
+          engineLocks: () => [{ file: "l.json", pid: session.pid, hostname: os.hostname() }],
+        });
+        await r.prepare(prepare);
+        expect(stack.calls.slice(0, 2)).to.deep.equal(["cancel", "refresh"]);
+        await r.close();
+      });
+
+      it("never cancels an engine update it did not start, and changes nothing", async function () {
+        plantStale();
+        const stack = interrupted();
+        const r = rollout(stack, {
+          engineLocks: () => [{ file: "l.json", pid: 4242, hostname: "someone-else" }],
+        });
+        const err = await r.prepare(prepare).catch((e: unknown) => e);
+        expect(err).to.be.instanceOf(ConcurrentUpdate);
+        expect((err as Error).message).to.equal(
+          "production is locked by an engine update this tool did not start (pid 4242 on someone-else); it is not cancelled, and recovery waits for it: nothing was changed",
+        );
+        expect(stack.calls).to.deep.equal([]);
+        await r.close();
+        expect(pendingRecovery(lockDir())?.phase, "the recovery stays pending").to.equal("rolling-back");
+      });
+
+      it("keeps the recovery pending (exit 6) when the rollback's verification fails", async function () {
+        plantStale();
+        const stack = served(
+          productionConfig({
+            "churn-model:modelVersion": "1.1.0",
+            "churn-model:probes": '{"readinessPath":"/missing"}',
+          }),
+        );
+        const r = rollout(stack, { bakeSeconds: 60 });
+        const err = await r.prepare(prepare).catch((e: unknown) => e);
+        expect(err).to.be.instanceOf(HumanNeeded);
+        expect((err as HumanNeeded).exitCode).to.equal(6);
+        expect((err as Error).message).to.match(
+          /^recovering production: 1\.0\.0 is not healthy after the rollback: readiness/,
+        );
+        await r.close();
+        expect(pendingRecovery(lockDir())?.phase).to.equal("rolling-back");
+      });
+
+      it("restores the config of an interrupted first promotion and asks for a person once", async function () {
+        plantStale({
+          previousConfig: { "churn-model:modelVersion": null, "churn-model:promotionEvidence": null },
+        });
+        const stack = interrupted();
+        const r = rollout(stack);
+        const err = await r.prepare(prepare).catch((e: unknown) => e);
+        expect(err).to.be.instanceOf(HumanNeeded);
+        expect(stack.calls).to.deep.equal([
+          "refresh",
+          "remove churn-model:modelVersion",
+          "remove churn-model:promotionEvidence",
+        ]);
+        await r.close();
+        expect(readLatest(lockDir())?.state).to.equal("released");
+      });
     });
 
     it("judges production against the policy config's numbers, not restated ones", async function () {

@@ -1,0 +1,226 @@
+/**
+ * The promotion lock: one holder, identity beyond a PID, takeover of a dead holder's lock
+ * carrying its unfinished work, and a race of separate processes over stale locks.
+ */
+import { expect } from "chai";
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConcurrentUpdate } from "../../scripts/promotion/errors";
+import {
+  acquirePromotionLock,
+  currentHolder,
+  generationFile,
+  holderAlive,
+  Journal,
+  lockHeld,
+  pendingRecovery,
+  readLatest,
+} from "../../scripts/promotion/lock";
+import { bootId, processStartTime } from "../../scripts/promotion/processes";
+import { REPO_ROOT } from "../../scripts/toolchain/env";
+
+/** A PID above the kernel's largest (2^22): no process can have it. */
+const NO_SUCH_PID = 2 ** 22 + 12345;
+
+function staleJournal(over: Partial<Journal> = {}): Journal {
+  return {
+    generation: 7,
+    stack: "production",
+    holder: {
+      host: os.hostname(),
+      bootId: bootId(),
+      pid: NO_SUCH_PID,
+      startTime: 1,
+      startedAt: "2026-01-01T00:00:00Z",
+      nonce: "dead",
+    },
+    state: "held",
+    phase: "updating",
+    previousConfig: { "churn-model:modelVersion": "1.0.0", "churn-model:promotionEvidence": '{"e":1}' },
+    target: "1.1.0",
+    approver: "alice",
+    sessions: [],
+    updatedAt: "2026-01-01T00:00:01Z",
+    ...over,
+  };
+}
+
+function plant(dir: string, j: Journal): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(generationFile(dir, j.generation), JSON.stringify(j));
+}
+
+describe("the promotion lock", function () {
+  let dir: string;
+
+  beforeEach(function () {
+    dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "churn-lock-")), "production");
+  });
+
+  afterEach(function () {
+    fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+  });
+
+  it("admits one holder and refuses a second while the first is alive, naming it", function () {
+    const first = acquirePromotionLock(dir, "production");
+    expect(first.stale).to.equal(undefined);
+    expect(() => acquirePromotionLock(dir, "production")).to.throw(
+      ConcurrentUpdate,
+      new RegExp(`another promotion of production is running \\(pid ${process.pid}, started `),
+    );
+    expect(lockHeld(dir)).to.equal(true);
+    first.release();
+    expect(lockHeld(dir)).to.equal(false);
+    const second = acquirePromotionLock(dir, "production");
+    expect(second.journal().generation).to.equal(2);
+    second.release();
+  });
+
+  it("identifies a holder by host, boot ID, PID and the PID's start time", function () {
+    const me = currentHolder();
+    expect(me.host).to.equal(os.hostname());
+    expect(me.bootId).to.match(/^[0-9a-f-]{36}$/);
+    expect(me.startTime).to.equal(processStartTime(process.pid));
+    expect(holderAlive(me)).to.equal(true);
+    expect(holderAlive({ ...me, startTime: me.startTime + 1 }), "a recycled PID").to.equal(false);
+    expect(holderAlive({ ...me, bootId: "00000000-0000-0000-0000-000000000000" }), "another boot").to.equal(
+      false,
+    );
+    expect(holderAlive({ ...me, pid: NO_SUCH_PID })).to.equal(false);
+    expect(holderAlive({ ...me, host: "runner-elsewhere", pid: NO_SUCH_PID }), "another host").to.equal(true);
+  });
+
+  it("never takes over the lock of a holder on another host", function () {
+    const other = staleJournal();
+    plant(dir, { ...other, holder: { ...other.holder, host: "runner-7" } });
+    expect(() => acquirePromotionLock(dir, "production")).to.throw(
+      ConcurrentUpdate,
+      /another promotion of production is running \(host runner-7, pid \d+, started .*If host runner-7 is gone for good, move .*0000000007\.json away/,
+    );
+  });
+
+  it("takes over a dead holder's lock and carries its unfinished work into the new journal at once", function () {
+    const dead = staleJournal({
+      sessions: [{ pid: NO_SUCH_PID, startTime: 5, bootId: bootId(), command: "pulumi up" }],
+    });
+    plant(dir, dead);
+    const lock = acquirePromotionLock(dir, "production");
+    expect(lock.stale).to.deep.equal(dead);
+    const onDisk = JSON.parse(fs.readFileSync(generationFile(dir, 8), "utf8")) as Journal;
+    expect(onDisk).to.deep.include({
+      generation: 8,
+      state: "held",
+      phase: "rolling-back",
+      previousConfig: dead.previousConfig,
+      target: "1.0.0",
+      approver: "alice",
+      sessions: dead.sessions,
+      tookOverFrom: 7,
+    });
+    expect(onDisk.holder.pid).to.equal(process.pid);
+    lock.release();
+  });
+
+  it("takes over a dead holder that changed nothing without inheriting anything", function () {
+    plant(dir, staleJournal({ phase: "locked", previousConfig: undefined, target: undefined }));
+    expect(pendingRecovery(dir)).to.equal(undefined);
+    const lock = acquirePromotionLock(dir, "production");
+    expect(lock.journal()).to.deep.include({ phase: "locked", sessions: [], tookOverFrom: 7 });
+    expect(lock.journal().previousConfig).to.equal(undefined);
+    lock.release();
+  });
+
+  it("reports a pending recovery for a dry run without touching the lock", function () {
+    plant(dir, staleJournal());
+    const before = fs.readdirSync(dir);
+    expect(pendingRecovery(dir)?.generation).to.equal(7);
+    expect(fs.readdirSync(dir)).to.deep.equal(before);
+  });
+
+  it("leaves an abandoned journal for the next run, which treats it as stale", function () {
+    const lock = acquirePromotionLock(dir, "production");
+    lock.update({
+      phase: "verifying",
+      target: "1.1.0",
+      previousConfig: { "churn-model:modelVersion": "1.0.0" },
+    });
+    lock.abandon();
+    expect(pendingRecovery(dir)?.phase).to.equal("verifying");
+    const next = acquirePromotionLock(dir, "production");
+    expect(next.stale?.phase).to.equal("verifying");
+    expect(next.journal().phase).to.equal("rolling-back");
+    next.release();
+  });
+
+  it("journals each change atomically in the holder's own generation file", function () {
+    const lock = acquirePromotionLock(dir, "production");
+    lock.update({ phase: "updating", target: "1.1.0" });
+    expect(readLatest(dir)).to.deep.include({ phase: "updating", target: "1.1.0", state: "held" });
+    lock.release();
+    expect(readLatest(dir)).to.deep.include({ state: "released", phase: "locked" });
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp"))).to.deep.equal([]);
+  });
+
+  it("keeps stacks apart", function () {
+    const a = acquirePromotionLock(dir, "production");
+    const b = acquirePromotionLock(path.join(path.dirname(dir), "staging"), "staging");
+    a.release();
+    b.release();
+  });
+
+  it("admits exactly one holder at a time when separate processes race over stale locks", async function () {
+    this.timeout(120_000);
+    const rounds = 30;
+    const contenders = 6;
+    const interval = 200;
+    const dirs = Array.from({ length: rounds }, (_, r) => path.join(path.dirname(dir), `round-${r}`));
+    for (const d of dirs) plant(d, staleJournal());
+    // Every contender is started (ts-node takes a while) before the first round begins.
+    const start = Date.now() + 6_000;
+    const outputs = await Promise.all(
+      Array.from(
+        { length: contenders },
+        () =>
+          new Promise<string>((resolve, reject) => {
+            const child = spawn(
+              process.execPath,
+              [
+                "-r",
+                require.resolve("ts-node/register/transpile-only"),
+                path.join(REPO_ROOT, "test", "helpers", "lock-contender.ts"),
+                String(start),
+                String(interval),
+                ...dirs,
+              ],
+              { stdio: ["ignore", "pipe", "inherit"] },
+            );
+            let out = "";
+            child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+            child.once("error", reject);
+            child.once("close", (code) =>
+              code === 0 ? resolve(out) : reject(new Error(`contender exited ${code}`)),
+            );
+          }),
+      ),
+    );
+    const results = outputs
+      .join("")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { round: number; result: string; overlap: boolean; detail: string });
+    expect(results).to.have.length(rounds * contenders);
+    expect(results.filter((r) => r.result === "error").map((r) => r.detail)).to.deep.equal([]);
+    expect(results.filter((r) => r.overlap)).to.deep.equal([]);
+    for (let r = 0; r < rounds; r++) {
+      const held = results.filter((x) => x.round === r && x.result === "held").length;
+      expect(held, `round ${r}`).to.be.at.least(1);
+    }
+    // Each round's stale lock was taken over exactly once: one generation follows it.
+    for (const d of dirs) {
+      const journal = JSON.parse(fs.readFileSync(generationFile(d, 8), "utf8")) as Journal;
+      expect(journal.tookOverFrom).to.equal(7);
+    }
+  });
+});
