@@ -6,11 +6,10 @@
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as path from "path";
-import { REPO_ROOT } from "../toolchain/env";
+import { defaultStateDir, REPO_ROOT } from "../toolchain/env";
 import { readStackConfig } from "../../stacks/config";
 import { BakeObservation, judgeBake, RollbackTriggers, rollbackTriggers } from "./bake";
 import {
-  engineEnv,
   engineError,
   EngineOptions,
   firstLine,
@@ -60,13 +59,18 @@ export interface RolloutOptions extends DeployerOptions, EngineOptions {
   readonly engineLocks?: () => EngineLock[];
 }
 
+/** The backend the engine uses for these options (the toolchain's default: the checkout's file backend). */
+function backendUrl(opts: EngineOptions): string {
+  return opts.env?.PULUMI_BACKEND_URL ?? process.env.PULUMI_BACKEND_URL ?? `file://${defaultStateDir()}`;
+}
+
 /**
  * Where the promotion lock of a stack lives: beside the state of a file backend
  * (`<backend>/.churn-model/promotions/<stack>`), so every runner that shares the state shares
  * the lock; with another backend, in the project directory.
  */
 export function promotionLockDir(opts: EngineOptions, stack: string): string {
-  const backend = engineEnv(opts).PULUMI_BACKEND_URL ?? "";
+  const backend = backendUrl(opts);
   const base = backend.startsWith("file://") ? backend.slice("file://".length) : projectDir(opts);
   return path.join(base, ".churn-model", "promotions", stack.replace(/[^A-Za-z0-9._-]/g, "_"));
 }
@@ -76,7 +80,7 @@ export function promotionLockDir(opts: EngineOptions, stack: string): string {
  * each naming the pid and host of the pulumi process that took it); none for other backends.
  */
 export function engineLocks(opts: EngineOptions, stack: string): EngineLock[] {
-  const backend = engineEnv(opts).PULUMI_BACKEND_URL ?? "";
+  const backend = backendUrl(opts);
   if (!backend.startsWith("file://")) return [];
   const root = path.join(backend.slice("file://".length), ".pulumi", "locks");
   const short = stack.split("/").pop() ?? stack;

@@ -124,6 +124,8 @@ describe("promotion events reach the notifier", function () {
     return {
       p,
       deployer: () => ({
+        prepare: async () => undefined,
+        close: async () => undefined,
         current: async () => ({ modelVersion: "1.0.0", evidence: previous }),
         deploy: async (e) => {
           p.calls.push(`deploy ${e.record.modelVersion}`);
