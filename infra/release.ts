@@ -2,18 +2,24 @@ import * as crypto from "crypto";
 
 /**
  * The name suffix of a version's release record (a ConfigMap that remembers when the
- * version went live in a stack): `1-4-2` for 1.4.2, a short hash for a digest.
+ * version went live in a stack), unique per exact version: `1-4-2` for a plain 1.4.2, whose
+ * digits and dots map back one to one; for anything else (pre-release or build parts, upper
+ * case, a digest) the readable slug plus 8 hex of the version's SHA-256, so `1.4.2-rc.1`,
+ * `1.4.2-RC.1` and `1.4.2-rc-1` get three records and none inherits another's deployedAt.
  */
 export function releaseRecordName(version: string): string {
+  if (/^\d+\.\d+\.\d+$/.test(version)) {
+    return version.replace(/\./g, "-");
+  }
+  const hash = crypto.createHash("sha256").update(version).digest("hex").slice(0, 8);
   if (version.startsWith("sha256:")) {
-    return `d${version.slice(7, 19)}`;
+    return `d${version.slice(7, 19)}-${hash}`;
   }
   const slug = version
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-|-$/g, "");
-  if (slug.length <= 40) {
-    return slug;
-  }
-  return `${slug.slice(0, 30)}-${crypto.createHash("sha256").update(version).digest("hex").slice(0, 8)}`;
+    .replace(/^-|-$/g, "")
+    .slice(0, 30)
+    .replace(/-$/, "");
+  return `${slug}-${hash}`;
 }

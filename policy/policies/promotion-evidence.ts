@@ -1,4 +1,5 @@
 import { PolicyConfigSchema, ReportViolation, ResourceValidationPolicy } from "@pulumi/policy";
+import { ANALYSIS_CONFIG_SCHEMA } from "../../scripts/promotion/analysis-config";
 import { BadInput } from "../../scripts/promotion/errors";
 import { EVIDENCE_ANNOTATION, verifyEvidence } from "../../scripts/promotion/evidence";
 import { parseThresholds, POLICY_NAME, Thresholds, THRESHOLD_KEYS } from "../../scripts/promotion/thresholds";
@@ -45,6 +46,7 @@ const configSchema: PolicyConfigSchema = {
     minLabeledPredictions: { ...NON_NEGATIVE, default: DEFAULT_THRESHOLDS.minLabeledPredictions },
     maxEvidenceAgeHours: { ...NON_NEGATIVE, default: DEFAULT_THRESHOLDS.maxEvidenceAgeHours },
     publicKey: { type: "string", description: "The Ed25519 public key (SPKI PEM) that verifies evidence." },
+    ...(ANALYSIS_CONFIG_SCHEMA as PolicyConfigSchema["properties"]),
   },
 };
 

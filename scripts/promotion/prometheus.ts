@@ -13,10 +13,17 @@ export interface VectorSample {
   readonly value: number;
 }
 
+/** One series of a range vector: its labels and [unix seconds, value] points in time order. */
+export interface MatrixSeries {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly points: readonly (readonly [number, number])[];
+}
+
 export type InstantResult =
   | { readonly resultType: "vector"; readonly samples: readonly VectorSample[] }
   | { readonly resultType: "scalar"; readonly value: number }
-  | { readonly resultType: "matrix" | "string" };
+  | { readonly resultType: "matrix"; readonly series: readonly MatrixSeries[] }
+  | { readonly resultType: "string" };
 
 /**
  * How a query failed:
@@ -60,6 +67,11 @@ export interface PrometheusClient {
   readonly baseUrl: string;
   /** Evaluates `query` at `time` with the instant query API. Throws QueryFailure. */
   instantQuery(query: string, time: Date): Promise<InstantResult>;
+  /**
+   * Evaluates `query` at start, start + step, … up to end with the range query API; the
+   * answer is a matrix. Throws QueryFailure.
+   */
+  rangeQuery(query: string, start: Date, end: Date, stepSeconds: number): Promise<InstantResult>;
 }
 
 const TRANSIENT_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "EAI_AGAIN"]);
@@ -81,10 +93,14 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function parsePair(raw: unknown, what: string): number {
+  return parsePoint(raw, what)[1];
+}
+
+function parsePoint(raw: unknown, what: string): [number, number] {
   if (!Array.isArray(raw) || raw.length !== 2 || typeof raw[0] !== "number") {
     throw new QueryFailure("not-prometheus", `${what} is not a [timestamp, "value"] pair`);
   }
-  return parseSampleValue(raw[1]);
+  return [raw[0], parseSampleValue(raw[1])];
 }
 
 function parseLabels(raw: unknown): Record<string, string> {
@@ -148,7 +164,21 @@ export function parseQueryResponse(status: number, contentType: string, body: st
     }
     case "scalar":
       return { resultType: "scalar", value: parsePair(data.result, "the scalar result") };
-    case "matrix":
+    case "matrix": {
+      if (!Array.isArray(data.result)) {
+        throw new QueryFailure("not-prometheus", "the matrix result is not an array");
+      }
+      const series = data.result.map((s: unknown) => {
+        if (!isRecord(s) || !Array.isArray(s.values)) {
+          throw new QueryFailure("not-prometheus", "a matrix series is not an object with values");
+        }
+        return {
+          labels: parseLabels(s.metric),
+          points: s.values.map((p: unknown) => parsePoint(p, "a matrix point")),
+        };
+      });
+      return { resultType: "matrix", series };
+    }
     case "string":
       return { resultType: data.resultType };
     default:
@@ -174,11 +204,11 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     proxy: false,
   });
 
-  async function once(query: string, time: Date): Promise<InstantResult> {
-    const body = new URLSearchParams({ query, time: (time.getTime() / 1000).toFixed(3) });
+  async function once(apiPath: string, params: Record<string, string>): Promise<InstantResult> {
+    const body = new URLSearchParams(params);
     let res;
     try {
-      res = await http.post("/api/v1/query", body.toString(), {
+      res = await http.post(apiPath, body.toString(), {
         headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -204,22 +234,33 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     }
   }
 
+  async function withRetries(apiPath: string, params: Record<string, string>): Promise<InstantResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await once(apiPath, params);
+      } catch (err) {
+        if (!(err instanceof QueryFailure)) throw err;
+        if (!err.transient || attempt >= attempts) {
+          throw attempt > 1 ? new QueryFailure(err.kind, `${err.message} (after ${attempt} attempts)`) : err;
+        }
+        await sleep(backoffMs * 2 ** (attempt - 1));
+      }
+    }
+  }
+
+  const seconds = (d: Date): string => (d.getTime() / 1000).toFixed(3);
   return {
     baseUrl: options.baseUrl,
-    async instantQuery(query: string, time: Date): Promise<InstantResult> {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await once(query, time);
-        } catch (err) {
-          if (!(err instanceof QueryFailure)) throw err;
-          if (!err.transient || attempt >= attempts) {
-            throw attempt > 1
-              ? new QueryFailure(err.kind, `${err.message} (after ${attempt} attempts)`)
-              : err;
-          }
-          await sleep(backoffMs * 2 ** (attempt - 1));
-        }
-      }
+    instantQuery(query: string, time: Date): Promise<InstantResult> {
+      return withRetries("/api/v1/query", { query, time: seconds(time) });
+    },
+    rangeQuery(query: string, start: Date, end: Date, stepSeconds: number): Promise<InstantResult> {
+      return withRetries("/api/v1/query_range", {
+        query,
+        start: seconds(start),
+        end: seconds(end),
+        step: String(stepSeconds),
+      });
     },
   };
 }

@@ -11,12 +11,13 @@ import { loadBaselineMargins } from "./baseline";
 import type { PromoteOptions } from "./cli-args";
 import { BadInput, GateRejected, HumanNeeded, RolledBack } from "./errors";
 import { signEvidence, SignedEvidence } from "./evidence";
+import { AnalysisSettings, loadAnalysisSettings } from "./analysis-config";
 import { Baseline, decide, Decision, GateMetrics } from "./gate";
-import { collectMetrics, DEFAULT_QUERIES, loadQueries, MetricsRequest } from "./metrics";
+import { ANALYSIS_QUERIES, collectAnalysis, loadQueries } from "./metrics";
 import type { StagingSnapshot } from "./outputs";
 import type { PrometheusClient } from "./prometheus";
 import { promotionRecord, rollbackRecord } from "./record";
-import { appendStepSummary, decisionJson, decisionMarkdown, decisionTable } from "./report";
+import { appendStepSummary, decisionJson, decisionMarkdown, decisionTable, OUTCOME_MEANING } from "./report";
 import { defaultThresholdsFile, loadThresholds, Thresholds } from "./thresholds";
 import type { DeployerFactory, ProductionDeployer, Progress } from "./deployer";
 import { renderMatchers } from "./values";
@@ -52,6 +53,7 @@ export interface GateResult {
   readonly metrics: GateMetrics;
   readonly staging: StagingSnapshot;
   readonly thresholds: Thresholds;
+  readonly analysis: AnalysisSettings;
   readonly thresholdsFile: string;
 }
 
@@ -67,6 +69,7 @@ export interface PromotionResult {
 export async function evaluateGate(options: PromoteOptions, deps: PromotionDeps): Promise<GateResult> {
   const thresholdsFile = options.thresholds ?? defaultThresholdsFile(options.to);
   const thresholds = loadThresholds(thresholdsFile);
+  const analysis = loadAnalysisSettings(thresholdsFile);
   const margins = options.baselineSelector === undefined ? undefined : loadBaselineMargins(thresholdsFile);
   if (options.baselineSelector !== undefined && margins === undefined) {
     throw new BadInput(
@@ -74,7 +77,7 @@ export async function evaluateGate(options: PromoteOptions, deps: PromotionDeps)
         "baselineMaxAccuracyDrop, baselineMaxLatencyP99IncreaseMs, baselineMaxErrorRateIncrease)",
     );
   }
-  const queries = options.queries === undefined ? DEFAULT_QUERIES : loadQueries(options.queries);
+  const queries = options.queries === undefined ? ANALYSIS_QUERIES : loadQueries(options.queries);
 
   const staging = await deps.readStaging(options);
   const outputs = staging.outputs;
@@ -91,37 +94,41 @@ export async function evaluateGate(options: PromoteOptions, deps: PromotionDeps)
         `${outputs.modelVersion} went live in ${staging.stack} (deployedAt ${outputs.deployedAt.toISOString()})`,
     );
   }
-  const start = new Date(
+  const earliestStart = new Date(
     Math.max(outputs.deployedAt.getTime(), end.getTime() - options.windowSeconds * 1000),
   );
-  const window = { start, end };
-
-  const requests: MetricsRequest[] = [{ selector: outputs.metricsSelector, window }];
-  if (options.baselineSelector !== undefined) requests.push({ selector: options.baselineSelector, window });
   const prometheusUrl = options.prometheusUrl ?? outputs.prometheusUrl;
   deps.log(
-    `Measuring ${outputs.modelVersion} in ${prometheusUrl} over ${start.toISOString()} → ${end.toISOString()}`,
+    `Measuring ${outputs.modelVersion} in ${prometheusUrl} over ${earliestStart.toISOString()} → ${end.toISOString()} ` +
+      `(intervals of ${analysis.analysisIntervalMinutes} min, confidence ${analysis.confidence})`,
   );
-  const [metrics, baseMetrics] = await collectMetrics(
-    deps.prometheus(prometheusUrl, options.queryTimeoutMs),
-    queries,
-    requests,
-  );
+  const measured = await collectAnalysis(deps.prometheus(prometheusUrl, options.queryTimeoutMs), queries, {
+    selector: outputs.metricsSelector,
+    end,
+    earliestStart,
+    intervalSeconds: Math.round(analysis.analysisIntervalMinutes * 60),
+    slotSeconds: analysis.maxStalenessSeconds,
+    lookbackSeconds:
+      Math.max(options.windowSeconds, thresholds.minSoakHours * 3600) + 2 * analysis.maxStalenessSeconds,
+    baselineSelector: options.baselineSelector,
+  });
+  const metrics = measured.metrics;
   const baseline: Baseline | undefined =
-    options.baselineSelector !== undefined && margins !== undefined && baseMetrics !== undefined
+    options.baselineSelector !== undefined && margins !== undefined && measured.baseline !== undefined
       ? {
           description: `baseline {${renderMatchers(options.baselineSelector)}}`,
-          metrics: baseMetrics,
+          metrics: measured.baseline,
           margins,
         }
       : undefined;
   const decision = decide(metrics, thresholds, {
     modelVersion: outputs.modelVersion,
-    window,
+    window: measured.window,
     deployedAt: outputs.deployedAt,
+    analysis,
     baseline,
   });
-  return { decision, metrics, staging, thresholds, thresholdsFile };
+  return { decision, metrics, staging, thresholds, analysis, thresholdsFile };
 }
 
 function report(options: PromoteOptions, deps: PromotionDeps, decision: Decision): void {
@@ -133,8 +140,13 @@ function report(options: PromoteOptions, deps: PromotionDeps, decision: Decision
 }
 
 function rejection(decision: Decision, prefix: string): GateRejected {
-  const failed = decision.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.reason}`);
-  return new GateRejected(`${prefix}; nothing was changed:\n  - ${failed.join("\n  - ")}`);
+  const failed = decision.checks
+    .filter((c) => c.mode === "enforce" && c.status !== "pass")
+    .map((c) => `${c.name} (${c.status}): ${c.reason}${c.next !== undefined ? ` — ${c.next}` : ""}`);
+  return new GateRejected(
+    `${prefix}; nothing was changed: ${decision.outcome} (${OUTCOME_MEANING[decision.outcome]}):\n` +
+      `  - ${failed.join("\n  - ")}`,
+  );
 }
 
 function seconds(ms: number): string {

@@ -17,12 +17,11 @@ export interface PromotionRecordInput {
   readonly createdAt: Date;
 }
 
-function finite(metrics: GateMetrics, key: keyof GateMetrics): number {
-  const m = metrics[key];
-  if (m.error !== undefined || m.value === null || !Number.isFinite(m.value)) {
-    throw new Error(`cannot record evidence: ${key} has no finite value`);
+function finite(value: number | null | undefined, what: string): number {
+  if (value === null || value === undefined || !Number.isFinite(value)) {
+    throw new Error(`cannot record evidence: ${what} has no finite value`);
   }
-  return m.value;
+  return value;
 }
 
 /** The measured values of a passed gate; throws if the gate did not pass. */
@@ -30,18 +29,15 @@ export function measuredFrom(decision: Decision, metrics: GateMetrics): Measured
   if (decision.decision !== "promote") {
     throw new Error(`cannot record evidence for ${decision.modelVersion}: the gate rejected it`);
   }
-  const soak = decision.checks.find((c) => c.name === "soak_time")?.value;
-  if (soak === undefined || soak === null) {
-    throw new Error("cannot record evidence: the decision has no soak_time value");
-  }
+  const check = (name: string) => finite(decision.checks.find((c) => c.name === name)?.value, name);
   return {
-    accuracy: finite(metrics, "accuracy"),
-    latencyP99Ms: finite(metrics, "latencyP99Ms"),
-    errorRate: finite(metrics, "errorRate"),
-    uptime: finite(metrics, "uptime"),
-    soakHours: soak,
-    requests: finite(metrics, "requests"),
-    labeledPredictions: finite(metrics, "labeledPredictions"),
+    accuracy: check("accuracy"),
+    latencyP99Ms: check("latency_p99"),
+    errorRate: check("error_rate"),
+    uptime: check("uptime"),
+    soakHours: check("soak_time"),
+    requests: finite(metrics.window.requests.value, "requests"),
+    labeledPredictions: finite(metrics.window.labeled.value, "labeledPredictions"),
   };
 }
 

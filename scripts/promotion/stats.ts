@@ -4,8 +4,15 @@
  * histogram (distribution-free, by order-statistic ranks). Pure arithmetic, no I/O; counts may
  * be fractional because Prometheus' `increase()` extrapolates. Invalid input throws a
  * RangeError naming the argument, so a caller can turn it into an `error` outcome.
- * The methods and their limits are described in docs/canary.md.
+ * The methods and their limits are described in docs/canary.md; the promotion gate's exact
+ * (Clopper–Pearson) bounds and its bucket-resolution p99 bounds below are in docs/analysis.md.
  */
+
+/** The bounds of an interval. */
+export interface Bounds {
+  readonly lower: number;
+  readonly upper: number;
+}
 
 /** An estimate with the bounds of its two-sided interval at the requested confidence. */
 export interface Interval {
@@ -158,4 +165,210 @@ export function histogramQuantile(buckets: readonly Bucket[], q: number, confide
   const lower = lowRank < 1 ? 0 : lowerEdge(bucketOf(lowRank));
   const upper = highRank > n ? Infinity : sorted[bucketOf(highRank)].le;
   return { estimate, lower, upper };
+}
+
+// ------------------------------------------------------------------------------------------
+// The promotion gate's bounds (docs/analysis.md)
+
+/**
+ * The trials needed, at the same observed proportion, for the exact interval to clear
+ * `threshold` on the side that decides (lower ≥ threshold when the proportion is above it,
+ * upper < threshold when below); undefined when the proportion equals the threshold or no
+ * number of trials up to 1e9 would do.
+ */
+export function trialsToDecide(
+  proportion: number,
+  threshold: number,
+  confidence: number,
+): number | undefined {
+  if (proportion === threshold || !Number.isFinite(proportion)) return undefined;
+  const clears = (n: number): boolean => {
+    const w = clopperPearson(proportion * n, n, confidence);
+    return proportion > threshold ? w.lower >= threshold : w.upper < threshold;
+  };
+  let hi = 1;
+  while (!clears(hi)) {
+    hi *= 2;
+    if (hi > 1e9) return undefined;
+  }
+  let lo = hi / 2;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (clears(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/**
+ * Buckets sorted by bound with counts made monotonic (as Prometheus does), or a reason they
+ * cannot be used: no +Inf bucket, a non-finite or negative count.
+ */
+export function normaliseBuckets(buckets: readonly Bucket[]): Bucket[] | string {
+  if (buckets.length === 0) return "the histogram has no buckets";
+  const sorted = [...buckets].sort((a, b) => a.le - b.le);
+  if (sorted.at(-1)!.le !== Infinity) return 'the histogram has no le="+Inf" bucket';
+  for (const b of sorted) {
+    if (Number.isNaN(b.le)) return "a bucket bound is NaN";
+    if (!Number.isFinite(b.count) || b.count < 0) return `bucket le=${b.le} has count ${b.count}`;
+  }
+  let running = 0;
+  return sorted.map((b) => {
+    running = Math.max(running, b.count);
+    return { le: b.le, count: running };
+  });
+}
+
+/**
+ * Where a quantile confidently lies, at bucket resolution, on exact (Clopper–Pearson) bounds
+ * of the share of requests above each bound: `upper` is the smallest bound b whose share above
+ * is at most 1 − q by its upper bound (so the quantile is ≤ b), Infinity when no finite bound
+ * qualifies (unmeasurable with these buckets); `lower` is the largest bound whose share above
+ * exceeds 1 − q by its lower bound (so the quantile is > lower), 0 when none does.
+ */
+export function quantileBounds(q: number, buckets: readonly Bucket[], confidence: number): Bounds {
+  const total = buckets.at(-1)?.count ?? 0;
+  if (!(total > 0)) return { lower: 0, upper: Infinity };
+  const tail = 1 - q;
+  const finite = buckets.filter((b) => b.le !== Infinity);
+  const above = (b: Bucket) => Math.min(total, Math.max(0, total - b.count));
+  // Shares above fall as bounds rise: scan from each end and stop at the first that qualifies.
+  const upper = finite.find((b) => upperAtMost(above(b), total, tail, confidence))?.le ?? Infinity;
+  const lower = [...finite].reverse().find((b) => lowerAbove(above(b), total, tail, confidence))?.le ?? 0;
+  return { lower, upper };
+}
+
+// ------------------------------------------------------------------------------------------
+// Exact (Clopper–Pearson) intervals
+
+/** ln Γ(x), x > 0 (Lanczos, g = 7, n = 9: relative error below 1e-15). */
+function logGamma(x: number): number {
+  const g = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const y = x - 1;
+  let a = g[0];
+  const t = y + 7.5;
+  for (let i = 1; i < 9; i++) a += g[i] / (y + i);
+  return 0.5 * Math.log(2 * Math.PI) + (y + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+/** The continued fraction of the incomplete beta function (modified Lentz). */
+function betaFraction(x: number, a: number, b: number): number {
+  const tiny = 1e-300;
+  let c = 1;
+  let d = 1 - ((a + b) * x) / (a + 1);
+  if (Math.abs(d) < tiny) d = tiny;
+  d = 1 / d;
+  let h = d;
+  for (let m = 1; m <= 100_000; m++) {
+    const m2 = 2 * m;
+    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    h *= d * c;
+    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) < 1e-15) break;
+  }
+  return h;
+}
+
+/** The regularized incomplete beta function I_x(a, b), 0 ≤ x ≤ 1, a, b > 0. */
+export function betaRegularized(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const lnFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x);
+  const front = Math.exp(lnFront);
+  return x < (a + 1) / (a + b + 2)
+    ? (front * betaFraction(x, a, b)) / a
+    : 1 - (front * betaFraction(1 - x, b, a)) / b;
+}
+
+/** ln of the beta density's normalising constant B(a, b). */
+function logBeta(a: number, b: number): number {
+  return logGamma(a) + logGamma(b) - logGamma(a + b);
+}
+
+/**
+ * The x with I_x(a, b) = p: Newton steps on the beta density from `seed`, kept inside a
+ * shrinking bracket (bisection when a step leaves it), to 1e-14.
+ */
+function betaQuantile(p: number, a: number, b: number, seed: number): number {
+  let lo = 0;
+  let hi = 1;
+  let x = Math.min(1 - 1e-12, Math.max(1e-12, seed));
+  const lnB = logBeta(a, b);
+  for (let i = 0; i < 200; i++) {
+    const f = betaRegularized(x, a, b) - p;
+    if (f < 0) lo = x;
+    else hi = x;
+    const density = Math.exp((a - 1) * Math.log(x) + (b - 1) * Math.log(1 - x) - lnB);
+    let next = density > 0 && Number.isFinite(density) ? x - f / density : NaN;
+    if (!(next > lo && next < hi)) next = (lo + hi) / 2;
+    if (Math.abs(next - x) < 1e-14 || hi - lo < 1e-14) return next;
+    x = next;
+  }
+  return x;
+}
+
+/**
+ * The exact (Clopper–Pearson) interval of `successes` out of `trials` at `confidence`
+ * (two-sided), from beta quantiles, so fractional counts work too. Its coverage is never below
+ * the confidence, also for few trials, where the Wilson interval can be too narrow (one slow
+ * request out of one would otherwise count as confidently more than 1 % slow).
+ */
+export function clopperPearson(successes: number, trials: number, confidence: number): Bounds {
+  if (!(trials > 0) || !Number.isFinite(trials))
+    throw new RangeError(`clopperPearson needs trials > 0 (got ${trials})`);
+  if (!(successes >= 0 && successes <= trials)) {
+    throw new RangeError(`clopperPearson needs 0 ≤ successes ≤ trials (got ${successes} of ${trials})`);
+  }
+  if (!(confidence > 0 && confidence < 1)) {
+    throw new RangeError(`confidence must lie strictly between 0 and 1 (got ${confidence})`);
+  }
+  const alpha = 1 - confidence;
+  const seed = wilson(successes, trials, confidence);
+  return {
+    lower: successes === 0 ? 0 : betaQuantile(alpha / 2, successes, trials - successes + 1, seed.lower),
+    upper:
+      successes === trials ? 1 : betaQuantile(1 - alpha / 2, successes + 1, trials - successes, seed.upper),
+  };
+}
+
+/** Whether the exact upper bound of successes/trials is at most `threshold` (one beta evaluation). */
+export function upperAtMost(
+  successes: number,
+  trials: number,
+  threshold: number,
+  confidence: number,
+): boolean {
+  if (successes >= trials) return threshold >= 1;
+  if (threshold >= 1) return true;
+  if (threshold <= 0) return false;
+  return betaRegularized(threshold, successes + 1, trials - successes) >= 1 - (1 - confidence) / 2;
+}
+
+/** Whether the exact lower bound of successes/trials is above `threshold` (one beta evaluation). */
+export function lowerAbove(
+  successes: number,
+  trials: number,
+  threshold: number,
+  confidence: number,
+): boolean {
+  if (successes <= 0) return false;
+  if (threshold >= 1) return false;
+  if (threshold < 0) return true;
+  return betaRegularized(threshold, successes, trials - successes + 1) < (1 - confidence) / 2;
 }

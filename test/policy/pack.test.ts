@@ -134,11 +134,11 @@ describe("policy config files", () => {
 
   it("sandbox-production.json holds the sandbox's short-soak thresholds", () => {
     expect(loadThresholds(path.join(CONFIG_DIR, "sandbox-production.json"))).to.deep.equal({
-      minAccuracy: 0.83,
+      minAccuracy: 0.82,
       maxLatencyP99Ms: 250,
       maxErrorRate: 0.01,
       minUptime: 0.99,
-      minSoakHours: 0.01,
+      minSoakHours: 0.02,
       minRequests: 200,
       minLabeledPredictions: 50,
       maxEvidenceAgeHours: 72,

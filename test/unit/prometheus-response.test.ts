@@ -127,7 +127,7 @@ describe("Prometheus responses", function () {
   it("reduces results to one number or a reason", function () {
     expect(toMeasurement({ resultType: "vector", samples: [] })).to.deep.equal({ value: null });
     expect(Number.isNaN(toMeasurement({ resultType: "scalar", value: NaN }).value)).to.equal(true);
-    expect(toMeasurement({ resultType: "matrix" })).to.deep.equal({
+    expect(toMeasurement({ resultType: "matrix", series: [] })).to.deep.equal({
       value: null,
       error: "the query returned a matrix, not a vector or scalar",
     });

@@ -14,7 +14,7 @@ import {
   verifyEvidence,
 } from "../../scripts/promotion/evidence";
 import type { StagingSnapshot } from "../../scripts/promotion/outputs";
-import type { InstantResult, PrometheusClient } from "../../scripts/promotion/prometheus";
+import type { InstantResult, PrometheusClient, VectorSample } from "../../scripts/promotion/prometheus";
 import type { PromotionDeps } from "../../scripts/promotion/promotion";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
 import type {
@@ -40,26 +40,67 @@ const GOOD: Numbers = {
   labeled: 34560,
 };
 
-/** Answers the default queries with fixed numbers, recognised by their metric names. */
+/**
+ * Answers the gate's queries with fixed numbers, recognised by their metric names: counts over
+ * the window for instant queries, the same counts spread evenly over the intervals for range
+ * queries, the version's scrape samples from deployedAt to a few seconds before now.
+ */
 class FakePrometheus implements PrometheusClient {
   readonly baseUrl = "http://prometheus.test";
   readonly queries: { query: string; time: Date }[] = [];
+  readonly rangeQueries: { query: string; start: Date; end: Date; step: number }[] = [];
   constructor(public numbers: Numbers) {}
+
+  /** The answer for a span of `share` of the window. */
+  private samples(query: string, time: Date, share: number): VectorSample[] {
+    const n = this.numbers;
+    const one = (value: number): VectorSample[] => [{ labels: {}, value }];
+    if (query.includes("min(min_over_time(timestamp(")) return one(DEPLOYED_AT.getTime() / 1000);
+    if (query.includes("max(max_over_time(timestamp(")) return one(time.getTime() / 1000 - 5);
+    if (query.includes("count_over_time(vector(1)")) return one(n.uptime);
+    if (query.includes("sum by (le)")) {
+      const total = n.requests * share;
+      const shares: [string, number][] =
+        n.latency <= 250
+          ? [
+              ["0.1", 0.98],
+              ["0.25", 0.998],
+              ["+Inf", 1],
+            ]
+          : [
+              ["0.1", 0.6],
+              ["0.25", 0.9],
+              ["0.5", 0.95],
+              ["+Inf", 1],
+            ];
+      return shares.map(([le, s]) => ({ labels: { le }, value: total * s }));
+    }
+    if (query.includes('correct="true"')) return one(n.labeled * n.accuracy * share);
+    if (query.includes('code=~"5.."')) return one(n.requests * n.errors * share);
+    if (query.includes("churn_model_requests_total")) return one(n.requests * share);
+    return one(n.labeled * share);
+  }
+
   async instantQuery(query: string, time: Date): Promise<InstantResult> {
     this.queries.push({ query, time });
-    const n = this.numbers;
-    const value = query.includes('correct="true"')
-      ? n.accuracy
-      : query.includes("histogram_quantile")
-        ? n.latency
-        : query.includes('code=~"5.."')
-          ? n.errors
-          : query.includes("avg_over_time(up")
-            ? n.uptime
-            : query.includes("churn_model_requests_total")
-              ? n.requests
-              : n.labeled;
-    return { resultType: "vector", samples: [{ labels: {}, value }] };
+    return { resultType: "vector", samples: this.samples(query, time, 1) };
+  }
+
+  async rangeQuery(query: string, start: Date, end: Date, step: number): Promise<InstantResult> {
+    this.rangeQueries.push({ query, start, end, step });
+    const times: number[] = [];
+    for (let t = start.getTime() / 1000; t <= end.getTime() / 1000 + 1e-6; t += step) times.push(t);
+    const byLabels = new Map<string, { labels: Record<string, string>; points: [number, number][] }>();
+    for (const t of times) {
+      const share = query.includes("count_over_time(vector(1)") ? 1 : step / 86_400;
+      for (const s of this.samples(query, new Date(t * 1000), share)) {
+        const key = JSON.stringify(s.labels);
+        const entry = byLabels.get(key) ?? { labels: { ...s.labels }, points: [] };
+        entry.points.push([t, s.value]);
+        byLabels.set(key, entry);
+      }
+    }
+    return { resultType: "matrix", series: [...byLabels.values()] };
   }
 }
 
@@ -209,10 +250,18 @@ describe("the promote flow with fake Prometheus and production", function () {
     expect(deployer.calls).to.deep.equal([]);
     expect(r.stdout).to.match(/^Promotion gate for churn-model 1\.1\.0 \(staging → production\): PROMOTE\n/);
     expect(r.stderr).to.include("Dry run: the gate passed for 1.1.0; nothing was changed.");
-    expect(prometheus.queries).to.have.length(6);
+    // The first sample, then the window's six counts and its newest sample; six range queries
+    // for the 24 hourly intervals.
+    expect(prometheus.queries).to.have.length(8);
+    expect(prometheus.rangeQueries).to.have.length(6);
+    expect(
+      prometheus.rangeQueries.every((q) => q.step === 3600 && /\[(3600s|3599s:)/.test(q.query)),
+    ).to.equal(true);
     expect(prometheus.queries.every((q) => q.time.getTime() === NOW.getTime())).to.equal(true);
-    expect(prometheus.queries.every((q) => q.query.includes("[86400s]"))).to.equal(true);
-    expect(prometheus.queries[0].query).to.include('{namespace="staging",version="1.1.0",correct="true"}');
+    expect(prometheus.queries.slice(1).every((q) => /\[(86400s|86399s:)/.test(q.query))).to.equal(true);
+    expect(prometheus.queries.map((q) => q.query).join("\n")).to.include(
+      '{namespace="staging",version="1.1.0",correct="true"}',
+    );
   });
 
   it("prints only the decision JSON on stdout with --json and exits 3 on a rejection", async function () {
@@ -226,7 +275,9 @@ describe("the promote flow with fake Prometheus and production", function () {
       decision.checks.filter((c: { passed: boolean }) => !c.passed).map((c: { name: string }) => c.name),
     ).to.deep.equal(["accuracy"]);
     expect(r.stderr).to.include("promote: the gate rejected 1.1.0 for production; nothing was changed:");
-    expect(r.stderr).to.include("accuracy: accuracy 0.5 is below the minimum 0.85");
+    expect(r.stderr).to.match(
+      /accuracy \(fail\): accuracy 0\.5 \[[\d.]+, [\d.]+\] on 34560 labeled predictions: upper bound below the minimum 0\.85/,
+    );
   });
 
   it("measures a window that starts when the version went live when that is within the window", async function () {
@@ -240,7 +291,7 @@ describe("the promote flow with fake Prometheus and production", function () {
       start: "2025-03-01T06:00:00.000Z",
       end: "2025-03-01T18:00:00.000Z",
     });
-    expect(prometheus.queries[0].query).to.include("[43200s]");
+    expect(prometheus.queries[1].query).to.include("[43200s]");
     expect(decision.checks.find((c: { name: string }) => c.name === "soak_time").value).to.equal(12);
   });
 
@@ -344,13 +395,15 @@ describe("the promote flow with fake Prometheus and production", function () {
         now: NOW,
       }),
     ).to.deep.equal([]);
+    expect(evidence.record.measured.latencyP99Ms).to.be.closeTo(183.333, 0.001);
     expect(evidence.record).to.deep.equal({
       kind: "promotion",
       modelVersion: "1.1.0",
       image: "registry.local/churn-model:1.1.0",
       measured: {
         accuracy: 0.91,
-        latencyP99Ms: 180,
+        // Interpolated in the (100, 250] ms bucket the fake histogram puts the p99 in.
+        latencyP99Ms: evidence.record.measured.latencyP99Ms,
         errorRate: 0.002,
         uptime: 1,
         soakHours: 30,
@@ -380,12 +433,14 @@ describe("the promote flow with fake Prometheus and production", function () {
       deployer: () => deployer,
     });
     expect(r.code).to.equal(3);
-    expect(prometheus.queries).to.have.length(12);
+    expect(prometheus.queries).to.have.length(16);
     expect(deployer.calls).to.deep.equal([]);
     expect(r.stderr).to.include(
       "promote: the gate no longer passes for 1.1.0 just before the update; nothing was changed:",
     );
-    expect(r.stderr).to.include("error_rate: error rate 0.2 is above the maximum 0.01");
+    expect(r.stderr).to.match(
+      /error_rate \(fail\): error rate 0\.2 \[[\d.]+, [\d.]+\] on 172800 requests: lower bound above the maximum 0\.01/,
+    );
   });
 
   it("stops with exit 3 when staging changed while waiting for approval", async function () {
