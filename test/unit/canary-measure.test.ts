@@ -28,6 +28,9 @@ function client(
       if (a instanceof QueryFailure) throw a;
       return a;
     },
+    rangeQuery: async () => {
+      throw new Error("the canary measures instants only");
+    },
   };
 }
 

@@ -10,13 +10,12 @@ import { openNotifier } from "../../scripts/promotion/notify";
 import { EventInput, evidenceDigest } from "../../scripts/promotion/notify/events";
 import type { EventSink } from "../../scripts/promotion/notify/notifier";
 import type { StagingSnapshot } from "../../scripts/promotion/outputs";
-import type { InstantResult, PrometheusClient } from "../../scripts/promotion/prometheus";
 import type { PromotionDeps } from "../../scripts/promotion/promotion";
+import { FakePrometheus, Numbers } from "../helpers/fake-prometheus";
 
 const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
 const NOW = new Date("2025-03-02T12:00:00Z");
 
-type Numbers = Record<"accuracy" | "latency" | "errors" | "uptime" | "requests" | "labeled", number>;
 const GOOD: Numbers = {
   accuracy: 0.91,
   latency: 180,
@@ -25,28 +24,6 @@ const GOOD: Numbers = {
   requests: 172800,
   labeled: 34560,
 };
-
-class FakePrometheus implements PrometheusClient {
-  readonly baseUrl = "http://prometheus.test";
-  queries = 0;
-  constructor(public numbers: Numbers) {}
-  async instantQuery(query: string): Promise<InstantResult> {
-    this.queries++;
-    const n = this.numbers;
-    const value = query.includes('correct="true"')
-      ? n.accuracy
-      : query.includes("histogram_quantile")
-        ? n.latency
-        : query.includes('code=~"5.."')
-          ? n.errors
-          : query.includes("avg_over_time(up")
-            ? n.uptime
-            : query.includes("churn_model_requests_total")
-              ? n.requests
-              : n.labeled;
-    return { resultType: "vector", samples: [{ labels: {}, value }] };
-  }
-}
 
 function snapshot(deployedAt = "2025-03-01T06:00:00Z"): StagingSnapshot {
   return {
@@ -287,7 +264,7 @@ describe("promotion events reach the notifier", function () {
         }),
     });
     expect(r.code).to.equal(2);
-    expect(prometheus.queries).to.equal(0);
+    expect(prometheus.queries).to.have.length(0);
     expect(r.stderr).to.include(
       'promote: stack production: churn-model:notifications.targets[0].type must be "webhook" or "slack"',
     );

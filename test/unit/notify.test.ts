@@ -36,20 +36,48 @@ import {
 const SECRET = "whsec_0123456789abcdef";
 const NOW = new Date("2025-03-02T12:00:00Z");
 
+const judged = { status: "fail" as const, mode: "enforce" as const, lower: null, upper: null };
 const DECISION: Decision = {
   decision: "reject",
+  outcome: "fail",
+  analysis: {
+    method: "clopper-pearson",
+    confidence: 0.95,
+    intervalConfidence: 0.95,
+    analysisIntervalMinutes: 60,
+    intervals: 24,
+    maxFailedIntervals: 0,
+    maxStalenessSeconds: 120,
+  },
   modelVersion: "1.2.0",
   window: { start: "2025-03-01T12:00:00.000Z", end: "2025-03-02T12:00:00.000Z" },
   checks: [
     {
+      ...judged,
       name: "accuracy",
       value: 0.79,
       threshold: 0.85,
       passed: false,
       reason: "accuracy 0.79 is below the minimum 0.85",
     },
-    { name: "latency_p99", value: 180, threshold: 250, passed: true, reason: "p99 180 ms is within 250 ms" },
-    { name: "samples", value: null, threshold: 1000, passed: false, reason: "no requests series" },
+    {
+      ...judged,
+      status: "pass",
+      name: "latency_p99",
+      value: 180,
+      threshold: 250,
+      passed: true,
+      reason: "p99 180 ms is within 250 ms",
+    },
+    {
+      ...judged,
+      status: "inconclusive",
+      name: "samples",
+      value: null,
+      threshold: 1000,
+      passed: false,
+      reason: "no requests series",
+    },
   ],
 };
 
@@ -200,7 +228,13 @@ describe("notification payloads", function () {
     expect(p.decision).to.deep.equal({
       decision: "reject",
       window: DECISION.window,
-      checks: DECISION.checks.map((c) => ({ ...c })),
+      checks: DECISION.checks.map(({ name, value, threshold, passed, reason }) => ({
+        name,
+        value,
+        threshold,
+        passed,
+        reason,
+      })),
     });
     expect(p.summary).to.equal(
       "churn-model 1.2.0 was refused by the gate for production (failed: accuracy 0.79, samples none); nothing was changed",

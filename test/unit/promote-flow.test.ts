@@ -14,7 +14,7 @@ import {
   verifyEvidence,
 } from "../../scripts/promotion/evidence";
 import type { StagingSnapshot } from "../../scripts/promotion/outputs";
-import type { InstantResult, PrometheusClient, VectorSample } from "../../scripts/promotion/prometheus";
+import { FakePrometheus, Numbers } from "../helpers/fake-prometheus";
 import type { PromotionDeps } from "../../scripts/promotion/promotion";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
 import type {
@@ -30,7 +30,6 @@ const THRESHOLDS: Thresholds = JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8
 const NOW = new Date("2025-03-02T12:00:00Z");
 const DEPLOYED_AT = new Date("2025-03-01T06:00:00Z");
 
-type Numbers = Record<"accuracy" | "latency" | "errors" | "uptime" | "requests" | "labeled", number>;
 const GOOD: Numbers = {
   accuracy: 0.91,
   latency: 180,
@@ -39,70 +38,6 @@ const GOOD: Numbers = {
   requests: 172800,
   labeled: 34560,
 };
-
-/**
- * Answers the gate's queries with fixed numbers, recognised by their metric names: counts over
- * the window for instant queries, the same counts spread evenly over the intervals for range
- * queries, the version's scrape samples from deployedAt to a few seconds before now.
- */
-class FakePrometheus implements PrometheusClient {
-  readonly baseUrl = "http://prometheus.test";
-  readonly queries: { query: string; time: Date }[] = [];
-  readonly rangeQueries: { query: string; start: Date; end: Date; step: number }[] = [];
-  constructor(public numbers: Numbers) {}
-
-  /** The answer for a span of `share` of the window. */
-  private samples(query: string, time: Date, share: number): VectorSample[] {
-    const n = this.numbers;
-    const one = (value: number): VectorSample[] => [{ labels: {}, value }];
-    if (query.includes("min(min_over_time(timestamp(")) return one(DEPLOYED_AT.getTime() / 1000);
-    if (query.includes("max(max_over_time(timestamp(")) return one(time.getTime() / 1000 - 5);
-    if (query.includes("count_over_time(vector(1)")) return one(n.uptime);
-    if (query.includes("sum by (le)")) {
-      const total = n.requests * share;
-      const shares: [string, number][] =
-        n.latency <= 250
-          ? [
-              ["0.1", 0.98],
-              ["0.25", 0.998],
-              ["+Inf", 1],
-            ]
-          : [
-              ["0.1", 0.6],
-              ["0.25", 0.9],
-              ["0.5", 0.95],
-              ["+Inf", 1],
-            ];
-      return shares.map(([le, s]) => ({ labels: { le }, value: total * s }));
-    }
-    if (query.includes('correct="true"')) return one(n.labeled * n.accuracy * share);
-    if (query.includes('code=~"5.."')) return one(n.requests * n.errors * share);
-    if (query.includes("churn_model_requests_total")) return one(n.requests * share);
-    return one(n.labeled * share);
-  }
-
-  async instantQuery(query: string, time: Date): Promise<InstantResult> {
-    this.queries.push({ query, time });
-    return { resultType: "vector", samples: this.samples(query, time, 1) };
-  }
-
-  async rangeQuery(query: string, start: Date, end: Date, step: number): Promise<InstantResult> {
-    this.rangeQueries.push({ query, start, end, step });
-    const times: number[] = [];
-    for (let t = start.getTime() / 1000; t <= end.getTime() / 1000 + 1e-6; t += step) times.push(t);
-    const byLabels = new Map<string, { labels: Record<string, string>; points: [number, number][] }>();
-    for (const t of times) {
-      const share = query.includes("count_over_time(vector(1)") ? 1 : step / 86_400;
-      for (const s of this.samples(query, new Date(t * 1000), share)) {
-        const key = JSON.stringify(s.labels);
-        const entry = byLabels.get(key) ?? { labels: { ...s.labels }, points: [] };
-        entry.points.push([t, s.value]);
-        byLabels.set(key, entry);
-      }
-    }
-    return { resultType: "matrix", series: [...byLabels.values()] };
-  }
-}
 
 function snapshot(over: Partial<StagingSnapshot["outputs"]> = {}): StagingSnapshot {
   return {
