@@ -9,14 +9,7 @@ import * as path from "path";
 import { defaultStateDir, REPO_ROOT } from "../toolchain/env";
 import { readStackConfig } from "../../stacks/config";
 import { BakeObservation, judgeBake, RollbackTriggers, rollbackTriggers } from "./bake";
-import {
-  engineError,
-  EngineOptions,
-  firstLine,
-  latestUpdateNumber,
-  projectDir,
-  selectStack,
-} from "./engine";
+import { engineError, EngineOptions, firstLine, latestUpdateNumber, projectDir, selectStack } from "./engine";
 import * as fs from "fs";
 import * as os from "os";
 import { acquirePromotionLock, HeldLock, pendingRecovery } from "./lock";
