@@ -2,7 +2,7 @@
  * The benchmarks that need the sandbox, sharing one: a control plane, Prometheus and
  * service processes of its own in a temporary directory, with the bench's own traffic.
  *
- * The road, as the demo drives it (scripts/demo/stories.ts): the baseline version goes to
+ * The road, as the demo drives it (scripts/sandbox/driver.ts): the baseline version goes to
  * staging, soaks and is promoted, so production exists with evidence; then the improved
  * version goes to staging, soaks and is promoted with its phases timed. On that sandbox:
  *   promotion-overhead  everything but the production `pulumi up` against that update;
@@ -11,7 +11,7 @@
  *   policy-pack         production previews with and without the policy pack.
  */
 import * as path from "path";
-import { PRODUCTION_POLICY, Stories, VERSIONS } from "../demo/stories";
+import { PRODUCTION_POLICY, SandboxDriver, VERSIONS } from "../sandbox/driver";
 import { selectStack } from "../promotion/engine";
 import { sandboxDown, sandboxEnv, sandboxUp, SANDBOX_REGISTRY, SandboxState } from "../sandbox/cli";
 import { REPO_ROOT } from "../toolchain/env";
@@ -64,16 +64,16 @@ export function parsePromotionTimes(stderr: string, wallMs: number): PromotionTi
 }
 
 /** Deploys `version` to staging, waits out the soak and promotes it; fails unless it was promoted. */
-async function ship(ctx: BenchContext, stories: Stories, version: string): Promise<PromotionTimes> {
-  const deploy = await timed(() => stories.deployStaging(version));
+async function ship(ctx: BenchContext, driver: SandboxDriver, version: string): Promise<PromotionTimes> {
+  const deploy = await timed(() => driver.deployStaging(version));
   if (deploy.value.code !== 0) {
     throw new Error(
       `deploying ${version} to staging failed (exit ${deploy.value.code}):\n${tail(deploy.value.stderr)}`,
     );
   }
   ctx.log(`sandbox: staging runs ${version} (${formatMs(deploy.ms)})`);
-  await stories.soak(version);
-  const { run } = await stories.promote(version);
+  await driver.soak(version);
+  const { run } = await driver.promote(version);
   const times = parsePromotionTimes(run.stderr, run.ms);
   if (run.code !== 0 || times === undefined) {
     throw new Error(`promoting ${version} did not succeed (exit ${run.code}):\n${tail(run.stderr)}`);
@@ -88,8 +88,8 @@ function tail(text: string, lines = 12): string {
   return text.trim().split("\n").slice(-lines).join("\n");
 }
 
-/** Routes the stories' lines: the tools' own output only in verbose mode, the rest as progress. */
-function storiesLog(ctx: BenchContext): (line: string) => void {
+/** Routes the driver's lines: the tools' own output only in verbose mode, the rest as progress. */
+function driverLog(ctx: BenchContext): (line: string) => void {
   return (line) => {
     if (/^ {2}(│|gate )/.test(line) && !/Promoted|succeeded in|failed|refus|Rolling|rejected/i.test(line)) {
       ctx.detail(line);
@@ -113,13 +113,13 @@ export async function sandboxBenches(
     trafficRate: 0,
     log: (l) => (l.startsWith("  ") ? ctx.detail(l) : ctx.log(l)),
   });
-  const stories = new Stories(sandbox, storiesLog(ctx), { bake: BAKE, trafficRate: TRAFFIC_RATE });
-  ctx.onCleanup("the traffic", () => stories.stopTraffic());
-  stories.startTraffic();
+  const driver = new SandboxDriver(sandbox, driverLog(ctx), { bake: BAKE, trafficRate: TRAFFIC_RATE });
+  ctx.onCleanup("the traffic", () => driver.stopTraffic());
+  driver.startTraffic();
   const results: BenchmarkResult[] = [];
   const t0 = performance.now();
   ctx.log(`sandbox: production gets the baseline ${VERSIONS.baseline} first (staging, soak, promotion)`);
-  await ship(ctx, stories, VERSIONS.baseline);
+  await ship(ctx, driver, VERSIONS.baseline);
   const setupMs = performance.now() - t0;
 
   const promotions: PromotionTimes[] = [];
@@ -131,7 +131,7 @@ export async function sandboxBenches(
       const [from, to] =
         i % 2 === 0 ? [VERSIONS.baseline, VERSIONS.improved] : [VERSIONS.improved, VERSIONS.baseline];
       ctx.log(`sandbox: timed promotion ${i + 1}/${count}: ${from} → ${to}`);
-      promotions.push(await ship(ctx, stories, to));
+      promotions.push(await ship(ctx, driver, to));
     }
     if (selected.has("promotion-overhead")) {
       results.push(overheadResult(promotions, performance.now() - t1 + setupMs));

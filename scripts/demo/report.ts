@@ -5,7 +5,8 @@
  */
 import type { HistoryEntry } from "../promotion/history";
 import type { Thresholds } from "../promotion/thresholds";
-import type { DecisionJson, StoryResult } from "./stories";
+import type { DecisionJson } from "../sandbox/driver";
+import type { StoryResult } from "./stories";
 
 export interface Series {
   readonly points: readonly [number, number][];

@@ -19,7 +19,8 @@ import { readHistory } from "../promotion/history";
 import { sandboxDown, sandboxEnv, sandboxUp, SandboxState } from "../sandbox/cli";
 import { REPO_ROOT } from "../toolchain/env";
 import { CandidateCharts, renderReport, Series } from "./report";
-import { Stories, VERSIONS } from "./stories";
+import { VERSIONS } from "../sandbox/driver";
+import { Stories } from "./stories";
 
 interface DemoOptions {
   keep: boolean;

@@ -1,46 +1,14 @@
 /**
  * The staging → production stories of the demo, on the sandbox, through the real CLIs
  * (deploy, promote) and the real `pulumi` — each story returns what happened so the demo
- * can print it and the e2e suite can assert on it.
+ * can print it and the e2e suite can assert on it. How the sandbox is driven (traffic, CLIs,
+ * the road through staging) is shared with the bench: scripts/sandbox/driver.ts.
  */
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { selectStack } from "../promotion/engine";
 import { generateEvidenceKeyPair, signEvidence, SignedEvidence } from "../promotion/evidence";
-import { loadThresholds, Thresholds } from "../promotion/thresholds";
-import { sandboxEnv, SandboxState } from "../sandbox/cli";
-import { generateDataset, LabeledCustomer } from "../sandbox/service/dataset";
-import { startTraffic, TrafficRun } from "../sandbox/traffic";
-import { processEnv, REPO_ROOT, toolPath } from "../toolchain/env";
-
-export const STAGING_POLICY = path.join(REPO_ROOT, "policy", "config", "sandbox-staging.json");
-export const PRODUCTION_POLICY = path.join(REPO_ROOT, "policy", "config", "sandbox-production.json");
-
-/** The model catalog's versions the stories use (scripts/sandbox/service/models.ts). */
-export const VERSIONS = {
-  baseline: "1.0.0",
-  improved: "1.1.0",
-  regressed: "1.2.0",
-  errorProne: "1.4.0",
-} as const;
-
-export interface CliRun {
-  readonly command: string;
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
-
-export type Log = (line: string) => void;
-
-export interface DecisionJson {
-  decision: "promote" | "reject";
-  modelVersion: string;
-  window: { start: string; end: string };
-  checks: { name: string; value: number | null; threshold: number | null; passed: boolean; reason: string }[];
-}
+import { REPO_ROOT } from "../toolchain/env";
+import { CliRun, DecisionJson, PRODUCTION_POLICY, SandboxDriver } from "../sandbox/driver";
 
 export interface StoryResult {
   readonly title: string;
@@ -52,179 +20,8 @@ export interface StoryResult {
   readonly ms: number;
 }
 
-/**
- * Staging mirrors the online channel: customers who pay electronically. Production serves
- * everyone, mailed-check payers included — which is where the error-prone version breaks.
- */
-export function stagingSegment(rows: readonly LabeledCustomer[]): LabeledCustomer[] {
-  return rows.filter((r) => r.features.paymentMethod !== "mailed-check");
-}
-
-export class Stories {
-  private traffic: TrafficRun[] = [];
+export class Stories extends SandboxDriver {
   readonly results: StoryResult[] = [];
-  private readonly env: NodeJS.ProcessEnv;
-  readonly thresholds: Thresholds;
-
-  constructor(
-    readonly sandbox: SandboxState,
-    private readonly log: Log,
-    private readonly opts: { bake: string; trafficRate: number } = { bake: "30s", trafficRate: 15 },
-  ) {
-    this.env = processEnv({ ...process.env, ...sandboxEnv(sandbox) });
-    this.thresholds = loadThresholds(PRODUCTION_POLICY);
-  }
-
-  /** Steady traffic: the online segment to staging, everyone to production. */
-  startTraffic(): void {
-    const all = generateDataset();
-    const common = { ratePerSecond: this.opts.trafficRate, durationMs: 6 * 3_600_000, feedbackDelayMs: 300 };
-    this.traffic = [
-      startTraffic({ ...common, targets: [this.sandbox.services.staging], dataset: stagingSegment(all) }),
-      startTraffic({
-        ...common,
-        targets: [this.sandbox.services.production],
-        dataset: all,
-        startIndex: 2500,
-      }),
-    ];
-    this.log(
-      `traffic: ${this.opts.trafficRate} req/s to staging (online customers) and to production (all customers)`,
-    );
-  }
-
-  async stopTraffic(): Promise<void> {
-    await Promise.all(this.traffic.map((t) => t.stop()));
-    this.traffic = [];
-  }
-
-  /** Runs one of the project's CLIs (scripts/<name>.ts) as its own process, streaming stderr. */
-  runCli(
-    name: "deploy" | "promote" | "preview",
-    args: string[],
-    extraEnv: Record<string, string> = {},
-  ): Promise<CliRun> {
-    const script = path.join(REPO_ROOT, "scripts", `${name}.ts`);
-    const argv = ["-r", require.resolve("ts-node/register/transpile-only"), script, ...args];
-    return this.spawn(`npm run ${name} -- ${args.join(" ")}`, process.execPath, argv, extraEnv);
-  }
-
-  /** Runs the pulumi CLI in the sandbox project, as a person would by hand. */
-  runPulumi(args: string[]): Promise<CliRun> {
-    return this.spawn(`pulumi ${args.join(" ")}`, toolPath("pulumi"), args, {});
-  }
-
-  private spawn(
-    command: string,
-    bin: string,
-    argv: string[],
-    extraEnv: Record<string, string>,
-  ): Promise<CliRun> {
-    const t0 = Date.now();
-    this.log(`$ ${command}`);
-    return new Promise((resolve, reject) => {
-      const child = spawn(bin, argv, {
-        cwd: this.sandbox.projectDir,
-        env: { ...this.env, ...extraEnv },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      let partial = "";
-      child.stdout.on("data", (d: Buffer) => {
-        stdout += d.toString();
-        if (!command.startsWith("npm run promote")) this.echo(d.toString());
-      });
-      child.stderr.on("data", (d: Buffer) => {
-        stderr += d.toString();
-        partial += d.toString();
-        const lines = partial.split("\n");
-        partial = lines.pop() ?? "";
-        for (const l of lines) if (l.trim()) this.log(`  │ ${l}`);
-      });
-      child.on("error", reject);
-      child.on("close", (code) => {
-        if (partial.trim()) this.log(`  │ ${partial}`);
-        resolve({ command, code: code ?? 1, stdout, stderr, ms: Date.now() - t0 });
-      });
-    });
-  }
-
-  private echo(text: string): void {
-    for (const l of text.split("\n")) if (l.trim()) this.log(`  │ ${l}`);
-  }
-
-  async productionVersion(): Promise<string | null> {
-    const stack = await selectStack("production", {
-      projectDir: this.sandbox.projectDir,
-      env: sandboxEnv(this.sandbox),
-    });
-    const outputs = await stack.outputs();
-    return (outputs.modelVersion?.value as string | undefined) ?? null;
-  }
-
-  async stagingDeployedAt(): Promise<Date> {
-    const stack = await selectStack("staging", {
-      projectDir: this.sandbox.projectDir,
-      env: sandboxEnv(this.sandbox),
-    });
-    return new Date((await stack.outputs()).deployedAt.value as string);
-  }
-
-  async deployStaging(version: string): Promise<CliRun> {
-    return this.runCli("deploy", [
-      "--stack",
-      "staging",
-      "--model-version",
-      version,
-      "--policy-config",
-      STAGING_POLICY,
-    ]);
-  }
-
-  /** Waits until staging has run the candidate for the soak time (plus scrapes to show it). */
-  async soak(version: string): Promise<void> {
-    const deployedAt = await this.stagingDeployedAt();
-    const until = deployedAt.getTime() + this.thresholds.minSoakHours * 3_600_000 + 15_000;
-    const waitMs = Math.max(0, until - Date.now());
-    this.log(
-      `soak: staging runs ${version} since ${deployedAt.toISOString()}; waiting ${(waitMs / 1000).toFixed(0)}s ` +
-        `(minSoakHours ${this.thresholds.minSoakHours} in the sandbox thresholds)`,
-    );
-    await new Promise((r) => setTimeout(r, waitMs));
-  }
-
-  async promote(version: string, extra: string[] = []): Promise<{ run: CliRun; decision?: DecisionJson }> {
-    const run = await this.runCli("promote", [
-      "--model-version",
-      version,
-      "--thresholds",
-      PRODUCTION_POLICY,
-      "--window",
-      "1h",
-      "--approved-by",
-      "demo-approver",
-      "--bake",
-      this.opts.bake,
-      "--json",
-      ...extra,
-    ]);
-    let decision: DecisionJson | undefined;
-    try {
-      decision = JSON.parse(run.stdout) as DecisionJson;
-    } catch {
-      decision = undefined;
-    }
-    if (decision) {
-      for (const c of decision.checks) {
-        this.log(
-          `  gate ${c.passed ? "PASS" : "FAIL"} ${c.name.padEnd(12)} value=${c.value ?? "none"} threshold=${c.threshold ?? "-"}` +
-            (c.passed ? "" : ` — ${c.reason}`),
-        );
-      }
-    }
-    return { run, decision };
-  }
 
   private async story(
     title: string,

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as path from "path";
 import { keyLines, lineChart, renderReport } from "../../scripts/demo/report";
-import { stagingSegment } from "../../scripts/demo/stories";
+import { stagingSegment } from "../../scripts/sandbox/driver";
 import { parseDeployArgs } from "../../scripts/deploy";
 import { parsePreviewArgs } from "../../scripts/preview";
 import { BadInput } from "../../scripts/promotion/errors";
