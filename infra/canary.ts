@@ -24,6 +24,8 @@ export interface CanaryDeploymentArgs {
   readonly namespace: pulumi.Input<string>;
   /** The service's name, e.g. `churn-model`; the Deployment is `<appName>-canary`. */
   readonly appName: string;
+  /** The pod label naming the track; default TRACK_LABEL. */
+  readonly trackLabel?: string;
   /** The stable pods' labels; the canary's are these with its version and the track label. */
   readonly stableLabels: Record<string, string>;
   /** The Service's selector (both tracks). */
@@ -39,12 +41,14 @@ export interface CanaryDeploymentArgs {
 export function canaryPodLabels(
   stableLabels: Record<string, string>,
   version: string,
+  trackLabel: string = TRACK_LABEL,
 ): Record<string, string> {
-  return { ...stableLabels, "app.kubernetes.io/version": versionLabel(version), [TRACK_LABEL]: CANARY_TRACK };
+  return { ...stableLabels, "app.kubernetes.io/version": versionLabel(version), [trackLabel]: CANARY_TRACK };
 }
 
 export function canaryDeployment(name: string, args: CanaryDeploymentArgs): k8s.apps.v1.Deployment {
-  const labels = canaryPodLabels(args.stableLabels, args.canary.modelVersion);
+  const trackLabel = args.trackLabel ?? TRACK_LABEL;
+  const labels = canaryPodLabels(args.stableLabels, args.canary.modelVersion, trackLabel);
   const annotations: Record<string, string> = {
     [MODEL_VERSION_ANNOTATION]: args.canary.modelVersion,
     "pulumi.com/timeoutSeconds": String(args.readyTimeoutSeconds),
@@ -58,7 +62,7 @@ export function canaryDeployment(name: string, args: CanaryDeploymentArgs): k8s.
       metadata: { name: `${args.appName}-canary`, namespace: args.namespace, labels, annotations },
       spec: {
         replicas: args.canary.replicas,
-        selector: { matchLabels: { ...args.selectorLabels, [TRACK_LABEL]: CANARY_TRACK } },
+        selector: { matchLabels: { ...args.selectorLabels, [trackLabel]: CANARY_TRACK } },
         strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         revisionHistoryLimit: 2,
         template: args.template(labels),

@@ -2,7 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { scrapeAnnotations, scrapeLabels } from "./monitoring";
 import { canaryDeployment } from "./canary";
-import { releaseRecordName } from "./release";
+import { imageFor, imageRunsVersion } from "./image";
+import { releaseRecordName } from "./release-record";
 
 /** Annotation on the Deployment naming the model version it runs (label values cannot hold a digest). */
 export const MODEL_VERSION_ANNOTATION = "churn-model/model-version";
@@ -16,6 +17,13 @@ export interface ResourceQuantities {
 }
 
 export interface ModelServiceArgs {
+  /**
+   * The service's name: of its Deployment, Service, ServiceAccount, HPA and PDB, and its
+   * `app.kubernetes.io/name` label, so two services can share a namespace. Default `churn-model`.
+   */
+  readonly appName?: string;
+  /** Prefix of the service's own labels (`<prefix>/environment`, `<prefix>/track`, …). Default `churn-model`. */
+  readonly labelPrefix?: string;
   /** Namespace the service runs in. Required. */
   readonly namespace: string;
   /** Create the namespace (true, the default) or use an existing one. */
@@ -24,8 +32,12 @@ export interface ModelServiceArgs {
   readonly environment: "staging" | "production";
   /** Model version served: the image tag (semver) or digest. Required. */
   readonly modelVersion: string;
-  /** Full image reference, e.g. `<registry>/churn-model:1.2.0`. Required. */
-  readonly image: pulumi.Input<string>;
+  /** Image repository, e.g. `<registry>/churn-model`; the image is `<repository>:<modelVersion>` (or `@<digest>`). Required unless `image` is given. */
+  readonly repository?: pulumi.Input<string>;
+  /** Full image reference instead of the derived one; its tag or digest must be `modelVersion`. Default derived from `repository`. */
+  readonly image?: pulumi.Input<string>;
+  /** Let an `image` that does not run `modelVersion` through (the policy pack's tests declare one on purpose). Default false. */
+  readonly skipImageVersionCheck?: boolean;
   /** Replica bounds; the Deployment starts at `min`, the HPA scales within them. Required. */
   readonly replicas: { readonly min: number; readonly max: number };
   /** Container requests and limits. Required. */
@@ -54,8 +66,8 @@ export interface ModelServiceArgs {
 export interface CanaryTrackArgs {
   /** Model version the canary serves; must differ from the stable's. Required. */
   readonly modelVersion: string;
-  /** Full image reference of that version. Required. */
-  readonly image: pulumi.Input<string>;
+  /** Full image reference of that version; its tag or digest must be the canary's version. Default derived from `repository`. */
+  readonly image?: pulumi.Input<string>;
   /** Replicas of the canary Deployment, 1..100. Required. */
   readonly replicas: number;
   /** The canary version's signed staging promotion evidence, as the Deployment annotation. Default none. */
@@ -86,11 +98,12 @@ export class ModelService extends pulumi.ComponentResource {
     const production = args.environment === "production";
     const containerPort = args.containerPort ?? 8080;
     const servicePort = args.servicePort ?? 80;
-    const appName = "churn-model";
+    const appName = args.appName ?? "churn-model";
+    const prefix = args.labelPrefix ?? "churn-model";
 
     const selectorLabels = {
       "app.kubernetes.io/name": appName,
-      "churn-model/environment": args.environment,
+      [`${prefix}/environment`]: args.environment,
     };
     this.podLabels = {
       ...(args.podLabels ?? {}),
@@ -99,12 +112,13 @@ export class ModelService extends pulumi.ComponentResource {
       "app.kubernetes.io/part-of": "churn-model-cd",
       ...scrapeLabels(),
     };
+    const image = checkedImage("image", args.image, args.repository, args.modelVersion, args);
 
     const ns =
       (args.createNamespace ?? true)
         ? new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            { metadata: { name: args.namespace, labels: { "churn-model/environment": args.environment } } },
+            { metadata: { name: args.namespace, labels: { [`${prefix}/environment`]: args.environment } } },
             { parent: this },
           ).metadata.name
         : pulumi.output(args.namespace);
@@ -133,6 +147,7 @@ export class ModelService extends pulumi.ComponentResource {
 
     const pod: PodSpecArgs = {
       environment: args.environment,
+      appName,
       containerPort,
       serviceAccountName: serviceAccount.metadata.name,
       selectorLabels,
@@ -157,21 +172,30 @@ export class ModelService extends pulumi.ComponentResource {
           selector: { matchLabels: selectorLabels },
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           revisionHistoryLimit: 5,
-          template: podTemplate(pod, this.podLabels, args.modelVersion, args.image),
+          template: podTemplate(pod, this.podLabels, args.modelVersion, image),
         },
       },
       { parent: this },
     );
 
     if (args.canary !== undefined) {
+      const canary = args.canary;
+      const canaryImage = checkedImage(
+        "canary.image",
+        canary.image,
+        args.repository,
+        canary.modelVersion,
+        args,
+      );
       this.canary = canaryDeployment(`${name}-canary-deployment`, {
         namespace: ns,
         appName,
+        trackLabel: `${prefix}/track`,
         stableLabels: this.podLabels,
         selectorLabels,
         canary: args.canary,
         readyTimeoutSeconds: args.readyTimeoutSeconds ?? 600,
-        template: (labels) => podTemplate(pod, labels, args.canary!.modelVersion, args.canary!.image),
+        template: (labels) => podTemplate(pod, labels, canary.modelVersion, canaryImage),
         opts: { parent: this },
       });
     }
@@ -182,7 +206,7 @@ export class ModelService extends pulumi.ComponentResource {
         metadata: {
           name: `${appName}-release-${releaseRecordName(args.modelVersion)}`,
           namespace: ns,
-          labels: { ...selectorLabels, "churn-model/release-record": "true" },
+          labels: { ...selectorLabels, [`${prefix}/release-record`]: "true" },
         },
         data: { modelVersion: args.modelVersion, deployedAt: new Date().toISOString() },
       },
@@ -258,8 +282,31 @@ export class ModelService extends pulumi.ComponentResource {
   }
 }
 
+/**
+ * The image of a track: `image` when given (checked to run `version` when known, unless the
+ * check is skipped), else derived from `repository`.
+ */
+function checkedImage(
+  field: string,
+  image: pulumi.Input<string> | undefined,
+  repository: pulumi.Input<string> | undefined,
+  version: string,
+  args: ModelServiceArgs,
+): pulumi.Output<string> {
+  if (image === undefined) {
+    return pulumi.output(repository as pulumi.Input<string>).apply((repo) => imageFor(repo, version));
+  }
+  return pulumi.output(image).apply((img) => {
+    if (!args.skipImageVersionCheck && !imageRunsVersion(img, version)) {
+      throw new Error(`ModelService: ${field} (${img}) must run version ${version} (its tag or digest)`);
+    }
+    return img;
+  });
+}
+
 /** What the pods of both tracks share. */
 interface PodSpecArgs {
+  readonly appName: string;
   readonly environment: "staging" | "production";
   readonly containerPort: number;
   readonly serviceAccountName: pulumi.Input<string>;
@@ -275,8 +322,7 @@ function podTemplate(
   modelVersion: string,
   image: pulumi.Input<string>,
 ): k8s.types.input.core.v1.PodTemplateSpec {
-  const appName = "churn-model";
-  const { containerPort, selectorLabels } = pod;
+  const { appName, containerPort, selectorLabels } = pod;
   return {
     metadata: { labels, annotations: scrapeAnnotations(containerPort) },
     spec: {
@@ -355,6 +401,32 @@ function validate(args: ModelServiceArgs): void {
     problems.push(`replicas.min (${min}) must be at least 2 in production`);
   }
   if (args.namespace.trim() === "") problems.push("namespace must not be empty");
+  const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/;
+  if (args.appName !== undefined && !dnsLabel.test(args.appName)) {
+    problems.push(`appName (${args.appName}) must be a DNS label of at most 40 characters`);
+  }
+  if (args.labelPrefix !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(args.labelPrefix)) {
+    problems.push(`labelPrefix (${args.labelPrefix}) must be a DNS subdomain`);
+  }
+  if (args.image === undefined && args.repository === undefined) {
+    problems.push("repository or image must be given");
+  }
+  if (args.canary !== undefined && args.canary.image === undefined && args.repository === undefined) {
+    problems.push("repository or canary.image must be given");
+  }
+  for (const [field, image, version] of [
+    ["image", args.image, args.modelVersion],
+    ["canary.image", args.canary?.image, args.canary?.modelVersion],
+  ] as const) {
+    if (
+      typeof image === "string" &&
+      version !== undefined &&
+      !args.skipImageVersionCheck &&
+      !imageRunsVersion(image, version)
+    ) {
+      problems.push(`${field} (${image}) must run version ${version} (its tag or digest)`);
+    }
+  }
   if (args.modelVersion.trim() === "") problems.push("modelVersion must not be empty");
   if (args.canary !== undefined) {
     const c = args.canary;

@@ -109,11 +109,6 @@ export function modelVersionProblem(v: string): string | undefined {
   return "must be a semantic version like 1.4.2 or an image digest sha256:<64 hex digits>";
 }
 
-/** `<registry>/churn-model:<version>`, or `@sha256:…` for a digest. */
-export function imageFor(repository: string, version: string): string {
-  return DIGEST.test(version) ? `${repository}@${version}` : `${repository}:${version}`;
-}
-
 export const IMAGE_NAME = "churn-model";
 
 class Reader {

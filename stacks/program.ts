@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ModelService, versionLabel } from "../infra/model-service";
 import { verifyEvidence } from "../scripts/promotion/evidence";
 import { loadPolicyPublicKey, loadThresholds } from "../scripts/promotion/thresholds";
-import { canarySize, IMAGE_NAME, imageFor, StackConfig } from "./config";
+import { canarySize, IMAGE_NAME, StackConfig } from "./config";
 
 function samePublicKey(a: string, b: string): boolean {
   try {
@@ -115,17 +115,14 @@ export async function program(cfg: StackConfig): Promise<Record<string, unknown>
 
 /**
  * Declares the service for a validated config, without the evidence check (`program` runs
- * that first). `image` replaces the image derived from registry and version.
+ * that first). `image` replaces the image derived from registry and version, unchecked: the
+ * policy pack's tests declare an image the config would refuse.
  */
 export async function declareService(
   cfg: StackConfig,
   opts: { image?: pulumi.Input<string> } = {},
 ): Promise<Record<string, unknown>> {
   const { repository, owned } = await registryRepository(cfg);
-  const image =
-    opts.image !== undefined
-      ? pulumi.output(opts.image)
-      : pulumi.output(repository).apply((repo) => imageFor(repo, cfg.modelVersion));
 
   let artifactsBucket: pulumi.Output<string> | undefined;
   let readerRoleArn: pulumi.Output<string> | undefined;
@@ -155,7 +152,8 @@ export async function declareService(
       createNamespace: cfg.createNamespace,
       environment: cfg.environment,
       modelVersion: cfg.modelVersion,
-      image,
+      repository,
+      ...(opts.image !== undefined ? { image: opts.image, skipImageVersionCheck: true } : {}),
       replicas: sizes?.stable ?? cfg.replicas,
       resources: cfg.resources,
       containerPort: cfg.containerPort,
@@ -170,7 +168,6 @@ export async function declareService(
         ? {
             canary: {
               modelVersion: cfg.canary.version,
-              image: pulumi.output(repository).apply((repo) => imageFor(repo, cfg.canary!.version)),
               replicas: sizes.canaryReplicas,
               promotionEvidence: cfg.canary.promotionEvidence,
             },
