@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { releaseRecordName } from "../../infra/release";
+import { releaseRecordName } from "../../infra/release-record";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
