@@ -137,7 +137,18 @@ function installedVersion(binary: string): string {
     : `version ${v}; the project pins ${PULUMI_VERSION}`;
 }
 
+function goOnPath(): boolean {
+  return (process.env.PATH ?? "").split(path.delimiter).some((d) => d && fs.existsSync(path.join(d, "go")));
+}
+
 async function build(c: Component): Promise<void> {
+  if (!goOnPath()) {
+    throw new ToolchainError(
+      `${c.name} has to be built from Go modules, but there is no go on PATH: install Go (see the ` +
+        `go.mod files under scripts/toolchain/go), or install the tool itself (the engine: the official ` +
+        `Pulumi CLI, README "Using your own Pulumi and cluster")`,
+    );
+  }
   const key = componentKey(c);
   const buildDir = path.join(cacheDir(), "build", key);
   const finalDir = path.dirname(componentBinDir(c));

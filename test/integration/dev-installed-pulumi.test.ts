@@ -128,6 +128,49 @@ describe("./dev with an installed Pulumi and an empty tool cache", function () {
       ).to.equal(true);
     });
 
+    it("tries the engine's plugin download before a Go build when the provider is not in the plugin cache", function () {
+      const emptyHome = path.join(tmp, "empty-pulumi-home");
+      const otherCache = path.join(tmp, "other-cache");
+      const t = Date.now();
+      // No Go on this PATH: a fallback build fails at once instead of building.
+      const r = spawnSync(
+        path.join(REPO_ROOT, "node_modules", ".bin", "ts-node"),
+        ["--transpile-only", "scripts/toolchain/cli.ts", "install", "--group", "engine"],
+        {
+          cwd: REPO_ROOT,
+          env: {
+            HOME: os.homedir(),
+            PATH: barePath(installed),
+            CHURN_CACHE: otherCache,
+            PULUMI_HOME: emptyHome,
+          },
+          encoding: "utf8",
+          timeout: 300_000,
+        },
+      );
+      const seconds = (Date.now() - t) / 1000;
+      expect(r.stderr).to.contain("trying the engine's plugin download first");
+      const plugin = path.join(emptyHome, "plugins", `resource-kubernetes-v${KUBERNETES_PROVIDER_VERSION}`);
+      if (r.status === 0) {
+        // A machine that reaches the plugin source: fetched, nothing built.
+        expect(r.stderr).to.contain("fetched by the engine into");
+        expect(fs.existsSync(path.join(plugin, "pulumi-resource-kubernetes"))).to.equal(true);
+        expect(r.stderr).to.contain("nothing was built");
+      } else {
+        // Our offline machines: the download fails within its bound, then the Go build is tried.
+        expect(r.stderr).to.match(
+          /the plugin download failed after \d+\.\ds: .*; building from Go modules instead/,
+        );
+        expect(r.stderr).to.contain(
+          "pulumi-resource-kubernetes has to be built from Go modules, but there is no go on PATH",
+        );
+        expect(r.status).to.equal(2);
+      }
+      console.log(
+        `      plugin download route: ${seconds.toFixed(1)} s (${r.status === 0 ? "fetched" : "failed, Go build tried"})`,
+      );
+    });
+
     it("uses them, builds nothing, and the preview with the policy pack passes", function () {
       const r = dev(["preview", "--", "--stack", "staging"], env);
       expect(r.status, `${r.stdout}\n${r.stderr}`).to.equal(0);
