@@ -18,6 +18,7 @@ import {
   slackMessage,
   summaryOf,
 } from "../../scripts/promotion/notify/events";
+import { clearTextFields } from "../../scripts/promotion/notify";
 import { Notifier } from "../../scripts/promotion/notify/notifier";
 import {
   afterAttempt,
@@ -686,5 +687,25 @@ describe("the receiver example in docs/notifications.md", function () {
     expect(verify(other, signatureHeader(SECRET, now, body), SECRET, seen)).to.equal(false);
     expect(verify(other, undefined, SECRET, seen)).to.equal(false);
     expect(verify(other, signatureHeader(SECRET, now, other), SECRET, seen)).to.equal(true);
+  });
+});
+
+describe("notification secrets in the stack file", function () {
+  it("names every url and secret left in clear text, and accepts encrypted ones", function () {
+    const secure = { secure: "v1:abc" };
+    expect(clearTextFields(undefined)).to.deep.equal([]);
+    expect(clearTextFields(secure)).to.deep.equal([]);
+    expect(clearTextFields({ targets: [{ name: "ops", url: secure, secret: secure }] })).to.deep.equal([]);
+    expect(
+      clearTextFields({
+        targets: [
+          { name: "ops", url: "https://x", secret: secure },
+          { url: secure, secret: "s" },
+        ],
+      }),
+    ).to.deep.equal([
+      "churn-model:notifications.targets[0].url",
+      "churn-model:notifications.targets[1].secret",
+    ]);
   });
 });

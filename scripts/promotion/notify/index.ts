@@ -64,18 +64,46 @@ export async function openNotifier(stack: string, opts: OpenOptions): Promise<Ev
   return notifier;
 }
 
-/** Whether the stack's settings file (`Pulumi.<stack>.yaml` of the project) sets the notifications key. */
-export function stackFileSetsNotifications(stack: string, env: NodeJS.ProcessEnv = process.env): boolean {
+function isSecure(v: unknown): boolean {
+  return typeof v === "object" && v !== null && typeof (v as { secure?: unknown }).secure === "string";
+}
+
+/**
+ * The notifications value as the stack's settings file (`Pulumi.<stack>.yaml` of the project)
+ * holds it (encrypted leaves as `{secure: …}`), or undefined when the file does not set it.
+ */
+export function notificationsInStackFile(stack: string, env: NodeJS.ProcessEnv = process.env): unknown {
   const dir = env.CHURN_PROJECT_DIR ?? REPO_ROOT;
   const file = path.join(dir, `Pulumi.${stack.split("/").pop() ?? stack}.yaml`);
   let doc: unknown;
   try {
     doc = yaml.load(fs.readFileSync(file, "utf8"));
   } catch {
-    return false;
+    return undefined;
   }
   const config = (doc as { config?: unknown } | null)?.config;
-  return typeof config === "object" && config !== null && NOTIFICATIONS_KEY in config;
+  return typeof config === "object" && config !== null
+    ? (config as Record<string, unknown>)[NOTIFICATIONS_KEY]
+    : undefined;
+}
+
+/**
+ * The URLs and secrets that sit in clear text in the stack file: set per field with
+ * `pulumi config set --path --secret`, every `url` and `secret` must be encrypted (a value
+ * set whole with `--secret` is encrypted as one).
+ */
+export function clearTextFields(raw: unknown): string[] {
+  if (raw === undefined || isSecure(raw)) return [];
+  const targets = (raw as { targets?: unknown } | null)?.targets;
+  if (!Array.isArray(targets)) return [];
+  const out: string[] = [];
+  targets.forEach((t: unknown, i: number) => {
+    for (const field of ["url", "secret"]) {
+      const v = (t as Record<string, unknown> | null)?.[field];
+      if (v !== undefined && !isSecure(v)) out.push(`${NOTIFICATIONS_KEY}.targets[${i}].${field}`);
+    }
+  });
+  return out;
 }
 
 /**
@@ -84,7 +112,15 @@ export function stackFileSetsNotifications(stack: string, env: NodeJS.ProcessEnv
  * stack without notifications costs nothing.
  */
 export async function readStackConfig(stack: string): Promise<Record<string, ConfigEntry>> {
-  if (!stackFileSetsNotifications(stack)) return {};
+  const raw = notificationsInStackFile(stack);
+  if (raw === undefined) return {};
+  const clear = clearTextFields(raw);
+  if (clear.length > 0) {
+    throw new BadInput(
+      `stack ${stack}: ${clear.join(", ")} ${clear.length > 1 ? "are" : "is"} in clear text in Pulumi.${stack.split("/").pop()}.yaml; ` +
+        `set ${clear.length > 1 ? "them as secrets" : "it as a secret"} (pulumi config set --path --secret '<key>' <value> -s ${stack})`,
+    );
+  }
   // Loaded here: the Pulumi SDK takes seconds to load, and runs without notifications never need it.
   const { selectStack } = await import("../engine");
   return (await selectStack(stack)).getAllConfig();
