@@ -20,6 +20,7 @@ import { ControlPlane, isAlive, ManagedProcess, startControlPlane, stopProcesses
 import { readControllerProcess, startControllerProcess, stopControllerProcess } from "./controller-process";
 import { makeProjectDir } from "./project";
 import { upsertStack } from "../promotion/engine";
+import { BadInput } from "../promotion/errors";
 import { prometheusPaths, readPrometheusState, startPrometheus, stopPrometheus } from "./prometheus";
 import { readServicesState } from "./services-state";
 import { readTrafficProcess, startTrafficProcess, stopTrafficProcess } from "./traffic";
@@ -103,6 +104,10 @@ export async function sandboxUp(opts: UpOptions = {}): Promise<SandboxState> {
     await sandboxDown({ dir, log: () => undefined });
   }
   fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, SANDBOX_MARKER),
+    `churn-model sandbox, started ${new Date().toISOString()}\n`,
+  );
   let cp: ControlPlane | undefined;
   try {
     log("sandbox: starting the control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)");
@@ -176,9 +181,46 @@ function envExports(s: SandboxState): string {
     .join("");
 }
 
+/** The file `up` writes first into a sandbox directory: `down` touches only directories holding it. */
+export const SANDBOX_MARKER = ".churn-sandbox";
+
+/** Whether `dir` is a sandbox directory: it holds the sandbox's own state file or marker. */
+export function isSandboxDir(dir: string): boolean {
+  return fs.existsSync(stateFile(dir)) || fs.existsSync(path.join(dir, SANDBOX_MARKER));
+}
+
+/** Whether `pid` runs a command whose arguments name a path inside `dir` (what the sandbox started there). */
+export function startedIn(pid: number, dir: string): boolean {
+  let args: string[];
+  try {
+    args = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  } catch {
+    return false;
+  }
+  const inside = `${path.resolve(dir)}${path.sep}`;
+  return args.some((a) => a.includes(inside));
+}
+
+/**
+ * Stops what the sandbox in `dir` started and removes `dir`. Refuses (BadInput, nothing
+ * stopped or removed) a directory that holds neither the sandbox's state file nor its
+ * marker; an empty directory is left as it is. A recorded PID is stopped only when its
+ * command line names a path inside `dir` (the traffic generator, controller and Prometheus
+ * check their own identity the same way), so a recycled or forged PID is never signalled.
+ */
 export async function sandboxDown(opts: { dir?: string; log?: (l: string) => void } = {}): Promise<void> {
-  const dir = opts.dir ?? sandboxDir();
+  const dir = path.resolve(opts.dir ?? sandboxDir());
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  if (!fs.existsSync(dir) || fs.readdirSync(dir).length === 0) {
+    log(`sandbox: nothing to stop or remove in ${dir}`);
+    return;
+  }
+  if (!isSandboxDir(dir)) {
+    throw new BadInput(
+      `${dir} is not a sandbox directory (it holds neither ${path.basename(stateFile(dir))} nor ` +
+        `${SANDBOX_MARKER}): nothing was stopped or removed`,
+    );
+  }
   const s = readSandbox(dir);
   const stopped: string[] = [];
   if (await stopTrafficProcess(dir).catch(() => false)) stopped.push("traffic");
@@ -186,8 +228,12 @@ export async function sandboxDown(opts: { dir?: string; log?: (l: string) => voi
   if (await stopPrometheus(dir).catch(() => false)) stopped.push("prometheus");
   if (s) {
     const alive = s.controlPlane.filter((p) => isAlive(p.pid));
-    await stopProcesses(s.controlPlane);
-    stopped.push(...alive.map((p) => p.name));
+    const ours = alive.filter((p) => startedIn(p.pid, dir));
+    for (const p of alive.filter((x) => !ours.includes(x))) {
+      log(`sandbox: left pid ${p.pid} alone: it does not run what the sandbox started as ${p.name}`);
+    }
+    await stopProcesses(ours);
+    stopped.push(...ours.map((p) => p.name));
   }
   fs.rmSync(dir, { recursive: true, force: true });
   log(

@@ -1,0 +1,112 @@
+/**
+ * `npm run sandbox -- down` trusts nothing it reads: it removes only a directory that holds
+ * the sandbox's own state, and signals only processes that run what the sandbox started.
+ */
+import { expect } from "chai";
+import { ChildProcess, execFile, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import { BadInput } from "../../scripts/promotion/errors";
+import { SANDBOX_MARKER, sandboxDown } from "../../scripts/sandbox/cli";
+import { REPO_ROOT } from "../../scripts/toolchain/env";
+
+const execFileAsync = promisify(execFile);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A long-running process whose arguments are `args` (node waiting for a minute). */
+function waiter(...args: string[]): ChildProcess {
+  return spawn(process.execPath, ["-e", "setTimeout(() => undefined, 60000)", ...args], { stdio: "ignore" });
+}
+
+function writeState(dir: string, controlPlane: { name: string; pid: number }[]): void {
+  fs.writeFileSync(
+    path.join(dir, "sandbox.json"),
+    JSON.stringify({ controlPlane: controlPlane.map((p) => ({ ...p, log: "/dev/null" })), startedAt: "x" }),
+  );
+}
+
+describe("sandbox down", function () {
+  let tmp: string;
+  const children: ChildProcess[] = [];
+
+  beforeEach(function () {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-down-"));
+  });
+
+  afterEach(function () {
+    for (const c of children.splice(0)) c.kill("SIGKILL");
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("refuses a directory without the sandbox's state and leaves every file in it", async function () {
+    const dir = path.join(tmp, "precious");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "thesis.tex"), "years of work");
+    const err = await sandboxDown({ dir, log: () => undefined }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(BadInput);
+    expect((err as Error).message).to.equal(
+      `${dir} is not a sandbox directory (it holds neither sandbox.json nor ${SANDBOX_MARKER}): nothing was stopped or removed`,
+    );
+    expect(fs.readFileSync(path.join(dir, "thesis.tex"), "utf8")).to.equal("years of work");
+  });
+
+  it("refuses it through the CLI too, with exit 2 (CHURN_SANDBOX_DIR pointing elsewhere)", async function () {
+    this.timeout(60_000);
+    const dir = path.join(tmp, "elsewhere");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "keep"), "1");
+    const err = (await execFileAsync(
+      process.execPath,
+      [
+        "-r",
+        require.resolve("ts-node/register/transpile-only"),
+        path.join(REPO_ROOT, "scripts/sandbox/cli.ts"),
+        "down",
+      ],
+      { env: { ...process.env, CHURN_SANDBOX_DIR: dir } },
+    ).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).to.equal(2);
+    expect(err.stderr).to.include("is not a sandbox directory");
+    expect(fs.existsSync(path.join(dir, "keep"))).to.equal(true);
+  });
+
+  it("leaves an empty directory as it is", async function () {
+    const dir = path.join(tmp, "empty");
+    fs.mkdirSync(dir);
+    await sandboxDown({ dir, log: () => undefined });
+    expect(fs.existsSync(dir)).to.equal(true);
+  });
+
+  it("never signals a recorded PID that runs something else, and stops the one it started", async function () {
+    const dir = path.join(tmp, "sandbox");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, SANDBOX_MARKER), "");
+    const unrelated = waiter("unrelated-work");
+    const ours = waiter(path.join(dir, "cluster", "etcd-data"));
+    children.push(unrelated, ours);
+    await new Promise((r) => setTimeout(r, 300));
+    writeState(dir, [
+      { name: "etcd", pid: ours.pid! },
+      { name: "kube-apiserver", pid: unrelated.pid! },
+    ]);
+    const log: string[] = [];
+    await sandboxDown({ dir, log: (l) => log.push(l) });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(alive(unrelated.pid!), "the unrelated process").to.equal(true);
+    expect(alive(ours.pid!), "the sandbox's own process").to.equal(false);
+    expect(log).to.include(
+      `sandbox: left pid ${unrelated.pid} alone: it does not run what the sandbox started as kube-apiserver`,
+    );
+    expect(fs.existsSync(dir)).to.equal(false);
+  });
+});
