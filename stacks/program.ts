@@ -9,6 +9,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ModelService, versionLabel } from "../infra/model-service";
+import { loadAnalysisSettings } from "../scripts/promotion/analysis-config";
 import { verifyEvidence } from "../scripts/promotion/evidence";
 import { loadPolicyPublicKey, loadThresholds } from "../scripts/promotion/thresholds";
 import { canarySize, IMAGE_NAME, StackConfig } from "./config";
@@ -50,6 +51,7 @@ export function assertPromotionEvidence(cfg: StackConfig, now: Date = new Date()
   const problems = verifyEvidence(cfg.promotionEvidence, {
     publicKeyPem: trustedKey,
     thresholds: loadThresholds(cfg.thresholdsFile),
+    analysis: loadAnalysisSettings(cfg.thresholdsFile),
     imageVersion: cfg.modelVersion,
     now,
   });
@@ -97,6 +99,7 @@ export function assertCanaryEvidence(cfg: StackConfig, now: Date = new Date()): 
   const problems = verifyEvidence(promotionEvidence, {
     publicKeyPem: trustedKey,
     thresholds: loadThresholds(cfg.thresholdsFile),
+    analysis: loadAnalysisSettings(cfg.thresholdsFile),
     imageVersion: version,
     now,
   });

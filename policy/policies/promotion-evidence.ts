@@ -1,5 +1,5 @@
 import { PolicyConfigSchema, ReportViolation, ResourceValidationPolicy } from "@pulumi/policy";
-import { ANALYSIS_CONFIG_SCHEMA } from "../../scripts/promotion/analysis-config";
+import { ANALYSIS_CONFIG_SCHEMA, parseAnalysisSettings } from "../../scripts/promotion/analysis-config";
 import { BadInput } from "../../scripts/promotion/errors";
 import { EVIDENCE_ANNOTATION, verifyEvidence } from "../../scripts/promotion/evidence";
 import { parseThresholds, POLICY_NAME, Thresholds, THRESHOLD_KEYS } from "../../scripts/promotion/thresholds";
@@ -109,6 +109,7 @@ function checkEvidence(
     const found = verifyEvidence(evidence, {
       publicKeyPem: config.publicKey,
       thresholds,
+      analysis: parseAnalysisSettings(config as unknown as Record<string, unknown>).settings,
       imageVersion: version,
       now,
     });

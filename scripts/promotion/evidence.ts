@@ -10,6 +10,8 @@
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
+import { DEFAULT_ANALYSIS, type AnalysisSettings } from "./analysis-config";
+import { analysisProblems, analysisShapeProblem, type AnalysisRecord } from "./analysis-evidence";
 import { BadInput } from "./errors";
 import { parseThresholds, Thresholds } from "./thresholds";
 
@@ -58,6 +60,8 @@ export interface EvidenceRecord {
   createdAt: string;
   /** Kind "rollback": the earlier signed promotion evidence of the version returned to. */
   rollbackOf?: SignedEvidence;
+  /** How the gate decided: method, counts, bounds and per-interval outcomes (docs/analysis.md). */
+  analysis?: AnalysisRecord;
 }
 
 export interface SignedEvidence {
@@ -75,6 +79,8 @@ export interface VerifyOptions {
   imageVersion: string;
   /** The moment of the update. */
   now: Date;
+  /** The analysis settings of the policy config; default the defaults. */
+  analysis?: AnalysisSettings;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -146,6 +152,7 @@ const RECORD_KEYS = [
   "approver",
   "createdAt",
   "rollbackOf",
+  "analysis",
 ];
 
 function objectAt(value: unknown, at: string, keys: readonly string[]): Record<string, unknown> {
@@ -214,6 +221,10 @@ function validateRecord(value: unknown, at: string): EvidenceRecord {
   }
   timestamp(staging.deployedAt, `${at}.staging.deployedAt`);
 
+  if (obj.analysis !== undefined) {
+    const problem = analysisShapeProblem(obj.analysis);
+    if (problem !== undefined) throw new BadInput(`${at}.analysis ${problem}`);
+  }
   nonEmptyString(obj.approver, `${at}.approver`);
   timestamp(obj.createdAt, `${at}.createdAt`);
 
@@ -491,6 +502,17 @@ export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[]
 
   if (record.kind === "promotion") {
     problems.push(...measuredProblems(label, record.measured, thresholds));
+    if (record.analysis !== undefined) {
+      problems.push(
+        ...analysisProblems(
+          label,
+          record.analysis,
+          opts.analysis ?? DEFAULT_ANALYSIS,
+          thresholds,
+          record.window.end,
+        ),
+      );
+    }
     return problems;
   }
 

@@ -3,6 +3,7 @@
  * current evidence to the rollback record that returns to it. Pure: the caller supplies the
  * approver and the time.
  */
+import { analysisRecordOf } from "./analysis-evidence";
 import type { EvidenceRecord, Measured, SignedEvidence } from "./evidence";
 import type { Decision, GateMetrics } from "./gate";
 import type { StagingSnapshot } from "./outputs";
@@ -63,6 +64,7 @@ export function promotionRecord(input: PromotionRecordInput): EvidenceRecord {
     },
     approver: input.approver,
     createdAt: input.createdAt.toISOString(),
+    analysis: analysisRecordOf(decision, input.metrics, input.thresholds),
   };
 }
 
@@ -88,6 +90,7 @@ export function rollbackRecord(current: SignedEvidence, approver: string, create
     staging: { ...r.staging },
     approver,
     createdAt: createdAt.toISOString(),
+    ...(r.analysis !== undefined ? { analysis: r.analysis } : {}),
     rollbackOf: promotion,
   };
 }

@@ -350,7 +350,14 @@ describe("the promote flow with fake Prometheus and production", function () {
       staging: { stack: "staging", updateVersion: 7, deployedAt: "2025-03-01T06:00:00.000Z" },
       approver: "jane@example.com",
       createdAt: "2025-03-02T12:00:00.000Z",
+      analysis: evidence.record.analysis,
     });
+    expect(evidence.record.analysis?.method).to.include({
+      method: "clopper-pearson",
+      confidence: 0.95,
+      intervals: 24,
+    });
+    expect(evidence.record.analysis?.intervals).to.have.length(24);
     expect(r.stderr).to.match(
       /Promoted 1\.1\.0 to production\. Time: gate [\d.]+ s · approval [\d.]+ s · update [\d.]+ s · verification [\d.]+ s/,
     );
