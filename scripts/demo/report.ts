@@ -103,10 +103,14 @@ function decisionTable(d: DecisionJson | undefined): string {
       (c) =>
         `<tr class="${c.passed ? "pass" : "fail"}"><td>${esc(c.name)}</td><td>${c.value === null ? "none" : fmtValue(c.value)}</td><td>${
           c.threshold ?? "–"
-        }</td><td>${c.passed ? "pass" : "FAIL"}</td><td>${esc(c.reason)}</td></tr>`,
+        }</td><td>${esc(c.passed ? "pass" : (c.status ?? "fail").toUpperCase())}${c.mode === "dryRun" ? " (dry run)" : ""}</td><td>${esc(c.reason)}${
+          c.next !== undefined ? `<br><em>What would change it: ${esc(c.next)}</em>` : ""
+        }</td></tr>`,
     )
     .join("\n");
-  return `<p>Decision: <strong class="${d.decision === "promote" ? "pass" : "fail"}">${esc(d.decision)}</strong>
+  return `<p>Decision: <strong class="${d.decision === "promote" ? "pass" : "fail"}">${esc(d.decision)}${
+    d.outcome !== undefined && d.decision !== "promote" ? ` (${esc(d.outcome)})` : ""
+  }</strong>
  for ${esc(d.modelVersion)} over ${esc(d.window.start)} → ${esc(d.window.end)}</p>
 <table><thead><tr><th>check</th><th>value</th><th>threshold</th><th>result</th><th>reason</th></tr></thead><tbody>${rows}</tbody></table>`;
 }

@@ -38,7 +38,19 @@ export interface DecisionJson {
   decision: "promote" | "reject";
   modelVersion: string;
   window: { start: string; end: string };
-  checks: { name: string; value: number | null; threshold: number | null; passed: boolean; reason: string }[];
+  checks: {
+    name: string;
+    value: number | null;
+    threshold: number | null;
+    passed: boolean;
+    reason: string;
+    /** pass, fail, inconclusive or error (docs/analysis.md). */
+    status?: string;
+    mode?: string;
+    /** What would change a non-pass. */
+    next?: string;
+  }[];
+  outcome?: string;
 }
 
 /**
