@@ -8,7 +8,7 @@ import { releaseRunner } from "./access";
 import { DeliveryConfig } from "./config";
 import { stackNotifications } from "./notifications";
 import { policyEnforcement } from "./policy";
-import { releaseRoute } from "./release";
+import { releaseRoute } from "./approval-route";
 import { qualifiedEnvironment, qualifiedStack, stackDelivery } from "./settings";
 
 export interface DeliveryOutputs {

@@ -17,7 +17,7 @@ import { createPrometheusClient } from "../promotion/prometheus";
 import { defaultThresholdsFile, loadThresholds } from "../promotion/thresholds";
 import { REPO_ROOT } from "../toolchain/env";
 import { BenchmarkResult, figure, formatMs, timed } from "./figures";
-import { buildHistory, HistorySpec, startHistoryPrometheus } from "./history";
+import { buildHistory, HistorySpec, startHistoryPrometheus } from "./prometheus-history";
 import type { BenchContext } from "./context";
 
 const HOUR = 3600;

@@ -260,20 +260,3 @@ export async function stopPrometheus(stateDir: string): Promise<boolean> {
   fs.rmSync(prometheusPaths(stateDir).stateFile, { force: true });
   return ours;
 }
-
-/** Asks Prometheus to re-read its configuration (POST /-/reload). */
-export function reloadPrometheus(url: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${url}/-/reload`, { method: "POST", timeout: 10_000 }, (res) => {
-      res.resume();
-      if (res.statusCode === 200) {
-        resolve();
-      } else {
-        reject(new Error(`POST ${url}/-/reload answered HTTP ${res.statusCode}`));
-      }
-    });
-    req.on("timeout", () => req.destroy(new Error(`POST ${url}/-/reload timed out`)));
-    req.on("error", reject);
-    req.end();
-  });
-}

@@ -1,6 +1,6 @@
 /**
  * The churn-model service: an HTTP server that scores customers with one model version of
- * the catalog and exposes the metrics contract of DESIGN.md.
+ * the catalog and exposes the metrics contract of docs/design.md.
  *
  *   POST /predict   customer features → { id, churnProbability, churn }
  *   POST /feedback  { id, churned } → the ground truth for an earlier prediction

@@ -1,6 +1,6 @@
 /**
- * Days of synthetic scrape history of the churn-model service in DESIGN.md's metric names,
- * turned into TSDB blocks by `promtool tsdb create-blocks-from openmetrics`, and a real
+ * Days of synthetic scrape history of the churn-model service, in the metric names of the
+ * metrics contract (docs/design.md), turned into TSDB blocks by `promtool tsdb create-blocks-from openmetrics`, and a real
  * Prometheus (Debian's binary, 127.0.0.1, a free port) serving them.
  *
  * The blocks are 54 h long, the size Prometheus' own compaction reaches within a week, so
