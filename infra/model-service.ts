@@ -1,3 +1,10 @@
+/**
+ * The ModelService component (exported with its helpers by infra/index.ts). About 440 lines:
+ * the args with their documented defaults, one constructor declaring the children of both
+ * tracks, the pod template they share and the validation that runs before any child; the
+ * canary's Deployment is in canary.ts, images in image.ts, release records in
+ * release-record.ts.
+ */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { scrapeAnnotations, scrapeLabels } from "./monitoring";

@@ -23,7 +23,7 @@ import { upsertStack } from "../promotion/engine";
 import { BadInput } from "../promotion/errors";
 import { prometheusPaths, readPrometheusState, startPrometheus, stopPrometheus } from "./prometheus";
 import { readServicesState } from "./services-state";
-import { readTrafficProcess, startTrafficProcess, stopTrafficProcess } from "./traffic";
+import { readTrafficProcess, startTrafficProcess, stopTrafficProcess } from "./traffic-process";
 
 export const NAMESPACES = ["staging", "production"] as const;
 export const SANDBOX_REGISTRY = "localhost:5000/ml";

@@ -18,7 +18,9 @@
  *   <prometheus targets file>        file_sd targets labelled namespace, version, deployment
  *
  * Its command line and detached process: scripts/sandbox/controller-main.ts and
- * scripts/sandbox/controller-process.ts.
+ * scripts/sandbox/controller-process.ts; what to run is judged in serving-plan.ts, processes
+ * are run by service-runner.ts. What stays here (about 440 lines) is one class: the watches,
+ * the reconcile loop and the lifecycle of the processes it started, which share its state.
  */
 import * as fs from "fs";
 import * as path from "path";

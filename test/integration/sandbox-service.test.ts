@@ -21,13 +21,12 @@ import {
   writeScrapeTargets,
 } from "../../scripts/sandbox/prometheus";
 import { isAlive } from "../../scripts/sandbox/controlplane";
+import { startTraffic, TrafficReport } from "../../scripts/sandbox/traffic";
 import {
   readTrafficProcess,
-  startTraffic,
   startTrafficProcess,
   stopTrafficProcess,
-  TrafficReport,
-} from "../../scripts/sandbox/traffic";
+} from "../../scripts/sandbox/traffic-process";
 
 interface Placement {
   namespace: string;
