@@ -15,7 +15,9 @@ import {
   serviceFamilies,
   stagingOutputs,
 } from "../fixtures/gate-scenarios";
+import { FakePrometheus, Numbers } from "../helpers/fake-prometheus";
 import { freePort, PrometheusServer, startPrometheusWithHistory } from "../helpers/prometheus";
+import type { InstantResult } from "../../scripts/promotion/prometheus";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const SCRIPT = path.join(REPO, "scripts", "promote.ts");
@@ -70,6 +72,7 @@ interface CheckJson {
   threshold: number;
   passed: boolean;
   reason: string;
+  status: "pass" | "fail" | "inconclusive" | "error";
 }
 
 interface DecisionJson {
@@ -87,20 +90,65 @@ function failedChecks(stdout: string): CheckJson[] {
   return decisionOf(stdout).checks.filter((c) => !c.passed);
 }
 
-type Handler = (query: string, res: http.ServerResponse) => void;
+/** The default answer to a request: the Prometheus API body a healthy version would get. */
+type Answer = (override?: (value: string) => string | null) => string;
+type Handler = (query: string, res: http.ServerResponse, answer: Answer) => void;
 
-/** A local HTTP server standing where Prometheus should be, answering each query with `handler`. */
+/** Healthy numbers over 24 h, as the stand-in answers them. */
+const GOOD: Numbers = {
+  accuracy: 0.91,
+  latency: 180,
+  errors: 0.002,
+  uptime: 1,
+  requests: 172_800,
+  labeled: 34_560,
+};
+
+/** Prometheus API JSON for an instant or range result; `override` may replace each value. */
+function apiBody(result: InstantResult, override?: (value: string) => string | null): string {
+  const v = (x: number): string | null => (override ? override(String(x)) : String(x));
+  if (result.resultType === "matrix") {
+    const series = result.series.map((s) => ({
+      metric: s.labels,
+      values: s.points.flatMap(([t, x]) => {
+        const value = v(x);
+        return value === null ? [] : [[t, value]];
+      }),
+    }));
+    return JSON.stringify({
+      status: "success",
+      data: { resultType: "matrix", result: series.filter((s) => s.values.length > 0) },
+    });
+  }
+  const samples = result.resultType === "vector" ? result.samples : [];
+  const out = samples.flatMap((s) => {
+    const value = v(s.value);
+    return value === null ? [] : [{ metric: s.labels, value: [END, value] }];
+  });
+  return JSON.stringify({ status: "success", data: { resultType: "vector", result: out } });
+}
+
+/**
+ * A local HTTP server standing where Prometheus should be: every request goes to `handler` with
+ * the answer a healthy version would get (test/helpers/fake-prometheus.ts, served over HTTP).
+ */
 async function fakeServer(
   handler: Handler,
 ): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
   let hits = 0;
+  const fake = new FakePrometheus(GOOD, new Date((END - 30 * 3600) * 1000));
   const server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
       hits++;
       const params = new URLSearchParams(req.method === "POST" ? body : (req.url ?? "").split("?")[1]);
-      handler(params.get("query") ?? "", res);
+      const query = params.get("query") ?? "";
+      const seconds = (k: string): Date => new Date(Number(params.get(k) ?? END) * 1000);
+      const result = (req.url ?? "").includes("query_range")
+        ? fake.rangeQuery(query, seconds("start"), seconds("end"), Number(params.get("step") ?? 60))
+        : fake.instantQuery(query, seconds("time"));
+      void result.then((r) => handler(query, res, (override) => apiBody(r, override)));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -116,34 +164,22 @@ async function fakeServer(
   };
 }
 
-function vector(value: string | null): string {
-  const result = value === null ? [] : [{ metric: {}, value: [END, value] }];
-  return JSON.stringify({ status: "success", data: { resultType: "vector", result } });
-}
-
 function json(res: http.ServerResponse, status: number, body: string): void {
   res.writeHead(status, { "Content-Type": "application/json" });
   res.end(body);
 }
 
-/** Which default query a request is. */
+/** Which of the gate's queries (scripts/promotion/metrics.ts ANALYSIS_QUERIES) a request is. */
 function metricOf(query: string): string {
+  if (query.includes("min(min_over_time(timestamp(")) return "firstSample";
+  if (query.includes("max(timestamp(")) return "lastSample";
+  if (query.includes("count_over_time(vector(1)")) return "uptime";
+  if (query.includes("sum by (le)")) return "latency";
   if (query.includes('correct="true"')) return "accuracy";
-  if (query.includes("histogram_quantile")) return "latency";
   if (query.includes('code=~"5.."')) return "errors";
-  if (query.includes("avg_over_time(up")) return "uptime";
   if (query.includes("churn_model_requests_total")) return "requests";
   return "labeled";
 }
-
-const GOOD_VALUES: Record<string, string> = {
-  accuracy: "0.91",
-  latency: "180",
-  errors: "0.002",
-  uptime: "1",
-  requests: "172800",
-  labeled: "34560",
-};
 
 describe("the promote CLI, as a process and in-process with real dependencies", function () {
   this.timeout(120_000);
@@ -206,11 +242,13 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
         "uptime",
         "soak_time",
         "samples",
+        "freshness",
       ]);
+      expect(d.checks.every((c) => c.status === "pass")).to.equal(true);
       expect(r.stderr).to.include("Dry run: the gate passed for 2.0.0; nothing was changed.");
     });
 
-    it("runs through the package script, evaluating as of now by default, with the table on stdout", async function () {
+    it("runs through the package script, evaluating as of now by default: history that ended before now is stale", async function () {
       const args = scenarioArgs("healthy");
       const r = await new Promise<Result>((resolve, reject) => {
         const started = Date.now();
@@ -226,11 +264,14 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
         child.on("error", reject);
         child.on("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
       });
-      expect(r.code, r.stderr).to.equal(0);
+      // The scenario's history ends at END, before now: evaluated as of now, its newest sample is
+      // too old, so the same healthy version that passes with --at END is refused on freshness.
+      expect(r.code, r.stderr).to.equal(3);
       expect(r.stdout).to.match(
-        /^Promotion gate for churn-model 2\.0\.0 \(staging → production\): PROMOTE\n/,
+        /^Promotion gate for churn-model 2\.0\.0 \(staging → production\): REJECT \(fail: /,
       );
-      expect(r.stdout).to.match(/\naccuracy\s+0\.9\d*\s+≥ 0\.85\s+pass\s+/);
+      expect(r.stdout).to.match(/\naccuracy\s+0\.9\d*\s+\[0\.9\d*, 0\.9\d*\]\s+≥ 0\.85\s+.*\s+pass\s+/);
+      expect(r.stdout).to.match(/\nfreshness\s.*\sFAIL\s+newest scrape sample is \d+(\.\d+)? s old/);
       const end = Date.parse(/Window: \S+ → (\S+)/.exec(r.stdout)?.[1] ?? "");
       expect(Math.abs(end - Date.now())).to.be.lessThan(120_000);
     });
@@ -239,10 +280,10 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
       const r = await promote([...scenarioArgs("lowAccuracy"), "--dry-run", "--at", AT]);
       expect(r.code).to.equal(3);
       expect(r.stdout).to.match(
-        /\naccuracy\s+0\.7\d*\s+≥ 0\.85\s+FAIL\s+accuracy 0\.7\d* is below the minimum 0\.85\n/,
+        /\naccuracy\s+0\.[67]\d*\s.*\s24: 24 fail\s+FAIL\s+accuracy 0\.[67]\d* .*upper bound below the minimum 0\.85\n/,
       );
       expect(r.stderr).to.match(
-        /promote: the gate rejected 2\.0\.1-low-accuracy for production; nothing was changed:\n {2}- accuracy: /,
+        /promote: the gate rejected 2\.0\.1-low-accuracy for production; nothing was changed: fail \(the data say the candidate is worse than a threshold\):\n {2}- accuracy \(fail\): /,
       );
     });
 
@@ -250,21 +291,28 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
       const r = await promoteInProcess([...scenarioArgs("young"), "--dry-run", "--json", "--at", AT]);
       expect(r.code).to.equal(3);
       const d = decisionOf(r.stdout);
-      expect(d.checks.filter((c) => !c.passed).map((c) => c.name)).to.deep.equal(["soak_time"]);
+      expect(d.checks.filter((c) => !c.passed).map((c) => [c.name, c.status])).to.deep.equal([
+        ["soak_time", "inconclusive"],
+      ]);
     });
 
-    it("rejects a version without traffic with exit 3: NaN ratios fail closed", async function () {
+    it("rejects a version without traffic with exit 3: no events is inconclusive, never a pass", async function () {
       const r = await promoteInProcess([...scenarioArgs("idle"), "--dry-run", "--json", "--at", AT]);
       expect(r.code).to.equal(3);
       const d = decisionOf(r.stdout);
-      const error = d.checks.find((c) => c.name === "error_rate");
-      expect(error).to.deep.equal({
-        name: "error_rate",
-        value: null,
-        threshold: 0.01,
-        passed: false,
-        reason: "error rate: value is NaN (no events in the window)",
-      });
+      expect(
+        d.checks.filter((c) => !c.passed).map((c) => [c.name, c.status, c.value, c.reason]),
+      ).to.deep.equal([
+        ["accuracy", "inconclusive", null, "no labeled predictions"],
+        ["latency_p99", "inconclusive", null, "no requests"],
+        ["error_rate", "inconclusive", null, "no requests"],
+        [
+          "samples",
+          "inconclusive",
+          0,
+          "only 0 requests in the window; 1000 are required; only 0 labeled predictions in the window; 200 are required",
+        ],
+      ]);
     });
 
     it("promotes a healthy version whose neighbours in other namespaces and versions are broken", async function () {
@@ -293,9 +341,11 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
       expect(r.code, r.stderr).to.equal(3);
       const failed = failedChecks(r.stdout);
       expect(failed.map((c) => c.name)).to.deep.equal(["baseline_accuracy"]);
+      expect(failed[0].status).to.equal("fail");
       expect(failed[0].reason).to.match(
-        /^accuracy 0\.9\d* vs 0\.9\d* for baseline \{namespace="production",version="1\.9\.0"\}: worse by 0\.0\d*, more than the margin 0\.02$/,
+        /^accuracy 0\.9\d* vs 0\.9\d* for baseline \{namespace="production",version="1\.9\.0"\}/,
       );
+      expect(failed[0].reason).to.include("0.02");
     });
 
     it("appends the Markdown summary to GITHUB_STEP_SUMMARY", async function () {
@@ -308,7 +358,8 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
       expect(md).to.match(
         /^### ✅ Promotion gate for churn-model 2\.0\.0 \(staging → production\): PROMOTE\n/,
       );
-      expect(md).to.match(/\n\| soak_time \| 30 h \| ≥ 24 h \| ✅ pass \| /);
+      expect(md).to.match(/\n\| soak_time \| 24\.\d+ h \| {2}\| ≥ 24 h \| {2}\| ✅ pass \| /);
+      expect(md).to.match(/\n\| freshness \| \d+ s \| {2}\| ≤ 120 s \| {2}\| ✅ pass \| /);
     });
 
     it("refuses a --model-version that staging does not run with exit 2", async function () {
@@ -525,8 +576,9 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
         res.writeHead(500, { "Content-Type": "text/plain" });
         res.end("internal error");
       });
+      // The first query (the version's first scrape sample) finds Prometheus unavailable: no other is sent.
       expect(r.code).to.equal(2);
-      expect(r.hits).to.equal(6);
+      expect(r.hits).to.equal(1);
       expect(r.stderr).to.match(
         /promote: Prometheus at http:\/\/127\.0\.0\.1:\d+ is unavailable: HTTP 500 with a body that is not JSON\n$/,
       );
@@ -538,7 +590,7 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
         res.end("Service Unavailable");
       });
       expect(r.code).to.equal(2);
-      expect(r.hits).to.equal(18);
+      expect(r.hits).to.equal(3);
       expect(r.stderr).to.match(
         /is unavailable: HTTP 503 with a body that is not JSON \(after 3 attempts\)\n$/,
       );
@@ -546,25 +598,26 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
 
     it("recovers from one 502 on a query and decides", async function () {
       let failedOnce = false;
-      const r = await withServer((q, res) => {
+      const r = await withServer((q, res, answer) => {
         if (!failedOnce && metricOf(q) === "uptime") {
           failedOnce = true;
           res.writeHead(502);
           res.end("bad gateway");
           return;
         }
-        json(res, 200, vector(GOOD_VALUES[metricOf(q)]));
+        json(res, 200, answer());
       });
+      // 14 queries (first and newest sample, six over the window, six over the intervals) + one retry.
       expect(r.code, r.stderr).to.equal(0);
-      expect(r.hits).to.equal(7);
+      expect(r.hits).to.equal(15);
     });
 
     it("exits 2 when Prometheus answers slower than --query-timeout", async function () {
       // The answers would come after a minute: only the deadline can end the run before that.
       const timers: NodeJS.Timeout[] = [];
       const r = await withServer(
-        (q, res) => {
-          timers.push(setTimeout(() => json(res, 200, vector(GOOD_VALUES[metricOf(q)])), 60_000));
+        (_q, res, answer) => {
+          timers.push(setTimeout(() => json(res, 200, answer()), 60_000));
         },
         ["--query-timeout", "300ms"],
         promote,
@@ -578,8 +631,8 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
     it("fails only the slow query's check with exit 3 when the others answer in time", async function () {
       const timers: NodeJS.Timeout[] = [];
       const r = await withServer(
-        (q, res) => {
-          const send = (): void => json(res, 200, vector(GOOD_VALUES[metricOf(q)]));
+        (q, res, answer) => {
+          const send = (): void => json(res, 200, answer());
           if (metricOf(q) === "latency") timers.push(setTimeout(send, 60_000));
           else send();
         },
@@ -588,14 +641,8 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
       timers.forEach(clearTimeout);
       expect(r.code).to.equal(3);
       const failed = failedChecks(r.stdout);
-      expect(failed).to.deep.equal([
-        {
-          name: "latency_p99",
-          value: null,
-          threshold: 250,
-          passed: false,
-          reason: "p99 latency (ms): query failed: no answer within 300 ms",
-        },
+      expect(failed.map((c) => [c.name, c.status, c.value, c.reason])).to.deep.equal([
+        ["latency_p99", "error", null, "latency histogram: query failed: no answer within 300 ms"],
       ]);
     });
 
@@ -615,49 +662,66 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
     });
 
     it("exits 3 when every query returns an empty vector: no data fails every metric check", async function () {
-      const r = await withServer((_q, res) => json(res, 200, vector(null)));
+      const r = await withServer((_q, res, answer) =>
+        json(
+          res,
+          200,
+          answer(() => null),
+        ),
+      );
       expect(r.code).to.equal(3);
       const d = decisionOf(r.stdout);
+      console.log(
+        "DBG1",
+        JSON.stringify(d.checks.filter((c) => !c.passed).map((c) => [c.name, c.status, c.reason])),
+      );
       expect(d.checks.filter((c) => !c.passed).map((c) => c.name)).to.deep.equal([
         "accuracy",
         "latency_p99",
         "error_rate",
         "uptime",
+        "soak_time",
         "samples",
+        "freshness",
       ]);
-      expect(d.checks[0].reason).to.equal("accuracy: no data (the query returned no series)");
+      expect(d.checks.some((c) => c.status === "pass")).to.equal(false);
     });
 
     it("exits 3 naming the checks whose vectors are empty when the answer is partial", async function () {
-      const r = await withServer((q, res) => {
+      const r = await withServer((q, res, answer) => {
         const m = metricOf(q);
-        json(res, 200, vector(m === "uptime" || m === "labeled" ? null : GOOD_VALUES[m]));
+        json(res, 200, m === "uptime" || m === "labeled" ? answer(() => null) : answer());
       });
       expect(r.code).to.equal(3);
       const failed = failedChecks(r.stdout);
-      expect(failed.map((c) => [c.name, c.reason])).to.deep.equal([
-        ["uptime", "uptime: no data (the query returned no series)"],
-        ["samples", "labeled predictions: no data (the query returned no series)"],
+      expect(failed.map((c) => [c.name, c.status, c.reason])).to.deep.equal([
+        ["accuracy", "inconclusive", "labeled predictions: no data (no series)"],
+        ["uptime", "inconclusive", "uptime: no data (no series)"],
+        ["samples", "inconclusive", "labeled predictions: no data (no series)"],
       ]);
     });
 
     it("exits 3 when Prometheus returns NaN and +Inf strings", async function () {
-      const r = await withServer((q, res) => {
+      const r = await withServer((q, res, answer) => {
         const m = metricOf(q);
-        json(res, 200, vector(m === "accuracy" ? "NaN" : m === "latency" ? "+Inf" : GOOD_VALUES[m]));
+        json(
+          res,
+          200,
+          answer((v) => (m === "accuracy" ? "NaN" : m === "latency" ? "+Inf" : v)),
+        );
       });
       expect(r.code).to.equal(3);
       const failed = failedChecks(r.stdout);
-      expect(failed.map((c) => [c.name, c.value, c.reason])).to.deep.equal([
-        ["accuracy", null, "accuracy: value is NaN (no events in the window)"],
-        ["latency_p99", null, "p99 latency (ms): value is +Inf"],
+      expect(failed.map((c) => [c.name, c.status, c.value, c.reason])).to.deep.equal([
+        ["accuracy", "inconclusive", null, "correct predictions: NaN (no events)"],
+        ["latency_p99", "error", null, "latency histogram: bucket le=0.1 has count Infinity"],
       ]);
     });
 
     it("exits 3 when one answer is truncated JSON and one is a Prometheus query error", async function () {
-      const r = await withServer((q, res) => {
+      const r = await withServer((q, res, answer) => {
         const m = metricOf(q);
-        if (m === "errors") return json(res, 200, vector("0.001").slice(0, 40));
+        if (m === "errors") return json(res, 200, answer().slice(0, 40));
         if (m === "uptime") {
           return json(
             res,
@@ -665,28 +729,38 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
             JSON.stringify({ status: "error", errorType: "execution", error: "query timed out" }),
           );
         }
-        json(res, 200, vector(GOOD_VALUES[m]));
+        json(res, 200, answer());
       });
       expect(r.code).to.equal(3);
       const failed = failedChecks(r.stdout);
-      expect(failed.map((c) => [c.name, c.reason])).to.deep.equal([
+      expect(failed.map((c) => [c.name, c.status, c.reason])).to.deep.equal([
         [
           "error_rate",
-          "error rate: query failed: answered with a body that is not JSON, not the Prometheus API",
+          "error",
+          "5xx responses: query failed: answered with a body that is not JSON, not the Prometheus API",
         ],
-        ["uptime", "uptime: query failed: Prometheus refused the query (execution): query timed out"],
+        [
+          "uptime",
+          "error",
+          "uptime: query failed: Prometheus refused the query (execution): query timed out",
+        ],
       ]);
     });
 
     it("exits 3 when a value is not a number at all", async function () {
-      const r = await withServer((q, res) => {
+      const r = await withServer((q, res, answer) => {
         const m = metricOf(q);
-        json(res, 200, m === "requests" ? vector("lots") : vector(GOOD_VALUES[m]));
+        json(
+          res,
+          200,
+          answer((v) => (m === "requests" ? "lots" : v)),
+        );
       });
       expect(r.code).to.equal(3);
       const failed = failedChecks(r.stdout);
-      expect(failed.map((c) => [c.name, c.reason])).to.deep.equal([
-        ["samples", 'requests: query failed: sample value "lots" is not a number'],
+      expect(failed.map((c) => [c.name, c.status, c.reason])).to.deep.equal([
+        ["error_rate", "error", 'requests: query failed: sample value "lots" is not a number'],
+        ["samples", "error", 'requests: query failed: sample value "lots" is not a number'],
       ]);
     });
 
