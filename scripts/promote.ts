@@ -1,6 +1,6 @@
 /**
  * `npm run promote -- …`: promotes the churn-model version staging runs to production
- * (DESIGN.md, Promotion CLI contract). The one place where typed errors become exit codes.
+ * (docs/design.md, Promotion CLI contract). The one place where typed errors become exit codes.
  */
 import { terminalAsk } from "./promotion/approval";
 import { parsePromoteArgs, PROMOTE_FLAGS, USAGE } from "./promotion/cli-args";

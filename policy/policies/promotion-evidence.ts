@@ -20,7 +20,7 @@ export interface PromotionEvidenceConfig extends Thresholds {
   readonly publicKey?: string;
 }
 
-/** The thresholds of DESIGN.md, used when the policy config does not set them. */
+/** The thresholds of docs/design.md, used when the policy config does not set them. */
 export const DEFAULT_THRESHOLDS: Thresholds = {
   minAccuracy: 0.85,
   maxLatencyP99Ms: 250,

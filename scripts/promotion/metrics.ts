@@ -1,5 +1,5 @@
 /**
- * The gate's numbers from Prometheus: the queries (DESIGN.md's metrics contract by default,
+ * The gate's numbers from Prometheus: the queries (docs/design.md's metrics contract by default,
  * overridable from a file), rendered for one label selector and window, evaluated in parallel
  * as of the window's end.
  *
@@ -43,7 +43,7 @@ export const METRIC_NAMES: readonly MetricName[] = [
 export type QueryTemplates = Readonly<Record<MetricName, string>>;
 
 /**
- * The default queries over DESIGN.md's metric names. A counter series that never moved may
+ * The default queries over docs/design.md's metric names. A counter series that never moved may
  * not exist at all (no 5xx yet, no wrong prediction yet), so the numerators of the ratios
  * fall back to 0; the denominators do not, so a version without traffic still has no value.
  */

@@ -1,5 +1,5 @@
 /**
- * The staging stack's outputs that promotion reads (DESIGN.md "Staging stack outputs"), either
+ * The staging stack's outputs that promotion reads (docs/design.md "Staging stack outputs"), either
  * from the stack through the Automation API or from a JSON file of the same shape. Both go
  * through one validator, so a bad value is refused the same way whatever its source.
  */

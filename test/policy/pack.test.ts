@@ -119,7 +119,7 @@ describe("policy config files", () => {
     });
   }
 
-  it("production.json holds exactly the thresholds of DESIGN.md", () => {
+  it("production.json holds exactly the thresholds of docs/design.md", () => {
     expect(loadThresholds(path.join(CONFIG_DIR, "production.json"))).to.deep.equal({
       minAccuracy: 0.85,
       maxLatencyP99Ms: 250,

@@ -44,7 +44,7 @@ describe("policy promotion-evidence", () => {
     expect(outcome.violations).to.deep.equal([]);
   });
 
-  it("applies its configSchema defaults: the thresholds of DESIGN.md", async () => {
+  it("applies its configSchema defaults: the thresholds of docs/design.md", async () => {
     const weak = evidenceFor("1.2.0", { measured: { ...evidenceRecord("1.2.0").measured, uptime: 0.998 } });
     const outcome = await run(deployment({ evidence: weak }), { publicKey: KEYS.publicKeyPem });
     expectOnly(

@@ -354,7 +354,7 @@ describe("staging outputs", function () {
     metricsSelector: { namespace: "staging", version: "1.1.0" },
   };
 
-  it("accepts the DESIGN.md object and types its values", function () {
+  it("accepts the docs/design.md object and types its values", function () {
     const o = parseStagingOutputs(good, "f");
     expect(o.deployedAt.toISOString()).to.equal("2025-03-01T12:00:00.000Z");
     expect(o.metricsSelector).to.deep.equal({ namespace: "staging", version: "1.1.0" });
