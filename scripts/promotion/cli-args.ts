@@ -22,6 +22,8 @@ export interface PromoteOptions {
   readonly modelVersion?: string;
   /** Decide only; change nothing. */
   readonly dryRun: boolean;
+  /** Dry run only: send its event to the target stack's notification targets (docs/notifications.md). */
+  readonly notify: boolean;
   /** Print the decision as JSON on stdout, and nothing else there. */
   readonly json: boolean;
   /** Prometheus to query; default: the staging outputs' prometheusUrl. */
@@ -60,6 +62,8 @@ Options:
   --model-version V          candidate version (default: the version staging runs;
                              another version is refused)
   --dry-run                  decide only; change nothing
+  --notify                   with --dry-run: send gate-rejected, or approval-requested when the
+                             gate passes, to the notification targets (promotions always do)
   --json                     print the decision as JSON on stdout
   --prometheus-url URL       Prometheus to query (default: staging's prometheusUrl output)
   --staging-outputs FILE     staging outputs as JSON instead of reading the stack
@@ -86,6 +90,7 @@ type Flag =
   | "--to"
   | "--model-version"
   | "--dry-run"
+  | "--notify"
   | "--json"
   | "--prometheus-url"
   | "--staging-outputs"
@@ -99,7 +104,7 @@ type Flag =
   | "--bake"
   | "--help";
 
-const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["--dry-run", "--json", "--help"]);
+const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["--dry-run", "--notify", "--json", "--help"]);
 const VALUE_FLAGS: ReadonlySet<string> = new Set([
   "--from",
   "--to",
@@ -254,12 +259,17 @@ export function parsePromoteArgs(argv: readonly string[], now: Date = new Date()
     baselineSelector = parseLabelSelector(parsed, "--baseline-selector");
   }
 
+  if (flag("--notify") && !flag("--dry-run")) {
+    throw new BadInput("--notify is for dry runs (--dry-run); a promotion always sends its events");
+  }
+
   return {
     from,
     to,
     modelVersion:
       modelVersionRaw === undefined ? undefined : parseModelVersion(modelVersionRaw, "--model-version"),
     dryRun: flag("--dry-run"),
+    notify: flag("--notify"),
     json: flag("--json"),
     prometheusUrl: urlRaw === undefined ? undefined : parseHttpUrl(urlRaw, "--prometheus-url"),
     stagingOutputs: outputsRaw === undefined ? undefined : nonEmptyPath(outputsRaw, "--staging-outputs"),

@@ -160,7 +160,7 @@ function seconds(ms: number): string {
 export async function runPromotion(options: PromoteOptions, deps: PromotionDeps): Promise<PromotionResult> {
   const ctx = { from: options.from, to: options.to, modelVersion: options.modelVersion };
   const events =
-    options.dryRun || deps.notifications === undefined
+    (options.dryRun && !options.notify) || deps.notifications === undefined
       ? PromotionEvents.silent(ctx)
       : new PromotionEvents(await deps.notifications(options.to), ctx);
   try {
@@ -231,6 +231,7 @@ async function gateThenUpdate(run: {
   }
   if (options.dryRun) {
     deps.log(`Dry run: the gate passed for ${version}; nothing was changed.`);
+    if (options.notify) events.approvalRequested();
     return { outcome: "gate-passed", decision: gate.decision, timings };
   }
 

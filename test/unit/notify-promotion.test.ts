@@ -161,6 +161,29 @@ describe("promotion events reach the notifier", function () {
     expect(sink.events).to.deep.equal([]);
   });
 
+  it("sends a dry run's event with --notify: gate-rejected, or approval-requested when it passes", async function () {
+    const rejected = new RecordingSink();
+    const r1 = await run(["--dry-run", "--notify"], {
+      prometheus: () => new FakePrometheus({ ...GOOD, accuracy: 0.5 }),
+      notifications: async () => rejected,
+    });
+    expect(r1.code).to.equal(3);
+    expect(r1.opened).to.deep.equal(["production"]);
+    expect(rejected.types()).to.deep.equal(["gate-rejected"]);
+    const passed = new RecordingSink();
+    const r2 = await run(["--dry-run", "--notify"], { notifications: async () => passed });
+    expect(r2.code).to.equal(0);
+    expect(passed.types()).to.deep.equal(["approval-requested"]);
+    expect(passed.events[0].decision?.decision).to.equal("promote");
+    expect(passed.drained).to.equal(1);
+  });
+
+  it("refuses --notify without --dry-run", async function () {
+    const r = await run(["--notify"], { notifications: async () => new RecordingSink() });
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.include("--notify is for dry runs");
+  });
+
   it("sends gate-rejected with the decision's numbers, and drains before the exit", async function () {
     const sink = new RecordingSink();
     const r = await run(["--approved-by", "ci:octocat"], {
