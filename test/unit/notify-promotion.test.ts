@@ -12,6 +12,7 @@ import type { EventSink } from "../../scripts/promotion/notify/notifier";
 import type { StagingSnapshot } from "../../scripts/promotion/outputs";
 import type { PromotionDeps } from "../../scripts/promotion/promotion";
 import { FakePrometheus, Numbers } from "../helpers/fake-prometheus";
+import { earlierPromotionRecord } from "../fixtures/evidence-records";
 
 const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
 const NOW = new Date("2025-03-02T12:00:00Z");
@@ -64,25 +65,9 @@ describe("promotion events reach the notifier", function () {
 
   before(function () {
     previous = signEvidence(
-      {
-        kind: "promotion",
-        modelVersion: "1.0.0",
-        image: "registry.local/churn-model:1.0.0",
-        measured: {
-          accuracy: 0.9,
-          latencyP99Ms: 170,
-          errorRate: 0.001,
-          uptime: 1,
-          soakHours: 30,
-          requests: 100000,
-          labeledPredictions: 5000,
-        },
-        window: { start: "2025-02-20T12:00:00Z", end: "2025-02-21T12:00:00Z" },
+      earlierPromotionRecord({
         thresholds: JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"))["promotion-evidence"],
-        staging: { stack: "staging", updateVersion: 5, deployedAt: "2025-02-20T06:00:00Z" },
-        approver: "alice",
-        createdAt: "2025-02-21T12:05:00Z",
-      },
+      }),
       privateKey,
     );
   });

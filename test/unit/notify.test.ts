@@ -33,6 +33,7 @@ import {
   signatureHeader,
   verifySignature,
 } from "../../scripts/promotion/notify/signature";
+import { earlierPromotionRecord } from "../fixtures/evidence-records";
 
 const SECRET = "whsec_0123456789abcdef";
 const NOW = new Date("2025-03-02T12:00:00Z");
@@ -85,34 +86,7 @@ const DECISION: Decision = {
 function evidence(): SignedEvidence {
   const keys = generateEvidenceKeyPair();
   return signEvidence(
-    {
-      kind: "promotion",
-      modelVersion: "1.1.0",
-      image: "registry.local/churn-model:1.1.0",
-      measured: {
-        accuracy: 0.9,
-        latencyP99Ms: 170,
-        errorRate: 0.001,
-        uptime: 1,
-        soakHours: 30,
-        requests: 100000,
-        labeledPredictions: 5000,
-      },
-      window: { start: "2025-02-20T12:00:00Z", end: "2025-02-21T12:00:00Z" },
-      thresholds: {
-        minAccuracy: 0.85,
-        maxLatencyP99Ms: 250,
-        maxErrorRate: 0.01,
-        minUptime: 0.999,
-        minSoakHours: 24,
-        minRequests: 1000,
-        minLabeledPredictions: 200,
-        maxEvidenceAgeHours: 72,
-      },
-      staging: { stack: "staging", updateVersion: 5, deployedAt: "2025-02-20T06:00:00Z" },
-      approver: "alice",
-      createdAt: "2025-02-21T12:05:00Z",
-    },
+    earlierPromotionRecord({ modelVersion: "1.1.0" }),
     crypto.createPrivateKey(keys.privateKeyPem),
   );
 }

@@ -7,7 +7,6 @@ import { PassThrough } from "stream";
 import { CliIO, main } from "../../scripts/promote";
 import { BadInput, ConcurrentUpdate, RecoveryPending } from "../../scripts/promotion/errors";
 import {
-  EvidenceRecord,
   generateEvidenceKeyPair,
   signEvidence,
   SignedEvidence,
@@ -24,6 +23,7 @@ import type {
   UpdateResult,
   VerifyResult,
 } from "../../scripts/promotion/deployer";
+import { earlierPromotionRecord } from "../fixtures/evidence-records";
 
 const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
 const THRESHOLDS: Thresholds = JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"))["promotion-evidence"];
@@ -115,26 +115,7 @@ describe("the promote flow with fake Prometheus and production", function () {
 
   before(function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-promote-flow-"));
-    const record: EvidenceRecord = {
-      kind: "promotion",
-      modelVersion: "1.0.0",
-      image: "registry.local/churn-model:1.0.0",
-      measured: {
-        accuracy: 0.9,
-        latencyP99Ms: 170,
-        errorRate: 0.001,
-        uptime: 1,
-        soakHours: 30,
-        requests: 100000,
-        labeledPredictions: 5000,
-      },
-      window: { start: "2025-02-20T12:00:00Z", end: "2025-02-21T12:00:00Z" },
-      thresholds: THRESHOLDS,
-      staging: { stack: "staging", updateVersion: 5, deployedAt: "2025-02-20T06:00:00Z" },
-      approver: "alice",
-      createdAt: "2025-02-21T12:05:00Z",
-    };
-    previousEvidence = signEvidence(record, privateKey);
+    previousEvidence = signEvidence(earlierPromotionRecord({ thresholds: THRESHOLDS }), privateKey);
   });
 
   after(function () {

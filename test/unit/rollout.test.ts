@@ -22,6 +22,7 @@ import { bootId } from "../../scripts/promotion/processes";
 import { ProductionStack, promotionLockDir, StackRollout } from "../../scripts/promotion/rollout";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
 import { stackConfigMap } from "../helpers/stack-config";
+import { earlierPromotionRecord } from "../fixtures/evidence-records";
 
 const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
 const THRESHOLDS: Thresholds = JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"))["promotion-evidence"];
@@ -259,25 +260,10 @@ describe("the production rollout", function () {
     describe("recovery first", function () {
       const previousEvidence = JSON.stringify(
         signEvidence(
-          {
-            kind: "promotion",
-            modelVersion: "1.0.0",
+          earlierPromotionRecord({
             image: "registry.internal.example.com/ml/churn-model:1.0.0",
-            measured: {
-              accuracy: 0.9,
-              latencyP99Ms: 170,
-              errorRate: 0.001,
-              uptime: 1,
-              soakHours: 30,
-              requests: 100000,
-              labeledPredictions: 5000,
-            },
-            window: { start: "2025-02-20T12:00:00Z", end: "2025-02-21T12:00:00Z" },
             thresholds: THRESHOLDS,
-            staging: { stack: "staging", updateVersion: 5, deployedAt: "2025-02-20T06:00:00Z" },
-            approver: "alice",
-            createdAt: "2025-02-21T12:05:00Z",
-          },
+          }),
           generateEvidenceKeyPair().privateKeyPem,
         ),
       );
