@@ -2,6 +2,7 @@
  * The flags of `npm run promote`. Unknown flags, missing or malformed values and repeated
  * flags are refused with a BadInput naming the flag.
  */
+import { Strategy, STRATEGIES } from "./canary/config";
 import { BadInput } from "./errors";
 import {
   LabelSelector,
@@ -46,6 +47,8 @@ export interface PromoteOptions {
   readonly queryTimeoutMs: number;
   /** How long production is watched after the update before it counts as good, seconds. Default 5m. */
   readonly bakeSeconds: number;
+  /** How production takes the candidate; default the target's first accepted strategy (docs/canary.md). */
+  readonly strategy?: Strategy;
   /** Print the usage and exit. */
   readonly help: boolean;
 }
@@ -77,11 +80,14 @@ Options:
   --query-timeout DURATION   deadline of each Prometheus request; 100ms to 5m (default: 10s)
   --bake DURATION            watch production this long after the update against the
                              rollback triggers; 10s to 24h (default: 5m)
+  --strategy S               canary (steps of live traffic, judged against the stable) or
+                             all-at-once; the target's policy config says which it accepts
+                             (default: the first it names)
   -h, --help                 show this help
 
 Exit codes: 0 promoted (dry run: gate passed) · 2 bad input, config or unreachable
 dependency, another promotion running, or (dry run) a recovery pending · 3 gate rejected
-· 4 approval missing or denied · 5 deployed but rolled back · 6 production needs a person
+· 4 approval missing or denied · 5 deployed but rolled back (or the canary aborted) · 6 production needs a person
 now (rollback impossible or failed, or production unhealthy after it) · 1 unexpected.
 `;
 
@@ -102,6 +108,7 @@ type Flag =
   | "--baseline-selector"
   | "--query-timeout"
   | "--bake"
+  | "--strategy"
   | "--help";
 
 const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["--dry-run", "--notify", "--json", "--help"]);
@@ -119,6 +126,7 @@ const VALUE_FLAGS: ReadonlySet<string> = new Set([
   "--baseline-selector",
   "--query-timeout",
   "--bake",
+  "--strategy",
 ]);
 
 /** Every flag the promote CLI accepts (workflows are checked against this list). */
@@ -281,8 +289,16 @@ export function parsePromoteArgs(argv: readonly string[], now: Date = new Date()
     baselineSelector,
     queryTimeoutMs: boundedDurationMs(timeoutRaw ?? "10s", "--query-timeout"),
     bakeSeconds: boundedDurationSeconds(str("--bake") ?? "5m", "--bake"),
+    ...(str("--strategy") !== undefined ? { strategy: parseStrategy(str("--strategy")!) } : {}),
     help: flag("--help"),
   };
+}
+
+function parseStrategy(raw: string): Strategy {
+  if (!(STRATEGIES as readonly string[]).includes(raw)) {
+    throw new BadInput(`--strategy must be one of ${STRATEGIES.join(", ")} (got ${JSON.stringify(raw)})`);
+  }
+  return raw as Strategy;
 }
 
 function notInTheFuture(at: Date, raw: string, now: Date): Date {

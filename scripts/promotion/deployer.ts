@@ -37,6 +37,25 @@ export interface PrepareOptions {
   readonly signRollback: (previous: SignedEvidence, approver: string) => SignedEvidence;
 }
 
+/** The canary as the production stack config holds it (`churn-model:canary`). */
+export interface CanarySpec {
+  readonly version: string;
+  readonly weight: number;
+  /** The canary version's signed staging promotion evidence (JSON). */
+  readonly promotionEvidence: string;
+}
+
+/** What a canary promotion needs to know of the target. */
+export interface CanaryTarget {
+  readonly prometheusUrl: string;
+  readonly namespace: string;
+  /** The stable's declared replica bounds (`churn-model:replicas`). */
+  readonly replicas: { readonly min: number; readonly max: number };
+  /** The stable's and (while one runs) the canary's series, from the stack outputs. */
+  readonly stableSelector: Readonly<Record<string, string>>;
+  readonly canarySelector?: Readonly<Record<string, string>>;
+}
+
 export interface ProductionDeployer {
   /**
    * Runs first, before the gate: takes the target's promotion lock and finishes what an
@@ -51,7 +70,14 @@ export interface ProductionDeployer {
    * pack. Throws ConcurrentUpdate or DependencyUnavailable when nothing was changed; resolves
    * `{ ok: false }` when the update started and failed.
    */
-  deploy(evidence: SignedEvidence, progress: Progress): Promise<UpdateResult>;
+  deploy(evidence: SignedEvidence, progress: Progress, canaryRecord?: string): Promise<UpdateResult>;
+  /** Canary promotions: the target's Prometheus, namespace, sizes and series. */
+  canaryTarget?(): Promise<CanaryTarget>;
+  /**
+   * Canary promotions: sets the canary (null removes it, the stable untouched) and runs the
+   * update with the policy pack; `record` (a signed canary record) is kept in the config with it.
+   */
+  setCanary?(canary: CanarySpec | null, progress: Progress, record?: string): Promise<UpdateResult>;
   /** Watches production running `modelVersion` against the rollback triggers. */
   verify(modelVersion: string, progress: Progress): Promise<VerifyResult>;
   /** Applies rollback evidence: production returns to the version that evidence names. */

@@ -57,6 +57,11 @@ export class RecoveryPending extends CdError {
   readonly exitCode = 2;
 }
 
+/** The canary was judged worse (or could not be shown good) and removed; the stable never changed. Exit 5. */
+export class CanaryAborted extends CdError {
+  readonly exitCode = 5;
+}
+
 export const EXIT_UNEXPECTED = 1;
 
 /** Every exit code of the delivery tools, for `--help` and docs. */

@@ -22,6 +22,8 @@ import { defaultThresholdsFile, loadThresholds, Thresholds } from "./thresholds"
 import type { DeployerFactory, ProductionDeployer, Progress } from "./deployer";
 import { renderMatchers } from "./values";
 import { EventSink, PromotionEvents } from "./notify";
+import { promoteThroughCanary, resolveStrategy } from "./canary/promote";
+import type { PromotionStrategies, Strategy } from "./canary/config";
 
 export interface PromotionDeps {
   /** Reads the staging outputs: the stack through the Automation API, or `--staging-outputs`. */
@@ -45,6 +47,8 @@ export interface PromotionDeps {
   readonly stepSummaryFile?: string;
   /** Opens the target stack's notifier (docs/notifications.md); absent: nothing is sent. */
   readonly notifications?: (stack: string) => Promise<EventSink>;
+  /** Waits between canary analyses; default a timer. */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** The gate's full result: the decision and what it was made from. */
@@ -192,6 +196,8 @@ async function promote(
   // Recovery first: the target's lock is taken (not in a dry run) and whatever an interrupted
   // promotion left is finished before anything is measured or decided.
   const thresholdsFile = options.thresholds ?? defaultThresholdsFile(options.to);
+  // The strategy is settled before anything changes: a refused --strategy is bad input (exit 2).
+  const { strategy, accepted } = resolveStrategy(thresholdsFile, options.strategy);
   const deployer = deps.deployer({
     stack: options.to,
     policyConfigFile: thresholdsFile,
@@ -205,7 +211,7 @@ async function promote(
       signRollback: (previous, approver) =>
         signEvidence(rollbackRecord(previous, approver, deps.now()), deps.signingKey()),
     });
-    return await gateThenUpdate({ options, deps, deployer, events, timings, lap });
+    return await gateThenUpdate({ options, deps, deployer, events, timings, lap, strategy, accepted });
   } finally {
     await deployer.close();
   }
@@ -219,6 +225,8 @@ async function gateThenUpdate(run: {
   readonly events: PromotionEvents;
   readonly timings: Record<Phase, number>;
   readonly lap: (phase: Phase) => void;
+  readonly strategy: Strategy;
+  readonly accepted: PromotionStrategies;
 }): Promise<PromotionResult> {
   const { options, deps, deployer, events, timings, lap } = run;
   const gate = await evaluateGate(options, deps);
@@ -261,7 +269,19 @@ async function gateThenUpdate(run: {
     throw rejection(again.decision, `the gate no longer passes for ${version} just before the update`);
   }
   lap("gate");
-  return updateProduction({ options, deps, deployer, gate: again, approver, key, timings, lap, events });
+  return updateProduction({
+    options,
+    deps,
+    deployer,
+    gate: again,
+    approver,
+    key,
+    timings,
+    lap,
+    events,
+    strategy: run.strategy,
+    accepted: run.accepted,
+  });
 }
 
 type Phase = "gate" | "approval" | "update" | "verification";
@@ -280,6 +300,9 @@ interface UpdateContext {
   readonly lap: (phase: Phase) => void;
   /** Where the promotion's notification events go. */
   readonly events: PromotionEvents;
+  /** all-at-once (today's path) or canary (steps first, docs/canary.md). */
+  readonly strategy: Strategy;
+  readonly accepted: PromotionStrategies;
 }
 
 /**
@@ -303,8 +326,26 @@ async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
     key,
   );
   events.signed(evidence);
+  let canaryRecord: string | undefined;
+  if (ctx.strategy === "canary") {
+    // Throws CanaryAborted (exit 5) with the canary removed and the stable unchanged.
+    canaryRecord = await promoteThroughCanary({
+      accepted: ctx.accepted,
+      policyConfigFile: again.thresholdsFile,
+      deployer,
+      evidence,
+      stableVersion: previous.modelVersion,
+      approver,
+      key,
+      prometheus: (url) => deps.prometheus(url, options.queryTimeoutMs),
+      now: deps.now,
+      sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      log: deps.log,
+    });
+    lap("update");
+  }
   deps.log(`Updating ${options.to} from ${previous.modelVersion ?? "nothing"} to ${version}…`);
-  const update = await deployer.deploy(evidence, deps.log);
+  const update = await deployer.deploy(evidence, deps.log, canaryRecord);
   lap("update");
 
   let failure: string;

@@ -20,6 +20,8 @@ import { parseSignedEvidence, SignedEvidence } from "./evidence";
 import { collectMetrics, DEFAULT_QUERIES, QueryTemplates } from "./metrics";
 import { createPrometheusClient } from "./prometheus";
 import type {
+  CanarySpec,
+  CanaryTarget,
   DeployerOptions,
   PrepareOptions,
   ProductionDeployer,
@@ -32,6 +34,11 @@ import { parseLabelSelector } from "./values";
 
 const VERSION_KEY = "churn-model:modelVersion";
 const EVIDENCE_KEY = "churn-model:promotionEvidence";
+/** The canary beside the stable (docs/canary.md); every promotion or rollback removes it. */
+const CANARY_KEY = "churn-model:canary";
+/** The signed record of the last canary (passed with the promotion, or aborted with the removal). */
+const CANARY_RECORD_KEY = "churn-model:canaryRecord";
+const MANAGED_KEYS = [VERSION_KEY, EVIDENCE_KEY, CANARY_KEY, CANARY_RECORD_KEY];
 
 /** What the rollout needs of a stack: part of the Automation API's `Stack` (unit tests pass a fake). */
 export type ProductionStack = Pick<
@@ -251,8 +258,8 @@ export class StackRollout implements ProductionDeployer {
     };
   }
 
-  deploy(evidence: SignedEvidence, progress: Progress): Promise<UpdateResult> {
-    return this.apply(evidence, progress, "promotion");
+  deploy(evidence: SignedEvidence, progress: Progress, canaryRecord?: string): Promise<UpdateResult> {
+    return this.apply(evidence, progress, "promotion", canaryRecord);
   }
 
   rollback(evidence: SignedEvidence, progress: Progress): Promise<UpdateResult> {
@@ -264,7 +271,12 @@ export class StackRollout implements ProductionDeployer {
    * When the update cannot start (another update runs, the engine is missing) the config is
    * restored and nothing changed; when it started and failed, the caller rolls back.
    */
-  private async apply(evidence: SignedEvidence, progress: Progress, what: string): Promise<UpdateResult> {
+  private async apply(
+    evidence: SignedEvidence,
+    progress: Progress,
+    what: string,
+    canaryRecord?: string,
+  ): Promise<UpdateResult> {
     const held = this.requireLock();
     const stack = await this.stack();
     const before = await stack.getAllConfig();
@@ -275,12 +287,12 @@ export class StackRollout implements ProductionDeployer {
       phase: promotion ? "updating" : "rolling-back",
       previousConfig:
         held.journal().previousConfig ??
-        Object.fromEntries([VERSION_KEY, EVIDENCE_KEY].map((k) => [k, before[k]?.value ?? null])),
+        Object.fromEntries(MANAGED_KEYS.map((k) => [k, before[k]?.value ?? null])),
       target: evidence.record.modelVersion,
       approver: evidence.record.approver,
     });
     const restore = async () => {
-      for (const key of [VERSION_KEY, EVIDENCE_KEY]) {
+      for (const key of MANAGED_KEYS) {
         const old = before[key];
         if (old === undefined) await stack.removeConfig(key);
         else await stack.setConfig(key, old);
@@ -288,6 +300,10 @@ export class StackRollout implements ProductionDeployer {
     };
     await stack.setConfig(VERSION_KEY, { value: evidence.record.modelVersion });
     await stack.setConfig(EVIDENCE_KEY, { value: JSON.stringify(evidence) });
+    // The stable moves (or returns): any canary goes in the same update.
+    if (before[CANARY_KEY] !== undefined) await stack.removeConfig(CANARY_KEY);
+    if (canaryRecord !== undefined) await stack.setConfig(CANARY_RECORD_KEY, { value: canaryRecord });
+    else if (before[CANARY_RECORD_KEY] !== undefined) await stack.removeConfig(CANARY_RECORD_KEY);
     const t0 = Date.now();
     progress(
       `${what}: pulumi up on stack ${this.opts.stack} → ${evidence.record.modelVersion} (policy pack enforced)`,
@@ -321,6 +337,82 @@ export class StackRollout implements ProductionDeployer {
       progress(`${what}: update failed after ${((Date.now() - t0) / 1000).toFixed(1)}s: ${firstLine(err)}`);
       return { ok: false, reason: summarise(err) };
     }
+  }
+
+  /**
+   * Sets the canary (or removes it, with null) and runs the update with the policy pack; the
+   * stable's version and evidence stay. While a canary runs the journal says "updating", so a
+   * promotion killed mid-canary is recovered to the stable only (the recovery's rollback
+   * removes the canary). Removing it settles production again.
+   */
+  async setCanary(canary: CanarySpec | null, progress: Progress, record?: string): Promise<UpdateResult> {
+    const held = this.requireLock();
+    const stack = await this.stack();
+    const before = await stack.getAllConfig();
+    held.update({
+      phase: "updating",
+      previousConfig:
+        held.journal().previousConfig ??
+        Object.fromEntries(MANAGED_KEYS.map((k) => [k, before[k]?.value ?? null])),
+      target: canary?.version ?? held.journal().target,
+    });
+    if (canary !== null) await stack.setConfig(CANARY_KEY, { value: JSON.stringify(canary) });
+    else if (before[CANARY_KEY] !== undefined) await stack.removeConfig(CANARY_KEY);
+    if (record !== undefined) await stack.setConfig(CANARY_RECORD_KEY, { value: record });
+    const what = canary === null ? "canary removal" : `canary ${canary.version} at ${canary.weight} %`;
+    const t0 = Date.now();
+    progress(`${what}: pulumi up on stack ${this.opts.stack} (policy pack enforced)`);
+    try {
+      await stack.up({
+        color: "never",
+        policyPacks: [this.opts.policyPackDir ?? path.join(REPO_ROOT, "policy")],
+        policyPackConfigs: [this.opts.policyConfigFile],
+        onOutput: (out) => {
+          for (const line of out.split("\n")) {
+            if (line.trim() !== "") progress(`  ${line.trimEnd()}`);
+          }
+        },
+      });
+      if (canary === null) held.update({ phase: "locked", previousConfig: undefined, target: undefined });
+      const updateVersion = await latestUpdateNumber(stack).catch(() => null);
+      progress(
+        `${what}: update ${updateVersion ?? "?"} succeeded in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+      );
+      return { ok: true, updateVersion };
+    } catch (err) {
+      progress(`${what}: update failed after ${((Date.now() - t0) / 1000).toFixed(1)}s: ${firstLine(err)}`);
+      return { ok: false, reason: summarise(err) };
+    }
+  }
+
+  async canaryTarget(): Promise<CanaryTarget> {
+    const stack = await this.stack();
+    const out = await stack.outputs();
+    const all = await stack.getAllConfig();
+    const selector = (v: unknown, what: string) => {
+      if (typeof v !== "object" || v === null)
+        throw new DependencyUnavailable(`production output ${what} is missing`);
+      return parseLabelSelector(v, `production output ${what}`);
+    };
+    const canary = out.canary?.value as { metricsSelector?: unknown } | undefined;
+    let replicas: { min: number; max: number };
+    try {
+      replicas = readStackConfig({ get: (k) => all[`churn-model:${k}`]?.value }).replicas;
+    } catch (err) {
+      throw new DependencyUnavailable(
+        `the config of stack ${this.opts.stack} cannot be read: ${firstLine(err)}`,
+      );
+    }
+    const { prometheusUrl, namespace } = await this.outputs();
+    return {
+      prometheusUrl,
+      namespace,
+      replicas,
+      stableSelector: selector(out.metricsSelector?.value, "metricsSelector"),
+      ...(canary?.metricsSelector !== undefined
+        ? { canarySelector: selector(canary.metricsSelector, "canary.metricsSelector") }
+        : {}),
+    };
   }
 
   /** Whether the engine recorded an update that began after t0 (so something may have changed). */

@@ -13,8 +13,11 @@ import { ArmComparison, ArmCounts, CheckStatus, compareArms, stepAction } from "
 export interface CanaryDeployer {
   /** Declares the canary at this step's size (one `pulumi up`); resolves once its pods are ready. */
   applyStep(step: PlannedStep): Promise<void>;
-  /** Removes the canary (one `pulumi up`); the stable keeps its version. */
-  removeCanary(): Promise<void>;
+  /**
+   * Removes the canary (one `pulumi up`); the stable keeps its version. `aborted` is the
+   * verdict that stopped it (undefined when the walk was interrupted by an error).
+   */
+  removeCanary(aborted?: Extract<CanaryOutcome, { outcome: "aborted" }>): Promise<void>;
 }
 
 export interface CanaryRunContext {
@@ -66,6 +69,7 @@ export type CanaryOutcome =
  */
 export async function runCanary(ctx: CanaryRunContext): Promise<CanaryOutcome> {
   const steps: StepRecord[] = [];
+  let removing = false;
   try {
     for (const step of ctx.plan.steps) {
       ctx.log(`canary ${describeStep(step)}: updating production`);
@@ -115,13 +119,17 @@ export async function runCanary(ctx: CanaryRunContext): Promise<CanaryOutcome> {
         steps.push(record);
         if (action.action === "abort") {
           ctx.log(`canary aborted at step ${step.index}: removing the canary; the stable is unchanged`);
-          await ctx.deployer.removeCanary();
-          return { outcome: "aborted", cause: action.cause, reason: action.reason, steps };
+          const aborted = { outcome: "aborted" as const, cause: action.cause, reason: action.reason, steps };
+          removing = true;
+          await ctx.deployer.removeCanary(aborted);
+          return aborted;
         }
         break;
       }
     }
   } catch (err) {
+    // A removal that itself failed is not tried again here: the caller reports it.
+    if (removing) throw err;
     ctx.log(`canary interrupted: ${(err as Error).message}; removing the canary`);
     await ctx.deployer.removeCanary();
     throw err;

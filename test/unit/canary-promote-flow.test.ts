@@ -1,0 +1,282 @@
+import { expect } from "chai";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PassThrough } from "stream";
+import { CliIO, main } from "../../scripts/promote";
+import type { SignedCanaryRecord } from "../../scripts/promotion/canary/promote";
+import {
+  canonicalJson,
+  generateEvidenceKeyPair,
+  signEvidence,
+  SignedEvidence,
+} from "../../scripts/promotion/evidence";
+import type {
+  CanarySpec,
+  CanaryTarget,
+  PrepareOptions,
+  ProductionDeployer,
+  ProductionState,
+  UpdateResult,
+  VerifyResult,
+} from "../../scripts/promotion/deployer";
+import type { InstantResult, PrometheusClient } from "../../scripts/promotion/prometheus";
+import type { PromotionDeps } from "../../scripts/promotion/promotion";
+import type { StagingSnapshot } from "../../scripts/promotion/outputs";
+import { FakePrometheus, Numbers } from "../helpers/fake-prometheus";
+
+const FIXTURE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
+const NOW = Date.parse("2025-03-02T12:00:00Z");
+
+const GOOD: Numbers = {
+  accuracy: 0.91,
+  latency: 180,
+  errors: 0.002,
+  uptime: 1,
+  requests: 172800,
+  labeled: 34560,
+};
+const ERRORS: Numbers = { ...GOOD, errors: 0.08 };
+
+const CANARY = {
+  steps: [
+    { weight: 10, durationSeconds: 60, maxDurationSeconds: 120 },
+    { weight: 50, durationSeconds: 60, maxDurationSeconds: 120 },
+  ],
+  analysisIntervalSeconds: 20,
+  confidence: 0.95,
+  minRequestsPerArm: 100,
+  minLabeledPredictionsPerArm: 0,
+  maxErrorRateIncrease: 0.02,
+  maxLatencyP99IncreaseMs: 150,
+  maxAccuracyDrop: 0.05,
+};
+
+function snapshot(): StagingSnapshot {
+  return {
+    stack: "staging",
+    updateVersion: 7,
+    outputs: {
+      modelVersion: "1.1.0",
+      image: "registry.local/churn-model:1.1.0",
+      namespace: "staging",
+      deployedAt: new Date("2025-03-01T06:00:00Z"),
+      serviceUrl: "http://churn-model.staging.svc:8080",
+      prometheusUrl: "http://prometheus.test",
+      metricsSelector: { namespace: "staging", version: "1.1.0" },
+    },
+  };
+}
+
+/** Staging's and the stable's series answer with GOOD; the production canary's with `canary`. */
+function prometheus(canary: Numbers): PrometheusClient {
+  const good = new FakePrometheus(GOOD);
+  const bad = new FakePrometheus(canary);
+  const pick = (q: string) => (q.includes('namespace="production",version="1.1.0"') ? bad : good);
+  return {
+    baseUrl: "http://prometheus.test",
+    instantQuery: (q: string, t: Date): Promise<InstantResult> => pick(q).instantQuery(q, t),
+    rangeQuery: (q: string, s: Date, e: Date, step: number): Promise<InstantResult> =>
+      pick(q).rangeQuery(q, s, e, step),
+  } as PrometheusClient;
+}
+
+class CanaryProduction implements ProductionDeployer {
+  readonly calls: string[] = [];
+  readonly records: (string | undefined)[] = [];
+  canary: CanarySpec | null = null;
+  constructor(private readonly state: ProductionState) {}
+  async prepare(_opts: PrepareOptions): Promise<void> {}
+  async close(): Promise<void> {}
+  async current(): Promise<ProductionState> {
+    this.calls.push("current");
+    return this.state;
+  }
+  async deploy(evidence: SignedEvidence, _p: unknown, canaryRecord?: string): Promise<UpdateResult> {
+    this.calls.push(`deploy ${evidence.record.modelVersion}`);
+    this.records.push(canaryRecord);
+    this.canary = null;
+    return { ok: true, updateVersion: 9 };
+  }
+  async verify(modelVersion: string): Promise<VerifyResult> {
+    this.calls.push(`verify ${modelVersion}`);
+    return { healthy: true, reasons: [] };
+  }
+  async rollback(evidence: SignedEvidence): Promise<UpdateResult> {
+    this.calls.push(`rollback ${evidence.record.modelVersion}`);
+    return { ok: true, updateVersion: 10 };
+  }
+  async setCanary(canary: CanarySpec | null, _p: unknown, record?: string): Promise<UpdateResult> {
+    this.calls.push(canary === null ? "remove canary" : `canary ${canary.version} at ${canary.weight} %`);
+    if (canary !== null) this.records.push(undefined);
+    else this.records.push(record);
+    this.canary = canary;
+    return { ok: true, updateVersion: 8 };
+  }
+  async canaryTarget(): Promise<CanaryTarget> {
+    return {
+      prometheusUrl: "http://prometheus.test",
+      namespace: "production",
+      replicas: { min: 10, max: 20 },
+      stableSelector: { namespace: "production", version: "1.0.0" },
+      ...(this.canary !== null
+        ? { canarySelector: { namespace: "production", version: this.canary.version } }
+        : {}),
+    };
+  }
+}
+
+describe("npm run promote --strategy canary (fake production and Prometheus)", function () {
+  const keys = generateEvidenceKeyPair();
+  const privateKey = crypto.createPrivateKey(keys.privateKeyPem);
+  let tmp: string;
+  let policyFile: string;
+  let allAtOnceOnly: string;
+  let stable: SignedEvidence;
+
+  before(function () {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-canary-flow-"));
+    const config = JSON.parse(fs.readFileSync(FIXTURE, "utf8"));
+    const thresholds = config["promotion-evidence"];
+    policyFile = path.join(tmp, "canary.json");
+    fs.writeFileSync(
+      policyFile,
+      JSON.stringify({
+        ...config,
+        "promotion-evidence": { ...thresholds, strategies: ["canary", "all-at-once"], canary: CANARY },
+      }),
+    );
+    allAtOnceOnly = path.join(tmp, "all-at-once.json");
+    fs.writeFileSync(allAtOnceOnly, JSON.stringify(config));
+    stable = signEvidence(
+      {
+        kind: "promotion",
+        modelVersion: "1.0.0",
+        image: "registry.local/churn-model:1.0.0",
+        measured: {
+          accuracy: 0.9,
+          latencyP99Ms: 170,
+          errorRate: 0.001,
+          uptime: 1,
+          soakHours: 30,
+          requests: 1e5,
+          labeledPredictions: 5000,
+        },
+        window: { start: "2025-02-20T12:00:00Z", end: "2025-02-21T12:00:00Z" },
+        thresholds,
+        staging: { stack: "staging", updateVersion: 5, deployedAt: "2025-02-20T06:00:00Z" },
+        approver: "alice",
+        createdAt: "2025-02-21T12:05:00Z",
+      },
+      privateKey,
+    );
+  });
+
+  after(function () {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function run(argv: string[], production: CanaryProduction, canary: Numbers, file = policyFile) {
+    let stdout = "";
+    let stderr = "";
+    let t = NOW;
+    const io: CliIO = {
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: { write: (s: string) => (stderr += s) },
+      stdin: new PassThrough(),
+      env: {},
+    };
+    const deps: Partial<PromotionDeps> = {
+      readStaging: async () => snapshot(),
+      prometheus: () => prometheus(canary),
+      signingKey: () => privateKey,
+      now: () => new Date(t),
+      sleep: async (ms) => {
+        t += ms;
+      },
+      deployer: () => production,
+    };
+    const code = await main(["--thresholds", file, "--approved-by", "alice", ...argv], io, deps);
+    return { code, stdout, stderr };
+  }
+
+  function verifies(json: string): SignedCanaryRecord {
+    const signed = JSON.parse(json) as SignedCanaryRecord;
+    const ok = crypto.verify(
+      null,
+      Buffer.from(canonicalJson(signed.record), "utf8"),
+      keys.publicKeyPem,
+      Buffer.from(signed.signature, "base64"),
+    );
+    expect(ok, "the canary record's signature verifies").to.equal(true);
+    return signed;
+  }
+
+  it("walks every step, then moves the stable with a signed record of the passed steps, then bakes", async function () {
+    const production = new CanaryProduction({ modelVersion: "1.0.0", evidence: stable });
+    const r = await run(["--strategy", "canary"], production, GOOD);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(production.calls).to.deep.equal([
+      "current",
+      "canary 1.1.0 at 10 %",
+      "canary 1.1.0 at 50 %",
+      "deploy 1.1.0",
+      "verify 1.1.0",
+    ]);
+    const record = verifies(production.records[2]!).record;
+    expect(record).to.include({ kind: "canary", modelVersion: "1.1.0", approver: "alice" });
+    expect(record.canary.stableVersion).to.equal("1.0.0");
+    expect(
+      record.canary.steps.map((s) => [s.weight, s.canaryReplicas, s.stableReplicas, s.verdict]),
+    ).to.deep.equal([
+      [10, 1, 9, "pass"],
+      [50, 5, 5, "pass"],
+    ]);
+    expect(record.canary).to.not.have.property("aborted");
+    expect(r.stderr).to.contain("Canary of 1.1.0 against 1.0.0: 10 % → 50 %, then the stable");
+  });
+
+  it("aborts on the canary's error rate with exit 5: canary removed with a signed abort record, stable never moved", async function () {
+    const production = new CanaryProduction({ modelVersion: "1.0.0", evidence: stable });
+    const r = await run(["--strategy", "canary"], production, ERRORS);
+    expect(r.code, r.stderr).to.equal(5);
+    expect(production.calls).to.deep.equal(["current", "canary 1.1.0 at 10 %", "remove canary"]);
+    const record = verifies(production.records[1]!).record;
+    expect(record.canary.aborted?.cause).to.equal("fail");
+    expect(record.canary.steps[0]).to.include({ weight: 10, verdict: "fail" });
+    expect(record.canary.steps[0].checks.find((c) => c.name === "error_rate")?.status).to.equal("fail");
+    expect(r.stderr).to.contain("production's stable still runs 1.0.0");
+  });
+
+  it("keeps today's path with --strategy all-at-once", async function () {
+    const production = new CanaryProduction({ modelVersion: "1.0.0", evidence: stable });
+    const r = await run(["--strategy", "all-at-once"], production, ERRORS);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(production.calls).to.deep.equal(["current", "deploy 1.1.0", "verify 1.1.0"]);
+    expect(production.records).to.deep.equal([undefined]);
+  });
+
+  it("refuses a strategy the target's policy config does not accept, with exit 2 and nothing touched", async function () {
+    const production = new CanaryProduction({ modelVersion: "1.0.0", evidence: stable });
+    const r = await run(["--strategy", "canary"], production, GOOD, allAtOnceOnly);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain("--strategy canary is refused");
+    expect(production.calls).to.deep.equal([]);
+  });
+
+  it("refuses a canary with nothing to compare it with (no stable yet), with exit 2", async function () {
+    const production = new CanaryProduction({ modelVersion: null, evidence: null });
+    const r = await run(["--strategy", "canary"], production, GOOD);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain("production runs no stable version yet");
+    expect(production.calls).to.deep.equal(["current"]);
+  });
+
+  it("refuses an unknown --strategy naming the accepted ones", async function () {
+    const production = new CanaryProduction({ modelVersion: "1.0.0", evidence: stable });
+    const r = await run(["--strategy", "blue-green"], production, GOOD);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain('--strategy must be one of canary, all-at-once (got "blue-green")');
+  });
+});
