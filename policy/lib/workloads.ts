@@ -214,6 +214,19 @@ export function isProduction(w: Workload): boolean {
   return labelOf(w, ENVIRONMENT_LABEL) !== "staging";
 }
 
+/** The pod label of the canary track (docs/canary.md); the stable's pods carry none. */
+export const TRACK_LABEL = "churn-model/track";
+
+/**
+ * Whether a workload is a canary track: its pods are labelled `churn-model/track: canary` and
+ * its selector selects on that label (so it can never own the stable's pods).
+ */
+export function isCanaryTrack(w: Workload): boolean {
+  const podLabel = text(record(w.podMetadata?.labels)?.[TRACK_LABEL]);
+  const selector = text(record(record(record(w.props.spec)?.selector)?.matchLabels)?.[TRACK_LABEL]);
+  return podLabel === "canary" && selector === "canary";
+}
+
 /** The workload's namespace ("" when unset, i.e. the provider's default). */
 export function namespaceOf(props: Record<string, unknown>): string {
   return text(record(props.metadata)?.namespace) ?? "";

@@ -1,7 +1,7 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { displayOf, productionDeployments } from "../lib/stack";
 import { num, record, text } from "../lib/values";
-import { namespaceOf } from "../lib/workloads";
+import { isCanaryTrack, namespaceOf } from "../lib/workloads";
 
 export const HPA_TYPES = [
   "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
@@ -18,7 +18,8 @@ export const productionAutoscaling: StackValidationPolicy = {
   name: "production-autoscaling",
   description:
     "The production churn-model Deployment must be the scale target of a HorizontalPodAutoscaler, and every " +
-    "autoscaler targeting it must keep minReplicas at least minReplicas (default 2).",
+    "autoscaler targeting it must keep minReplicas at least minReplicas (default 2); a canary track needs no " +
+    "autoscaler but must run beside a stable Deployment in its namespace.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -28,9 +29,24 @@ export const productionAutoscaling: StackValidationPolicy = {
   validateStack: (args, report) => {
     const min = args.getConfig<ProductionAutoscalingConfig>().minReplicas ?? 2;
     const hpas = args.resources.filter((r) => HPA_TYPES.includes(r.type));
-    for (const { resource: d, workload } of productionDeployments(args.resources)) {
+    const deployments = productionDeployments(args.resources);
+    for (const { resource: d, workload } of deployments) {
       const name = text(workload.metadata?.name);
       const namespace = namespaceOf(d.props);
+      if (isCanaryTrack(workload)) {
+        // A canary has a step's fixed size and no autoscaler, but only beside a stable that has one.
+        const stable = deployments.some(
+          (o) => !isCanaryTrack(o.workload) && namespaceOf(o.resource.props) === namespace,
+        );
+        if (!stable) {
+          report(
+            `${workload.display} is a canary track in production without a stable churn-model Deployment ` +
+              "beside it in its namespace: a canary runs only next to the stable it is compared with",
+            d.urn,
+          );
+        }
+        continue;
+      }
       const targeting = hpas.filter((h) => {
         const ref = record(record(h.props.spec)?.scaleTargetRef);
         return (

@@ -1,7 +1,7 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { displayOf, productionDeployments, selects } from "../lib/stack";
 import { num, record } from "../lib/values";
-import { namespaceOf } from "../lib/workloads";
+import { isCanaryTrack, namespaceOf } from "../lib/workloads";
 
 export const PDB_TYPE = "kubernetes:policy/v1:PodDisruptionBudget";
 
@@ -45,10 +45,17 @@ export const productionDisruptionBudget: StackValidationPolicy = {
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
     const pdbs = args.resources.filter((r) => r.type === PDB_TYPE);
-    for (const { resource: d, workload } of productionDeployments(args.resources)) {
+    const deployments = productionDeployments(args.resources);
+    for (const { resource: d, workload } of deployments) {
       const podLabels = record(workload.podMetadata?.labels) ?? {};
-      const replicas = num(record(d.props.spec)?.replicas) ?? 1;
       const namespace = namespaceOf(d.props);
+      // A canary track shares the service's budget with the stable: what may be disrupted at
+      // once is counted over both tracks' pods.
+      const replicas = isCanaryTrack(workload)
+        ? deployments
+            .filter((o) => namespaceOf(o.resource.props) === namespace)
+            .reduce((n, o) => n + (num(record(o.resource.props.spec)?.replicas) ?? 1), 0)
+        : (num(record(d.props.spec)?.replicas) ?? 1);
       const selecting = pdbs.filter(
         (p) =>
           namespaceOf(p.props) === namespace && selects(record(record(p.props.spec)?.selector), podLabels),

@@ -1,6 +1,12 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { num, record, text } from "../lib/values";
-import { DEPLOYMENT_TYPE, isChurnModelWorkload, isProduction, workloadOf } from "../lib/workloads";
+import {
+  DEPLOYMENT_TYPE,
+  isCanaryTrack,
+  isChurnModelWorkload,
+  isProduction,
+  workloadOf,
+} from "../lib/workloads";
 
 export interface ProductionReplicasConfig {
   /** Fewest replicas of the production Deployment. Default 2. */
@@ -19,8 +25,8 @@ export function isZero(v: unknown): boolean {
 export const productionReplicas: ResourceValidationPolicy = {
   name: "production-replicas",
   description:
-    "The production churn-model Deployment must run at least minReplicas (default 2) replicas and roll out " +
-    "with the RollingUpdate strategy and maxUnavailable 0.",
+    "The production churn-model Deployment must run at least minReplicas (default 2) replicas (a canary track " +
+    "at least 1) and roll out with the RollingUpdate strategy and maxUnavailable 0.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -35,7 +41,8 @@ export const productionReplicas: ResourceValidationPolicy = {
     if (!isProduction(w) || !isChurnModelWorkload(w)) {
       return;
     }
-    const min = args.getConfig<ProductionReplicasConfig>().minReplicas ?? 2;
+    // A canary track runs a step's few pods beside the stable (production-autoscaling checks the stable is there).
+    const min = isCanaryTrack(w) ? 1 : (args.getConfig<ProductionReplicasConfig>().minReplicas ?? 2);
     const spec = record(args.props.spec);
     const replicas = num(spec?.replicas);
     if (replicas === undefined) {
