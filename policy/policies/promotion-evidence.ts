@@ -46,6 +46,15 @@ const configSchema: PolicyConfigSchema = {
     minLabeledPredictions: { ...NON_NEGATIVE, default: DEFAULT_THRESHOLDS.minLabeledPredictions },
     maxEvidenceAgeHours: { ...NON_NEGATIVE, default: DEFAULT_THRESHOLDS.maxEvidenceAgeHours },
     publicKey: { type: "string", description: "The Ed25519 public key (SPKI PEM) that verifies evidence." },
+    strategies: {
+      type: "array",
+      items: { type: "string", enum: ["canary", "all-at-once"] },
+      description: "The promotion strategies this target accepts, the first the default (docs/canary.md).",
+    },
+    canary: {
+      type: "object",
+      description: "The canary steps and comparison criteria (docs/canary.md); read by the promotion.",
+    },
     ...(ANALYSIS_CONFIG_SCHEMA as PolicyConfigSchema["properties"]),
   },
 };
