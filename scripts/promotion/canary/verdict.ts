@@ -139,24 +139,41 @@ function verdictText(status: CheckStatus, worse: Interval, margin: number, unit 
   return `worse by ${range}: the interval straddles the margin ${fmt(margin)}${unit}; more traffic decides`;
 }
 
-function errorRateCheck(canary: ArmCounts, stable: ArmCounts, c: CanaryCriteria): CanaryCheck {
-  const base = { name: "error_rate" as const, margin: c.maxErrorRateIncrease };
-  const a = proportion(
-    "canary",
-    canary.requests,
-    canary.errors,
-    "requests",
-    "5xx responses",
-    c.minRequestsPerArm,
-  );
-  const b = proportion(
-    "stable",
-    stable.requests,
-    stable.errors,
-    "requests",
-    "5xx responses",
-    c.minRequestsPerArm,
-  );
+/** How one proportion check reads its counts from an arm. */
+interface ProportionSpec {
+  readonly name: "error_rate" | "accuracy";
+  /** The accepted worsening (the margin). */
+  readonly margin: number;
+  readonly trials: (o: ArmCounts) => Observed<number>;
+  readonly events: (o: ArmCounts) => Observed<number>;
+  readonly trialsLabel: string;
+  readonly eventsLabel: string;
+  /** Per-arm floor on the trials. */
+  readonly floor: number;
+  /** How the reason names the metric and the arm's trials. */
+  readonly metric: string;
+  readonly trialsUnit: string;
+  /** Whether more events is worse (errors) or better (correct predictions). */
+  readonly moreIsWorse: boolean;
+}
+
+/**
+ * A proportion compared between the arms on Newcombe's interval of the difference:
+ * - an arm below its floor or without usable counts decides the check by its status;
+ * - otherwise the worsening (canary − stable when more is worse, else stable − canary) is judged
+ *   against the margin.
+ */
+function proportionCheck(
+  canary: ArmCounts,
+  stable: ArmCounts,
+  c: CanaryCriteria,
+  spec: ProportionSpec,
+): CanaryCheck {
+  const base = { name: spec.name, margin: spec.margin };
+  const arm = (label: string, o: ArmCounts) =>
+    proportion(label, spec.trials(o), spec.events(o), spec.trialsLabel, spec.eventsLabel, spec.floor);
+  const a = arm("canary", canary);
+  const b = arm("stable", stable);
   const est = (u: Usable<Proportion>) => (u.ok ? u.value.events / u.value.trials : null);
   if (!a.ok || !b.ok) {
     const bad = [a, b].filter((u): u is Extract<Usable<Proportion>, { ok: false }> => !u.ok);
@@ -166,17 +183,18 @@ function errorRateCheck(canary: ArmCounts, stable: ArmCounts, c: CanaryCriteria)
       canary: est(a),
       stable: est(b),
       worseBy: null,
-      reason: `error rate: ${bad.map((u) => u.reason).join("; ")}`,
+      reason: `${spec.metric}: ${bad.map((u) => u.reason).join("; ")}`,
     };
   }
+  const [worseArm, betterArm] = spec.moreIsWorse ? [a.value, b.value] : [b.value, a.value];
   const worse = newcombeDifference(
-    a.value.events,
-    a.value.trials,
-    b.value.events,
-    b.value.trials,
+    worseArm.events,
+    worseArm.trials,
+    betterArm.events,
+    betterArm.trials,
     c.confidence,
   );
-  const status = judge(worse, c.maxErrorRateIncrease);
+  const status = judge(worse, spec.margin);
   return {
     ...base,
     status,
@@ -184,61 +202,39 @@ function errorRateCheck(canary: ArmCounts, stable: ArmCounts, c: CanaryCriteria)
     stable: b.value.events / b.value.trials,
     worseBy: worse,
     reason:
-      `error rate ${fmt(a.value.events / a.value.trials)} (canary, ${fmt(a.value.trials)} requests) vs ` +
-      `${fmt(b.value.events / b.value.trials)} (stable, ${fmt(b.value.trials)}): ${verdictText(status, worse, c.maxErrorRateIncrease)}`,
+      `${spec.metric} ${fmt(a.value.events / a.value.trials)} (canary, ${fmt(a.value.trials)} ${spec.trialsUnit}) vs ` +
+      `${fmt(b.value.events / b.value.trials)} (stable, ${fmt(b.value.trials)}): ${verdictText(status, worse, spec.margin)}`,
   };
 }
 
+function errorRateCheck(canary: ArmCounts, stable: ArmCounts, c: CanaryCriteria): CanaryCheck {
+  return proportionCheck(canary, stable, c, {
+    name: "error_rate",
+    margin: c.maxErrorRateIncrease,
+    trials: (o) => o.requests,
+    events: (o) => o.errors,
+    trialsLabel: "requests",
+    eventsLabel: "5xx responses",
+    floor: c.minRequestsPerArm,
+    metric: "error rate",
+    trialsUnit: "requests",
+    moreIsWorse: true,
+  });
+}
+
 function accuracyCheck(canary: ArmCounts, stable: ArmCounts, c: CanaryCriteria): CanaryCheck {
-  const base = { name: "accuracy" as const, margin: c.maxAccuracyDrop };
-  const floor = c.minLabeledPredictionsPerArm;
-  const a = proportion(
-    "canary",
-    canary.labeledPredictions,
-    canary.correctPredictions,
-    "labeled predictions",
-    "correct predictions",
-    floor,
-  );
-  const b = proportion(
-    "stable",
-    stable.labeledPredictions,
-    stable.correctPredictions,
-    "labeled predictions",
-    "correct predictions",
-    floor,
-  );
-  const est = (u: Usable<Proportion>) => (u.ok ? u.value.events / u.value.trials : null);
-  if (!a.ok || !b.ok) {
-    const bad = [a, b].filter((u): u is Extract<Usable<Proportion>, { ok: false }> => !u.ok);
-    return {
-      ...base,
-      status: worstStatus(bad.map((u) => u.status)),
-      canary: est(a),
-      stable: est(b),
-      worseBy: null,
-      reason: `accuracy: ${bad.map((u) => u.reason).join("; ")}`,
-    };
-  }
-  // Worse = the stable's accuracy minus the canary's.
-  const worse = newcombeDifference(
-    b.value.events,
-    b.value.trials,
-    a.value.events,
-    a.value.trials,
-    c.confidence,
-  );
-  const status = judge(worse, c.maxAccuracyDrop);
-  return {
-    ...base,
-    status,
-    canary: a.value.events / a.value.trials,
-    stable: b.value.events / b.value.trials,
-    worseBy: worse,
-    reason:
-      `accuracy ${fmt(a.value.events / a.value.trials)} (canary, ${fmt(a.value.trials)} labeled) vs ` +
-      `${fmt(b.value.events / b.value.trials)} (stable, ${fmt(b.value.trials)}): ${verdictText(status, worse, c.maxAccuracyDrop)}`,
-  };
+  return proportionCheck(canary, stable, c, {
+    name: "accuracy",
+    margin: c.maxAccuracyDrop,
+    trials: (o) => o.labeledPredictions,
+    events: (o) => o.correctPredictions,
+    trialsLabel: "labeled predictions",
+    eventsLabel: "correct predictions",
+    floor: c.minLabeledPredictionsPerArm,
+    metric: "accuracy",
+    trialsUnit: "labeled",
+    moreIsWorse: false,
+  });
 }
 
 function p99(arm: string, o: ArmCounts, c: CanaryCriteria): Usable<Interval> {
