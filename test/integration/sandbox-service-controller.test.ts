@@ -292,7 +292,10 @@ describe("sandbox controller on a real control plane", function () {
     const res = await api("DELETE", "/apis/apps/v1/namespaces/staging/deployments/churn-model");
     expect(res.status, res.body).to.equal(200);
     await until("staging to be empty", async () => (staging()?.version === null ? true : undefined), 60_000);
-    expect(isAlive(serving.pid!)).to.equal(false);
+    // The proxy stops routing first, then the process gets SIGTERM: it is gone within its grace period.
+    const pid = serving.pid!;
+    await until(`process ${pid} to exit`, async () => (isAlive(pid) ? undefined : true), 10_000);
+    expect(isAlive(pid)).to.equal(false);
     expect((await get(`${serving.url}/healthz`)).status).to.equal(503);
   });
 });
