@@ -8,13 +8,12 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-// Used only when a canary is declared, so the import cycle with model-service.ts is harmless.
 import {
   CanaryTrackArgs,
   EVIDENCE_ANNOTATION,
   MODEL_VERSION_ANNOTATION,
   versionLabel,
-} from "./model-service";
+} from "./model-service-args";
 
 /** Pod label naming the track; only canary pods carry it (the stable's pods stay as they were). */
 export const TRACK_LABEL = "churn-model/track";

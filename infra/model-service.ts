@@ -1,85 +1,31 @@
 /**
- * The ModelService component (exported with its helpers by infra/index.ts). About 440 lines:
- * the args with their documented defaults, one constructor declaring the children of both
- * tracks, the pod template they share and the validation that runs before any child; the
- * canary's Deployment is in canary.ts, images in image.ts, release records in
- * release-record.ts.
+ * The ModelService component (exported with its helpers by infra/index.ts): one constructor
+ * declaring the children of both tracks. Its args, annotations and validation are in
+ * model-service-args.ts, the pod both tracks run in pod-template.ts, the canary's Deployment
+ * in canary.ts, images in image.ts, release records in release-record.ts.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { scrapeAnnotations, scrapeLabels } from "./monitoring";
 import { canaryDeployment } from "./canary";
-import { imageFor, imageRunsVersion } from "./image";
+import {
+  EVIDENCE_ANNOTATION,
+  MODEL_VERSION_ANNOTATION,
+  ModelServiceArgs,
+  validateModelServiceArgs,
+  versionLabel,
+} from "./model-service-args";
+import { scrapeLabels } from "./monitoring";
+import { checkedImage, PodSpecArgs, podTemplate } from "./pod-template";
 import { releaseRecordName } from "./release-record";
 
-/** Annotation on the Deployment naming the model version it runs (label values cannot hold a digest). */
-export const MODEL_VERSION_ANNOTATION = "churn-model/model-version";
-
-/** Annotation on the Deployment that carries the signed promotion evidence, unchanged. */
-export const EVIDENCE_ANNOTATION = "churn-model/promotion-evidence";
-
-export interface ResourceQuantities {
-  readonly cpu: string;
-  readonly memory: string;
-}
-
-export interface ModelServiceArgs {
-  /**
-   * The service's name: of its Deployment, Service, ServiceAccount, HPA and PDB, and its
-   * `app.kubernetes.io/name` label, so two services can share a namespace. Default `churn-model`.
-   */
-  readonly appName?: string;
-  /** Prefix of the service's own labels (`<prefix>/environment`, `<prefix>/track`, …). Default `churn-model`. */
-  readonly labelPrefix?: string;
-  /** Namespace the service runs in. Required. */
-  readonly namespace: string;
-  /** Create the namespace (true, the default) or use an existing one. */
-  readonly createNamespace?: boolean;
-  /** "staging" or "production"; production adds a PodDisruptionBudget and topology spread. Required. */
-  readonly environment: "staging" | "production";
-  /** Model version served: the image tag (semver) or digest. Required. */
-  readonly modelVersion: string;
-  /** Image repository, e.g. `<registry>/churn-model`; the image is `<repository>:<modelVersion>` (or `@<digest>`). Required unless `image` is given. */
-  readonly repository?: pulumi.Input<string>;
-  /** Full image reference instead of the derived one; its tag or digest must be `modelVersion`. Default derived from `repository`. */
-  readonly image?: pulumi.Input<string>;
-  /** Let an `image` that does not run `modelVersion` through (the policy pack's tests declare one on purpose). Default false. */
-  readonly skipImageVersionCheck?: boolean;
-  /** Replica bounds; the Deployment starts at `min`, the HPA scales within them. Required. */
-  readonly replicas: { readonly min: number; readonly max: number };
-  /** Container requests and limits. Required. */
-  readonly resources: { readonly requests: ResourceQuantities; readonly limits: ResourceQuantities };
-  /** Port the model server listens on. Default 8080. */
-  readonly containerPort?: number;
-  /** Port of the Service. Default 80. */
-  readonly servicePort?: number;
-  /** Readiness and liveness probe paths. Default "/healthz" for both. */
-  readonly probes?: { readonly readinessPath?: string; readonly livenessPath?: string };
-  /** HPA target CPU utilisation, percent. Default 70. */
-  readonly targetCpuUtilization?: number;
-  /** Signed promotion evidence to carry as the Deployment annotation. Default none. */
-  readonly promotionEvidence?: string;
-  /** IAM role ARN for the service account (IRSA), when the AWS part is on. Default none. */
-  readonly serviceAccountRoleArn?: pulumi.Input<string>;
-  /** Seconds the provider waits for the rollout to become ready. Default 600. */
-  readonly readyTimeoutSeconds?: number;
-  /** Extra pod labels; the service's own labels win over them. Default none. */
-  readonly podLabels?: Readonly<Record<string, string>>;
-  /** A canary track beside this (stable) one, behind the same Service. Default none. */
-  readonly canary?: CanaryTrackArgs;
-}
-
-/** The canary track: its own Deployment `<app>-canary`, fixed size, no autoscaler (docs/canary.md). */
-export interface CanaryTrackArgs {
-  /** Model version the canary serves; must differ from the stable's. Required. */
-  readonly modelVersion: string;
-  /** Full image reference of that version; its tag or digest must be the canary's version. Default derived from `repository`. */
-  readonly image?: pulumi.Input<string>;
-  /** Replicas of the canary Deployment, 1..100. Required. */
-  readonly replicas: number;
-  /** The canary version's signed staging promotion evidence, as the Deployment annotation. Default none. */
-  readonly promotionEvidence?: string;
-}
+export {
+  CanaryTrackArgs,
+  EVIDENCE_ANNOTATION,
+  MODEL_VERSION_ANNOTATION,
+  ModelServiceArgs,
+  ResourceQuantities,
+  versionLabel,
+} from "./model-service-args";
 
 /**
  * The churn-model inference service in one namespace: Namespace, ServiceAccount,
@@ -100,7 +46,7 @@ export class ModelService extends pulumi.ComponentResource {
 
   constructor(name: string, args: ModelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("churn:k8s:ModelService", name, {}, opts);
-    validate(args);
+    validateModelServiceArgs(args);
 
     const production = args.environment === "production";
     const containerPort = args.containerPort ?? 8080;
@@ -286,167 +232,5 @@ export class ModelService extends pulumi.ComponentResource {
       deployedAt: this.deployedAt,
       ...(this.canary !== undefined ? { canary: this.canary.metadata.name } : {}),
     });
-  }
-}
-
-/**
- * The image of a track: `image` when given (checked to run `version` when known, unless the
- * check is skipped), else derived from `repository`.
- */
-function checkedImage(
-  field: string,
-  image: pulumi.Input<string> | undefined,
-  repository: pulumi.Input<string> | undefined,
-  version: string,
-  args: ModelServiceArgs,
-): pulumi.Output<string> {
-  if (image === undefined) {
-    return pulumi.output(repository as pulumi.Input<string>).apply((repo) => imageFor(repo, version));
-  }
-  return pulumi.output(image).apply((img) => {
-    if (!args.skipImageVersionCheck && !imageRunsVersion(img, version)) {
-      throw new Error(`ModelService: ${field} (${img}) must run version ${version} (its tag or digest)`);
-    }
-    return img;
-  });
-}
-
-/** What the pods of both tracks share. */
-interface PodSpecArgs {
-  readonly appName: string;
-  readonly environment: "staging" | "production";
-  readonly containerPort: number;
-  readonly serviceAccountName: pulumi.Input<string>;
-  readonly selectorLabels: Record<string, string>;
-  readonly probes?: ModelServiceArgs["probes"];
-  readonly resources: ModelServiceArgs["resources"];
-}
-
-/** The pod template of a track: the same pod for stable and canary, but for labels, version and image. */
-function podTemplate(
-  pod: PodSpecArgs,
-  labels: Record<string, string>,
-  modelVersion: string,
-  image: pulumi.Input<string>,
-): k8s.types.input.core.v1.PodTemplateSpec {
-  const { appName, containerPort, selectorLabels } = pod;
-  return {
-    metadata: { labels, annotations: scrapeAnnotations(containerPort) },
-    spec: {
-      serviceAccountName: pod.serviceAccountName,
-      automountServiceAccountToken: false,
-      securityContext: {
-        runAsNonRoot: true,
-        runAsUser: 10001,
-        runAsGroup: 10001,
-        fsGroup: 10001,
-        seccompProfile: { type: "RuntimeDefault" },
-      },
-      topologySpreadConstraints:
-        pod.environment === "production"
-          ? [
-              {
-                maxSkew: 1,
-                topologyKey: "kubernetes.io/hostname",
-                whenUnsatisfiable: "ScheduleAnyway",
-                labelSelector: { matchLabels: selectorLabels },
-              },
-            ]
-          : undefined,
-      containers: [
-        {
-          name: appName,
-          image,
-          imagePullPolicy: "IfNotPresent",
-          args: ["--port", String(containerPort)],
-          env: [
-            { name: "MODEL_VERSION", value: modelVersion },
-            { name: "CHURN_ENVIRONMENT", value: pod.environment },
-            { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-          ],
-          ports: [{ name: "http", containerPort }],
-          readinessProbe: {
-            httpGet: { path: pod.probes?.readinessPath ?? "/healthz", port: "http" },
-            periodSeconds: 5,
-            failureThreshold: 3,
-          },
-          livenessProbe: {
-            httpGet: { path: pod.probes?.livenessPath ?? "/healthz", port: "http" },
-            initialDelaySeconds: 10,
-            periodSeconds: 10,
-          },
-          resources: {
-            requests: { ...pod.resources.requests },
-            limits: { ...pod.resources.limits },
-          },
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            runAsNonRoot: true,
-            capabilities: { drop: ["ALL"] },
-          },
-          volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-        },
-      ],
-      volumes: [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }],
-    },
-  };
-}
-
-/** Label values are limited to 63 characters of [A-Za-z0-9_.-]; a digest is shortened. */
-export function versionLabel(version: string): string {
-  return version.startsWith("sha256:") ? `sha256-${version.slice(7, 19)}` : version.replace(/\+/g, "_");
-}
-
-function validate(args: ModelServiceArgs): void {
-  const problems: string[] = [];
-  const { min, max } = args.replicas;
-  if (!Number.isInteger(min) || min < 1) problems.push(`replicas.min (${min}) must be an integer ≥ 1`);
-  if (!Number.isInteger(max) || max < 1) problems.push(`replicas.max (${max}) must be an integer ≥ 1`);
-  if (min > max) problems.push(`replicas.min (${min}) must not exceed replicas.max (${max})`);
-  if (args.environment === "production" && min < 2) {
-    problems.push(`replicas.min (${min}) must be at least 2 in production`);
-  }
-  if (args.namespace.trim() === "") problems.push("namespace must not be empty");
-  const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/;
-  if (args.appName !== undefined && !dnsLabel.test(args.appName)) {
-    problems.push(`appName (${args.appName}) must be a DNS label of at most 40 characters`);
-  }
-  if (args.labelPrefix !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(args.labelPrefix)) {
-    problems.push(`labelPrefix (${args.labelPrefix}) must be a DNS subdomain`);
-  }
-  if (args.image === undefined && args.repository === undefined) {
-    problems.push("repository or image must be given");
-  }
-  if (args.canary !== undefined && args.canary.image === undefined && args.repository === undefined) {
-    problems.push("repository or canary.image must be given");
-  }
-  for (const [field, image, version] of [
-    ["image", args.image, args.modelVersion],
-    ["canary.image", args.canary?.image, args.canary?.modelVersion],
-  ] as const) {
-    if (
-      typeof image === "string" &&
-      version !== undefined &&
-      !args.skipImageVersionCheck &&
-      !imageRunsVersion(image, version)
-    ) {
-      problems.push(`${field} (${image}) must run version ${version} (its tag or digest)`);
-    }
-  }
-  if (args.modelVersion.trim() === "") problems.push("modelVersion must not be empty");
-  if (args.canary !== undefined) {
-    const c = args.canary;
-    if (args.environment !== "production") problems.push("canary runs in production only");
-    if (c.modelVersion === args.modelVersion) {
-      problems.push(`canary.modelVersion (${c.modelVersion}) must differ from modelVersion`);
-    }
-    if (c.modelVersion.trim() === "") problems.push("canary.modelVersion must not be empty");
-    if (!Number.isInteger(c.replicas) || c.replicas < 1 || c.replicas > 100) {
-      problems.push(`canary.replicas (${c.replicas}) must be an integer from 1 to 100`);
-    }
-  }
-  if (problems.length > 0) {
-    throw new Error(`ModelService: ${problems.join("; ")}`);
   }
 }

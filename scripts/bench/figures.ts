@@ -14,6 +14,8 @@ export interface Figure {
   readonly medianMs: number;
   /** Every sample, milliseconds, in the order taken. */
   readonly samplesMs: readonly number[];
+  /** The spread of the samples: the fastest and the slowest, milliseconds. */
+  readonly spread: { readonly minMs: number; readonly maxMs: number };
   /** The figure this one is divided by, when it is a comparison. */
   readonly baseline?: { readonly name: string; readonly medianMs: number };
   /** medianMs / baseline.medianMs. */
@@ -57,7 +59,8 @@ export function figure(
 ): Figure {
   const round = (ms: number) => Math.round(ms * 100) / 100;
   const m = median(samplesMs);
-  const own = { benchmark, name, medianMs: round(m), samplesMs: samplesMs.map(round), ...opts };
+  const spread = { minMs: round(Math.min(...samplesMs)), maxMs: round(Math.max(...samplesMs)) };
+  const own = { benchmark, name, medianMs: round(m), samplesMs: samplesMs.map(round), spread, ...opts };
   if (baseline === undefined) return own;
   const b = median(baseline.samplesMs);
   return {
@@ -86,7 +89,7 @@ export function formatRatio(r: number | undefined): string {
 
 /** The final table: one row per figure, grouped by benchmark. */
 export function renderTable(results: readonly BenchmarkResult[]): string {
-  const header = ["benchmark", "figure", "median", "n", "against", "ratio"];
+  const header = ["benchmark", "figure", "median", "spread (min–max)", "n", "against", "ratio"];
   const rows: string[][] = [];
   for (const r of results) {
     r.figures.forEach((f, i) => {
@@ -94,6 +97,7 @@ export function renderTable(results: readonly BenchmarkResult[]): string {
         i === 0 ? r.name : "",
         f.detail ? `  · ${f.name}` : f.name,
         formatMs(f.medianMs),
+        f.samplesMs.length > 1 ? `${formatMs(f.spread.minMs)} – ${formatMs(f.spread.maxMs)}` : "",
         String(f.samplesMs.length),
         f.baseline ? `${f.baseline.name} (${formatMs(f.baseline.medianMs)})` : "",
         formatRatio(f.ratio),
@@ -101,7 +105,7 @@ export function renderTable(results: readonly BenchmarkResult[]): string {
     });
   }
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
-  const right = new Set([2, 3, 5]);
+  const right = new Set([2, 3, 4, 6]);
   const line = (cells: string[]) =>
     cells
       .map((cell, c) => (right.has(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))

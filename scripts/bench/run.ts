@@ -8,8 +8,9 @@
  *   policy-pack         production `pulumi preview` with the policy pack against without;
  *   seed-way            our promotion end to end against `kubectl set image` + `kubectl
  *                       rollout status` for the same version change, on the same sandbox;
- *   decision-time       collectMetrics + decide over windows of 1 h, 24 h and 7 d of scrape
- *                       history in a real Prometheus, against the 1 h window;
+ *   decision-time       the gate's analysis (collectAnalysis + decide) and the whole-window
+ *                       point estimates over 24 h and 7 d of scrape history in a real
+ *                       Prometheus, against one raw instant query over the same window;
  *   preview-scale       preview of a stack with 1, 10 and 50 model services, against 1.
  *
  * The sandbox benchmarks bring up a sandbox of their own in a temporary directory (its own

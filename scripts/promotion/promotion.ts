@@ -13,7 +13,7 @@ import { BadInput, GateRejected, HumanNeeded, RolledBack } from "./errors";
 import { signEvidence, SignedEvidence } from "./evidence";
 import { AnalysisSettings, loadAnalysisSettings } from "./analysis-config";
 import { Baseline, decide, Decision, GateMetrics } from "./gate";
-import { ANALYSIS_QUERIES, collectAnalysis, loadQueries } from "./metrics";
+import { ANALYSIS_QUERIES, collectAnalysis, loadQueries } from "./analysis-metrics";
 import type { StagingSnapshot } from "./outputs";
 import type { PrometheusClient } from "./prometheus";
 import { promotionRecord, rollbackRecord } from "./record";

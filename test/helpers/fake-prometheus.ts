@@ -24,6 +24,7 @@ export class FakePrometheus implements PrometheusClient {
   private samples(query: string, time: Date, share: number): VectorSample[] {
     const n = this.numbers;
     const one = (value: number): VectorSample[] => [{ labels: {}, value }];
+    if (query.includes("count(count_over_time(up")) return time >= this.firstSample ? one(2) : [];
     if (query.includes("min(min_over_time(timestamp(")) return one(this.firstSample.getTime() / 1000);
     if (query.includes("max(max_over_time(timestamp(")) return one(time.getTime() / 1000 - 5);
     if (query.includes("count_over_time(vector(1)")) return one(n.uptime);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { AnalysisSettings, DEFAULT_ANALYSIS } from "../../scripts/promotion/analysis-config";
 import { Check, CheckName, Decision, decide, GateContext, Outcome } from "../../scripts/promotion/gate";
-import { ANALYSIS_QUERIES, AnalysisQueries, collectAnalysis } from "../../scripts/promotion/metrics";
+import { ANALYSIS_QUERIES, AnalysisQueries, collectAnalysis } from "../../scripts/promotion/analysis-metrics";
 import { createPrometheusClient, PrometheusClient } from "../../scripts/promotion/prometheus";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
 import {

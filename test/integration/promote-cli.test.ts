@@ -171,6 +171,7 @@ function json(res: http.ServerResponse, status: number, body: string): void {
 
 /** Which of the gate's queries (scripts/promotion/metrics.ts ANALYSIS_QUERIES) a request is. */
 function metricOf(query: string): string {
+  if (query.includes("count(count_over_time(up")) return "scrapeSamples";
   if (query.includes("min(min_over_time(timestamp(")) return "firstSample";
   if (query.includes("max(timestamp(")) return "lastSample";
   if (query.includes("count_over_time(vector(1)")) return "uptime";
@@ -607,9 +608,10 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
         }
         json(res, 200, answer());
       });
-      // 14 queries (first and newest sample, six over the window, six over the intervals) + one retry.
+      // 15 queries (the spans holding scrape samples, the first and the newest sample, six over
+      // the window, six over the intervals) + one retry.
       expect(r.code, r.stderr).to.equal(0);
-      expect(r.hits).to.equal(15);
+      expect(r.hits).to.equal(16);
     });
 
     it("exits 2 when Prometheus answers slower than --query-timeout", async function () {

@@ -166,15 +166,19 @@ describe("the promote flow with fake Prometheus and production", function () {
     expect(deployer.calls).to.deep.equal([]);
     expect(r.stdout).to.match(/^Promotion gate for churn-model 1\.1\.0 \(staging → production\): PROMOTE\n/);
     expect(r.stderr).to.include("Dry run: the gate passed for 1.1.0; nothing was changed.");
-    // The first sample, then the window's six counts and its newest sample; six range queries
-    // for the 24 hourly intervals.
+    // One range query for the spans holding scrape samples, the first sample in the earliest
+    // of them, then the window's six counts and its newest sample; six range queries for the
+    // 24 hourly intervals.
+    const spans = prometheus.rangeQueries.filter((q) => q.query.includes("count(count_over_time(up"));
+    const intervals = prometheus.rangeQueries.filter((q) => !spans.includes(q));
+    const counts = prometheus.queries.filter((q) => !q.query.includes("timestamp("));
+    expect(spans).to.have.length(1);
     expect(prometheus.queries).to.have.length(8);
-    expect(prometheus.rangeQueries).to.have.length(6);
-    expect(
-      prometheus.rangeQueries.every((q) => q.step === 3600 && /\[(3600s|3599s:)/.test(q.query)),
-    ).to.equal(true);
-    expect(prometheus.queries.every((q) => q.time.getTime() === NOW.getTime())).to.equal(true);
-    expect(prometheus.queries.slice(1).every((q) => /\[(86400s|86399s:)/.test(q.query))).to.equal(true);
+    expect(intervals).to.have.length(6);
+    expect(intervals.every((q) => q.step === 3600 && /\[(3600s|3599s:)/.test(q.query))).to.equal(true);
+    expect(counts).to.have.length(6);
+    expect(counts.every((q) => q.time.getTime() === NOW.getTime())).to.equal(true);
+    expect(counts.every((q) => /\[(86400s|86399s:)/.test(q.query))).to.equal(true);
     expect(prometheus.queries.map((q) => q.query).join("\n")).to.include(
       '{namespace="staging",version="1.1.0",correct="true"}',
     );
