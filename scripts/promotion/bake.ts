@@ -8,6 +8,7 @@
  * traffic numbers staging had to meet. Only the watch's mechanics are constants here.
  */
 import type { Thresholds } from "./thresholds";
+import { formatDuration } from "./values";
 
 /** Seconds between two looks at production. */
 export const POLL_SECONDS = 10;
@@ -94,7 +95,7 @@ function finiteAtMost(v: number | null, max: number): boolean {
  * - otherwise → healthy.
  */
 export function judgeBake(o: BakeObservation, t: RollbackTriggers): BakeVerdict {
-  const seconds = Math.round(o.elapsedSeconds);
+  const elapsed = formatDuration(Math.round(o.elapsedSeconds));
   if (o.failedHealthChecksInARow > t.toleratedFailedHealthChecksInARow) {
     return {
       status: "unhealthy",
@@ -109,11 +110,11 @@ export function judgeBake(o: BakeObservation, t: RollbackTriggers): BakeVerdict 
   if (traffic !== undefined && requests !== null && requests >= t.minRequests) {
     const reasons: string[] = [];
     if (!finiteAtMost(traffic.errorRate, t.maxErrorRate)) {
-      reasons.push(`error rate ${fmt(traffic.errorRate)} over ${seconds}s exceeds ${t.maxErrorRate}`);
+      reasons.push(`error rate ${fmt(traffic.errorRate)} over ${elapsed} exceeds ${t.maxErrorRate}`);
     }
     if (!finiteAtMost(traffic.latencyP99Ms, t.maxLatencyP99Ms)) {
       reasons.push(
-        `p99 latency ${fmt(traffic.latencyP99Ms)} ms over ${seconds}s exceeds ${t.maxLatencyP99Ms} ms`,
+        `p99 latency ${fmt(traffic.latencyP99Ms)} ms over ${elapsed} exceeds ${t.maxLatencyP99Ms} ms`,
       );
     }
     if (reasons.length > 0) return { status: "unhealthy", reasons };
@@ -129,7 +130,7 @@ export function judgeBake(o: BakeObservation, t: RollbackTriggers): BakeVerdict 
     return {
       status: "unhealthy",
       reasons: [
-        `only ${requests === null ? 0 : Math.round(requests)} production requests in ${seconds}s ` +
+        `only ${requests === null ? 0 : Math.round(requests)} production requests in ${elapsed} ` +
           `(need ${t.minRequests} to verify)`,
       ],
     };

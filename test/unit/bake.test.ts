@@ -151,7 +151,7 @@ describe("the bake verdict", function () {
       },
       {
         status: "unhealthy",
-        reasons: [`only 12 production requests in 301s (need ${THRESHOLDS.minRequests} to verify)`],
+        reasons: [`only 12 production requests in 5m1s (need ${THRESHOLDS.minRequests} to verify)`],
       },
     ],
     [
@@ -163,7 +163,7 @@ describe("the bake verdict", function () {
       },
       {
         status: "unhealthy",
-        reasons: [`only 0 production requests in 300s (need ${THRESHOLDS.minRequests} to verify)`],
+        reasons: [`only 0 production requests in 5m (need ${THRESHOLDS.minRequests} to verify)`],
       },
     ],
     [

@@ -6,6 +6,7 @@ import { parseHistoryArgs } from "../../scripts/promotion/history";
 import { BadInput } from "../../scripts/promotion/errors";
 import { parseStagingOutputs } from "../../scripts/promotion/outputs";
 import {
+  formatDuration,
   parseDurationMs,
   parseModelVersion,
   parseTimestamp,
@@ -321,6 +322,20 @@ describe("value parsers", function () {
     expect(parseDurationMs("1w", "x")).to.equal(604_800_000);
     expect(parseDurationMs("1h30m15s", "x")).to.equal(5_415_000);
     expect(parseDurationMs("250ms", "x")).to.equal(250);
+  });
+
+  it("prints whole seconds in the shortest notation the parser reads back", function () {
+    expect(formatDuration(0)).to.equal("0s");
+    for (const [seconds, text] of [
+      [40, "40s"],
+      [300, "5m"],
+      [301, "5m1s"],
+      [86_400, "1d"],
+      [90_061, "1d1h1m1s"],
+    ] as const) {
+      expect(formatDuration(seconds)).to.equal(text);
+      expect(parseDurationMs(text, "x")).to.equal(seconds * 1000);
+    }
   });
 
   it("parses RFC 3339 timestamps with offsets and fractions", function () {
