@@ -169,7 +169,7 @@ function json(res: http.ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
-/** Which of the gate's queries (scripts/promotion/metrics.ts ANALYSIS_QUERIES) a request is. */
+/** Which of the gate's queries (scripts/promotion/analysis-metrics.ts ANALYSIS_QUERIES) a request is. */
 function metricOf(query: string): string {
   if (query.includes("count(count_over_time(up")) return "scrapeSamples";
   if (query.includes("min(min_over_time(timestamp(")) return "firstSample";
