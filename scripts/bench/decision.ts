@@ -6,7 +6,8 @@
  *   of the same window is divided by, measured in the same rounds;
  * - the whole window alone: six point-estimate queries (the previous gate's, collectMetrics);
  * - the gate's analysis (collectAnalysis + decide): the search for the first and newest scrape
- *   samples, the window's counts and hourly intervals by range queries.
+ *   samples, the window's counts and hourly intervals by range queries;
+ * - that search alone (a detail of the analysis: sample-edges.ts).
  * Everything is timed in turn, round after round, so a slow moment of the machine does not fall
  * on one figure only; each figure is the median with the fastest and slowest round.
  */
@@ -15,7 +16,8 @@ import * as path from "path";
 import { loadAnalysisSettings } from "../promotion/analysis-config";
 import { decide } from "../promotion/gate";
 import { ANALYSIS_QUERIES, collectAnalysis } from "../promotion/analysis-metrics";
-import { collectMetrics, DEFAULT_QUERIES, renderQuery } from "../promotion/metrics";
+import { ask, collectMetrics, DEFAULT_QUERIES, renderQuery } from "../promotion/metrics";
+import { searchEdges } from "../promotion/sample-edges";
 import { createPrometheusClient } from "../promotion/prometheus";
 import { defaultThresholdsFile, loadThresholds } from "../promotion/thresholds";
 import { REPO_ROOT } from "../toolchain/env";
@@ -24,10 +26,21 @@ import { buildHistory, HistorySpec, startHistoryPrometheus } from "./prometheus-
 import type { BenchContext } from "./context";
 
 const HOUR = 3600;
-type Kind = "raw instant query" | "whole window" | "analysis, hourly intervals";
+type Kind =
+  | "raw instant query"
+  | "whole window"
+  | "analysis, hourly intervals"
+  | "first and newest sample search";
 /** What is timed, per window: the baseline first. */
 const CASES: readonly { label: string; kind: Kind; seconds: number }[] = [24, 7 * 24].flatMap((hours) =>
-  (["raw instant query", "whole window", "analysis, hourly intervals"] as const).map((kind) => ({
+  (
+    [
+      "raw instant query",
+      "whole window",
+      "analysis, hourly intervals",
+      "first and newest sample search",
+    ] as const
+  ).map((kind) => ({
     label: `${kind} ${hours === 24 ? "24 h" : "7 d"}`,
     kind,
     seconds: hours * HOUR,
@@ -105,14 +118,21 @@ export async function decisionBench(ctx: BenchContext): Promise<BenchmarkResult>
         ]);
         return `${Math.round(m.requests.value ?? 0).toLocaleString("en")} requests`;
       }
+      const lookbackSeconds =
+        Math.max(c.seconds, thresholds.minSoakHours * HOUR) + 2 * analysis.maxStalenessSeconds;
+      if (c.kind === "first and newest sample search") {
+        const request = { selector, end: at, lookbackSeconds, slotSeconds: analysis.maxStalenessSeconds };
+        const edges = await searchEdges(client, ANALYSIS_QUERIES, request, ask);
+        const [first, last] = await Promise.all([edges.first(), edges.last()]);
+        return `first ${first.sample.value}, newest ${last.sample.value}`;
+      }
       const measured = await collectAnalysis(client, ANALYSIS_QUERIES, {
         selector,
         end: at,
         earliestStart,
         intervalSeconds: 3600,
         slotSeconds: analysis.maxStalenessSeconds,
-        lookbackSeconds:
-          Math.max(c.seconds, thresholds.minSoakHours * HOUR) + 2 * analysis.maxStalenessSeconds,
+        lookbackSeconds,
       });
       const d = decide(measured.metrics, thresholds, {
         modelVersion: selector.version,
@@ -149,7 +169,9 @@ export async function decisionBench(ctx: BenchContext): Promise<BenchmarkResult>
       description:
         "the gate's analysis with hourly intervals and the whole window alone (point estimates) over 24 h and 7 d, against one raw instant query over the same window",
       figures: CASES.map((c) =>
-        figure("decision-time", `decision: ${c.label}`, samples.get(c.label)!, baseOf(c)),
+        figure("decision-time", `decision: ${c.label}`, samples.get(c.label)!, baseOf(c), {
+          detail: c.kind === "first and newest sample search",
+        }),
       ),
       notes: [
         `Prometheus ${prometheus.url} holding 7 d of history: ${spec.services.length} versions, ` +
