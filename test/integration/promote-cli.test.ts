@@ -673,10 +673,6 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
       );
       expect(r.code).to.equal(3);
       const d = decisionOf(r.stdout);
-      console.log(
-        "DBG1",
-        JSON.stringify(d.checks.filter((c) => !c.passed).map((c) => [c.name, c.status, c.reason])),
-      );
       expect(d.checks.filter((c) => !c.passed).map((c) => c.name)).to.deep.equal([
         "accuracy",
         "latency_p99",
