@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
-import { PACK_NAME } from "../policy/pack";
+import { ContractError, PACK_NAME, parsePolicyConfig } from "../policy/contract";
 
 export const NAMESPACE = "churn-model-deployments";
 
@@ -266,11 +266,11 @@ function readPolicyConfig(r: Reader, file: string): Record<string, unknown> {
     return {};
   }
   const obj = parsed as Record<string, unknown>;
-  if (typeof obj["promotion-evidence"] !== "object" || obj["promotion-evidence"] === null) {
-    r.fail(
-      key,
-      `names ${file}, which has no "promotion-evidence" section (the thresholds the policy enforces)`,
-    );
+  try {
+    parsePolicyConfig(obj, `names ${file}, which`);
+  } catch (err) {
+    if (!(err instanceof ContractError)) throw err;
+    r.fail(key, err.message);
   }
   return obj;
 }

@@ -1,18 +1,15 @@
 /**
  * Image references of a model service: derived from a repository and the model version, and
- * checked against the version a component declares.
+ * checked against the version a component declares. The mapping is the contract's
+ * (policy/contract/version.ts): a digest pins by `@`, a semver tag writes `+` as `_`.
  */
+import { imageFor, imageTag } from "../policy/contract";
 
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
-
-/** `<repository>:<version>`, or `<repository>@<version>` for a `sha256:<64 hex>` digest. */
-export function imageFor(repository: string, version: string): string {
-  return DIGEST.test(version) ? `${repository}@${version}` : `${repository}:${version}`;
-}
+export { imageFor };
 
 /**
  * Whether `image` runs `version`: its digest is the version (`…@sha256:…`), or, without a
- * digest, its tag is.
+ * digest, its tag is the version's tag.
  */
 export function imageRunsVersion(image: string, version: string): boolean {
   const at = image.indexOf("@");
@@ -21,5 +18,5 @@ export function imageRunsVersion(image: string, version: string): boolean {
   }
   const last = image.slice(image.lastIndexOf("/") + 1);
   const colon = last.lastIndexOf(":");
-  return colon > 0 && last.slice(colon + 1) === version;
+  return colon > 0 && last.slice(colon + 1) === imageTag(version);
 }

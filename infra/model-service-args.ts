@@ -5,11 +5,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { imageRunsVersion } from "./image";
 
-/** Annotation on the Deployment naming the model version it runs (label values cannot hold a digest). */
-export const MODEL_VERSION_ANNOTATION = "churn-model/model-version";
+import { EVIDENCE_ANNOTATION, MODEL_VERSION_ANNOTATION, versionLabel } from "../policy/contract";
 
-/** Annotation on the Deployment that carries the signed promotion evidence, unchanged. */
-export const EVIDENCE_ANNOTATION = "churn-model/promotion-evidence";
+export { EVIDENCE_ANNOTATION, MODEL_VERSION_ANNOTATION, versionLabel };
 
 export interface ResourceQuantities {
   readonly cpu: string;
@@ -72,11 +70,6 @@ export interface CanaryTrackArgs {
   readonly replicas: number;
   /** The canary version's signed staging promotion evidence, as the Deployment annotation. Default none. */
   readonly promotionEvidence?: string;
-}
-
-/** Label values are limited to 63 characters of [A-Za-z0-9_.-]; a digest is shortened. */
-export function versionLabel(version: string): string {
-  return version.startsWith("sha256:") ? `sha256-${version.slice(7, 19)}` : version.replace(/\+/g, "_");
 }
 
 /** Every problem with the args at once, before any child is declared. */

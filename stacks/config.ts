@@ -4,9 +4,16 @@
  * raised before any resource is declared.
  */
 import * as path from "path";
+import {
+  Environment,
+  ENVIRONMENT_LABEL,
+  ENVIRONMENTS,
+  MODEL_NAME,
+  modelVersionProblem,
+} from "../policy/contract";
 
-export type Environment = "staging" | "production";
-export const ENVIRONMENTS: readonly Environment[] = ["staging", "production"];
+export type { Environment } from "../policy/contract";
+export { ENVIRONMENTS, imageFor, modelVersionProblem } from "../policy/contract";
 
 export interface Quantities {
   readonly cpu: string;
@@ -84,9 +91,6 @@ export interface ConfigSource {
   get(key: string): string | undefined;
 }
 
-const SEMVER =
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const CPU = /^([0-9]+m|[0-9]+(\.[0-9]+)?)$/;
 const MEMORY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$/;
@@ -96,20 +100,8 @@ const LABEL_KEY =
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
 const REGISTRY = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 
-/**
- * Checks a model version: semver (`1.4.2`, `1.4.2-rc.1`) or an image digest
- * (`sha256:<64 hex>`). Returns a reason when it is refused, else undefined.
- */
-export function modelVersionProblem(v: string): string | undefined {
-  if (v.trim() === "") return "must not be empty";
-  if (v !== v.trim() || /\s/.test(v)) return "must not contain whitespace";
-  if (v === "latest") return "must be a pinned version: `latest` is never accepted";
-  if (/[;&|`$<>(){}[\]\\'"*?!#~]/.test(v)) return "must not contain shell metacharacters";
-  if (SEMVER.test(v) || DIGEST.test(v)) return undefined;
-  return "must be a semantic version like 1.4.2 or an image digest sha256:<64 hex digits>";
-}
-
-export const IMAGE_NAME = "churn-model";
+/** The image repository's last segment: the model's name. */
+export const IMAGE_NAME = MODEL_NAME;
 
 class Reader {
   readonly problems: string[] = [];
@@ -345,7 +337,7 @@ export function readStackConfig(src: ConfigSource, repoRoot = path.resolve(__dir
     if (
       !LABEL_KEY.test(k) ||
       k.startsWith("app.kubernetes.io/") ||
-      k === "churn-model/environment" ||
+      k === ENVIRONMENT_LABEL ||
       k === "churn-model/track"
     ) {
       r.problems.push(

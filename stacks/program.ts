@@ -6,20 +6,32 @@
  * without a policy pack. Pulumi runs it through stacks/index.ts (Pulumi.yaml `main`).
  */
 import * as k8s from "@pulumi/kubernetes";
-import * as crypto from "crypto";
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { ModelService, versionLabel } from "../infra/model-service";
-import { loadAnalysisSettings } from "../scripts/promotion/analysis-config";
-import { verifyEvidence } from "../scripts/promotion/evidence";
-import { loadPolicyPublicKey, loadThresholds } from "../scripts/promotion/thresholds";
+import { ModelService } from "../infra/model-service";
+import {
+  ContractError,
+  parsePolicyConfigText,
+  PolicyConfig,
+  samePublicKey,
+  verifyEvidence,
+  versionLabel,
+} from "../policy/contract";
 import { canarySize, IMAGE_NAME, StackConfig } from "./config";
 
-function samePublicKey(a: string, b: string): boolean {
+/** The policy config the program verifies evidence against; an unreadable one refuses the update. */
+function policyConfigOf(cfg: StackConfig): PolicyConfig {
+  const refuse = (why: string) => new Error(`production refuses model version ${cfg.modelVersion}: ${why}`);
+  let text: string;
   try {
-    const der = (pem: string) => crypto.createPublicKey(pem).export({ type: "spki", format: "der" });
-    return der(a).equals(der(b));
-  } catch {
-    return false;
+    text = fs.readFileSync(cfg.thresholdsFile, "utf8");
+  } catch (err) {
+    throw refuse(`cannot read policy config ${cfg.thresholdsFile}: ${(err as Error).message}`);
+  }
+  try {
+    return parsePolicyConfigText(text, `policy config ${cfg.thresholdsFile}`);
+  } catch (err) {
+    throw err instanceof ContractError ? refuse(err.message) : err;
   }
 }
 
@@ -37,7 +49,8 @@ export function assertPromotionEvidence(cfg: StackConfig, now: Date = new Date()
   // The key that counts is the one in the policy config, which is reviewed like code; the
   // stack config's copy must name the same key, so editing stack config alone cannot
   // introduce a key of one's own.
-  const trustedKey = loadPolicyPublicKey(cfg.thresholdsFile);
+  const policyConfig = policyConfigOf(cfg);
+  const trustedKey = policyConfig.publicKey;
   if (trustedKey === undefined) {
     throw new Error(
       `production refuses model version ${cfg.modelVersion}: ${cfg.thresholdsFile} names no promotion-evidence publicKey to verify evidence with`,
@@ -50,8 +63,8 @@ export function assertPromotionEvidence(cfg: StackConfig, now: Date = new Date()
   }
   const problems = verifyEvidence(cfg.promotionEvidence, {
     publicKeyPem: trustedKey,
-    thresholds: loadThresholds(cfg.thresholdsFile),
-    analysis: loadAnalysisSettings(cfg.thresholdsFile),
+    thresholds: policyConfig.thresholds,
+    analysis: policyConfig.analysis,
     imageVersion: cfg.modelVersion,
     now,
   });
@@ -95,11 +108,11 @@ export function assertCanaryEvidence(cfg: StackConfig, now: Date = new Date()): 
         "A canary is started by `npm run promote`, which writes its signed staging evidence.",
     );
   }
-  const trustedKey = loadPolicyPublicKey(cfg.thresholdsFile);
+  const policyConfig = policyConfigOf(cfg);
   const problems = verifyEvidence(promotionEvidence, {
-    publicKeyPem: trustedKey,
-    thresholds: loadThresholds(cfg.thresholdsFile),
-    analysis: loadAnalysisSettings(cfg.thresholdsFile),
+    publicKeyPem: policyConfig.publicKey,
+    thresholds: policyConfig.thresholds,
+    analysis: policyConfig.analysis,
     imageVersion: version,
     now,
   });

@@ -3,15 +3,10 @@
  * containers, image references, and which workloads are the churn-model service in which
  * environment.
  */
+import { APP_NAME_LABEL, ENVIRONMENT_LABEL, MODEL_NAME, versionOfTag } from "../contract";
 import { isUnknownValueError, list, orWhenUnknown, record, text } from "./values";
 
-/** The model's name: the Deployment's name, its app label and its image repository. */
-export const MODEL_NAME = "churn-model";
-
-/** The label that says which environment a workload belongs to: "staging" or "production". */
-export const ENVIRONMENT_LABEL = "churn-model/environment";
-
-export const APP_NAME_LABEL = "app.kubernetes.io/name";
+export { APP_NAME_LABEL, DIGEST, ENVIRONMENT_LABEL, MODEL_NAME, SEMVER } from "../contract";
 
 export const DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment";
 
@@ -135,10 +130,6 @@ export interface ImageRef {
   readonly digest: string | undefined;
 }
 
-export const DIGEST = /^sha256:[0-9a-f]{64}$/;
-export const SEMVER =
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
-
 /** Parses an image reference by the Docker rules, or returns undefined for an empty or malformed one. */
 export function parseImage(ref: string): ImageRef | undefined {
   if (ref.trim() !== ref || ref === "" || /\s/.test(ref)) {
@@ -163,9 +154,13 @@ export function parseImage(ref: string): ImageRef | undefined {
   return { repository, registry, name: segments[segments.length - 1], tag, digest };
 }
 
-/** The model version an image runs: its digest when pinned by one, else its tag. */
+/**
+ * The model version an image runs: its digest when pinned by one, else the version its tag
+ * stands for (`1.4.2_b7` → `1.4.2+b7`, policy/contract/version.ts), else the tag as it is.
+ */
 export function imageVersion(ref: ImageRef): string | undefined {
-  return ref.digest !== undefined ? ref.digest : ref.tag;
+  if (ref.digest !== undefined) return ref.digest;
+  return ref.tag === undefined ? undefined : (versionOfTag(ref.tag) ?? ref.tag);
 }
 
 /**

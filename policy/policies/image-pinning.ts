@@ -1,6 +1,7 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { text } from "../lib/values";
-import { containersOf, DIGEST, ImageRef, parseImage, SEMVER, workloadOf } from "../lib/workloads";
+import { DIGEST, versionOfTag } from "../contract";
+import { containersOf, ImageRef, parseImage, workloadOf } from "../lib/workloads";
 
 export interface ImagePinningConfig {
   /**
@@ -70,7 +71,7 @@ export const imagePinning: ResourceValidationPolicy = {
         report(
           `${c.label} has image "${image}" without a tag: pin it to a semantic version tag or a sha256 digest`,
         );
-      } else if (!SEMVER.test(ref.tag)) {
+      } else if (versionOfTag(ref.tag) === undefined) {
         report(
           `${c.label} has image "${image}": the tag "${ref.tag}" is not a semantic version; pin it to a ` +
             "semantic version tag or a sha256 digest",

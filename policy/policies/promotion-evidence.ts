@@ -1,8 +1,16 @@
 import { PolicyConfigSchema, ReportViolation, ResourceValidationPolicy } from "@pulumi/policy";
-import { ANALYSIS_CONFIG_SCHEMA, parseAnalysisSettings } from "../../scripts/promotion/analysis-config";
-import { BadInput } from "../../scripts/promotion/errors";
-import { EVIDENCE_ANNOTATION, verifyEvidence } from "../../scripts/promotion/evidence";
-import { parseThresholds, POLICY_NAME, Thresholds, THRESHOLD_KEYS } from "../../scripts/promotion/thresholds";
+import {
+  ANALYSIS_CONFIG_SCHEMA,
+  ContractError,
+  DEFAULT_THRESHOLDS,
+  EVIDENCE_ANNOTATION,
+  EVIDENCE_POLICY,
+  parseThresholds,
+  thresholdSchemaProperties,
+  Thresholds,
+  THRESHOLD_KEYS,
+  verifyEvidence,
+} from "../contract";
 import { isUnknownValueError, record, text, unknownPath } from "../lib/values";
 import {
   containersOf,
@@ -20,31 +28,11 @@ export interface PromotionEvidenceConfig extends Thresholds {
   readonly publicKey?: string;
 }
 
-/** The thresholds of docs/design.md, used when the policy config does not set them. */
-export const DEFAULT_THRESHOLDS: Thresholds = {
-  minAccuracy: 0.85,
-  maxLatencyP99Ms: 250,
-  maxErrorRate: 0.01,
-  minUptime: 0.999,
-  minSoakHours: 24,
-  minRequests: 1000,
-  minLabeledPredictions: 200,
-  maxEvidenceAgeHours: 72,
-};
-
-const FRACTION = { type: "number", minimum: 0, maximum: 1 } as const;
-const NON_NEGATIVE = { type: "number", minimum: 0 } as const;
+export { DEFAULT_THRESHOLDS };
 
 const configSchema: PolicyConfigSchema = {
   properties: {
-    minAccuracy: { ...FRACTION, default: DEFAULT_THRESHOLDS.minAccuracy },
-    maxLatencyP99Ms: { ...NON_NEGATIVE, default: DEFAULT_THRESHOLDS.maxLatencyP99Ms },
-    maxErrorRate: { ...FRACTION, default: DEFAULT_THRESHOLDS.maxErrorRate },
-    minUptime: { ...FRACTION, default: DEFAULT_THRESHOLDS.minUptime },
-    minSoakHours: { ...NON_NEGATIVE, default: DEFAULT_THRESHOLDS.minSoakHours },
-    minRequests: { ...NON_NEGATIVE, default: DEFAULT_THRESHOLDS.minRequests },
-    minLabeledPredictions: { ...NON_NEGATIVE, default: DEFAULT_THRESHOLDS.minLabeledPredictions },
-    maxEvidenceAgeHours: { ...NON_NEGATIVE, default: DEFAULT_THRESHOLDS.maxEvidenceAgeHours },
+    ...(thresholdSchemaProperties() as PolicyConfigSchema["properties"]),
     publicKey: { type: "string", description: "The Ed25519 public key (SPKI PEM) that verifies evidence." },
     strategies: {
       type: "array",
@@ -77,7 +65,7 @@ function checkEvidence(
   try {
     thresholds = thresholdsOf(config);
   } catch (err) {
-    if (err instanceof BadInput) {
+    if (err instanceof ContractError) {
       report(`${w.display}: no promotion evidence can pass: ${err.message}`);
       return;
     }
@@ -136,7 +124,7 @@ function checkEvidence(
  * preview is a violation: a production version must be provable before the update runs.
  */
 export const promotionEvidence: ResourceValidationPolicy = {
-  name: POLICY_NAME,
+  name: EVIDENCE_POLICY,
   description:
     "A churn-model workload in production must carry signed promotion evidence that names exactly the " +
     "version its image runs, holds staging metrics meeting this policy's thresholds, and is younger than " +

@@ -173,6 +173,7 @@ export class Stories extends SandboxDriver {
     const now = new Date();
     const evidence = signEvidence(
       {
+        format: 2,
         kind: "promotion",
         modelVersion: version,
         image: `localhost:5000/ml/churn-model:${version}`,

@@ -4,7 +4,7 @@
  * approver and the time.
  */
 import { analysisRecordOf } from "./analysis-evidence";
-import type { EvidenceRecord, Measured, SignedEvidence } from "./evidence";
+import { EVIDENCE_FORMAT, EvidenceRecord, Measured, SignedEvidence } from "./evidence";
 import type { Decision, GateMetrics } from "./gate";
 import type { StagingSnapshot } from "./outputs";
 import type { Thresholds } from "./thresholds";
@@ -51,6 +51,7 @@ export function promotionRecord(input: PromotionRecordInput): EvidenceRecord {
     );
   }
   return {
+    format: EVIDENCE_FORMAT,
     kind: "promotion",
     modelVersion: decision.modelVersion,
     image: staging.outputs.image,
@@ -81,6 +82,7 @@ export function rollbackRecord(current: SignedEvidence, approver: string, create
   }
   const r = promotion.record;
   return {
+    format: EVIDENCE_FORMAT,
     kind: "rollback",
     modelVersion: r.modelVersion,
     image: r.image,

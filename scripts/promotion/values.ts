@@ -3,7 +3,7 @@
  * RFC 3339 timestamps, durations, label selectors and URLs. Each failure is a BadInput that
  * names where the value came from.
  */
-import { modelVersionProblem } from "../../stacks/config";
+import { modelVersionProblem } from "../../policy/contract";
 import { BadInput } from "./errors";
 
 /** A model version the delivery accepts: semver (1.4.2, 1.4.2-rc.1+b7) or sha256:<64 hex>. */

@@ -10,6 +10,8 @@ export const ALL_GROUPS: readonly Group[] = ["engine", "controlplane", "lint"];
 
 export const SCRIPT_NEEDS: Readonly<Record<string, readonly Group[]>> = {
   build: [],
+  "build:policy": [],
+  "policy:record": [],
   lint: [],
   format: [],
   toolchain: [],

@@ -49,6 +49,7 @@ describe("the real engine on both stacks (manifests rendered to a directory)", f
     return JSON.stringify(
       signEvidence(
         {
+          format: 2,
           kind: "promotion",
           modelVersion: version,
           image: `registry.internal.example.com/ml/churn-model:${version}`,

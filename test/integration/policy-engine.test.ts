@@ -110,6 +110,7 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
     const createdAt = opts.createdAt ?? new Date();
     return signEvidence(
       {
+        format: 2,
         kind: "promotion",
         modelVersion: version,
         image: `${REGISTRY}/churn-model:${version}`,

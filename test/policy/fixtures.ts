@@ -27,6 +27,7 @@ export function hoursAgo(hours: number): string {
 
 export function evidenceRecord(version: string, overrides: Partial<EvidenceRecord> = {}): EvidenceRecord {
   return {
+    format: 2,
     kind: "promotion",
     modelVersion: version,
     image: imageOf(version),

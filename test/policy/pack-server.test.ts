@@ -13,13 +13,16 @@ import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { policies } from "../../policy/pack";
-import { EVIDENCE_ANNOTATION } from "../../scripts/promotion/evidence";
+import { EVIDENCE_ANNOTATION } from "../../policy/contract";
 import { deployment, DEPLOYMENT, hpa, KEYS, pdb } from "./fixtures";
 import { configFor, UNKNOWN, withValue } from "./helper";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const POLICY_DIR = path.join(ROOT, "policy");
 const RUN_POLICY_PACK = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [POLICY_DIR] });
+const PACK_VERSION = (
+  JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "package.json"), "utf8")) as { version: string }
+).version;
 
 type Client = InstanceType<typeof analyzerRpc.AnalyzerClient>;
 
@@ -141,7 +144,7 @@ describe("the policy pack served to the engine", function () {
   it("describes itself with every policy mandatory", async () => {
     const info = await call<Empty, analyzer.AnalyzerInfo>(client.getAnalyzerInfo.bind(client), new Empty());
     expect(info.getName()).to.equal("churn-model");
-    expect(info.getVersion()).to.equal("0.1.0");
+    expect(info.getVersion()).to.equal(PACK_VERSION);
     expect(
       info
         .getPoliciesList()
@@ -182,7 +185,7 @@ describe("the policy pack served to the engine", function () {
         policy: "production-replicas",
         level: "advisory",
         message:
-          "can't run policy 'production-replicas' from policy pack 'churn-model@v0.1.0' during preview: string " +
+          `can't run policy 'production-replicas' from policy pack 'churn-model@v${PACK_VERSION}' during preview: string ` +
           "value at .spec.replicas can't be known during preview",
       },
     ]);

@@ -71,17 +71,24 @@ describe("the policy pack", () => {
     ]);
   });
 
-  it("carries a package.json with the version the policy SDK reads and index.ts as main", () => {
+  it("carries a package.json with its version, its own pinned dependencies and the compiled index as main", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "package.json"), "utf8")) as Record<
       string,
       unknown
     >;
+    const root = JSON.parse(fs.readFileSync(path.join(POLICY_DIR, "..", "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
     expect(pkg.version).to.match(/^\d+\.\d+\.\d+$/);
-    expect(pkg.main).to.equal("index.ts");
-    expect(pkg).to.not.have.property("dependencies");
-    expect(fs.existsSync(path.join(POLICY_DIR, "index.ts"))).to.equal(true);
+    expect(pkg.main).to.equal("dist/index.js");
+    // Pinned exactly, and to the versions the repository itself runs.
+    expect(pkg.dependencies).to.deep.equal({
+      "@pulumi/policy": root.dependencies["@pulumi/policy"],
+      "@pulumi/pulumi": root.dependencies["@pulumi/pulumi"],
+    });
+    expect(fs.existsSync(path.join(POLICY_DIR, "package-lock.json"))).to.equal(true);
     expect(fs.readFileSync(path.join(POLICY_DIR, "PulumiPolicy.yaml"), "utf8")).to.match(
-      /^runtime: nodejs$/m,
+      /^runtime:\n {2}name: nodejs\n {2}options:\n {4}typescript: false$/m,
     );
     expect(PACK_NAME).to.match(/^[a-zA-Z0-9-_.]{1,100}$/);
   });

@@ -58,6 +58,7 @@ describe("the churn-model program with a canary", function () {
     const thresholds = JSON.parse(fs.readFileSync(policyFile, "utf8"))["promotion-evidence"];
     const now = new Date();
     const record: EvidenceRecord = {
+      format: 2,
       kind: "promotion",
       modelVersion: version,
       image: `${REGISTRY}/churn-model:${version}`,
@@ -253,7 +254,9 @@ describe("the churn-model program with a canary", function () {
     await declare(productionConfig({ version: digest, weight: 10, promotionEvidence: signed(digest) }));
     const d = deployment("churn-model-canary").inputs;
     expect(d.spec.template.spec.containers[0].image).to.equal(`${REGISTRY}/churn-model@${digest}`);
-    expect(d.spec.template.metadata.labels["app.kubernetes.io/version"]).to.equal("sha256-bbbbbbbbbbbb");
+    expect(d.spec.template.metadata.labels["app.kubernetes.io/version"]).to.equal(
+      `sha256_${Buffer.from("b".repeat(64), "hex").toString("base64url")}`,
+    );
   });
 
   it("refuses a canary without staging promotion evidence, declaring nothing", async function () {

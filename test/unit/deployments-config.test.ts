@@ -4,6 +4,7 @@ import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
 import {
   ConfigSource,
   DeliveryConfigError,
@@ -45,7 +46,7 @@ describe("the Pulumi Deployments program's configuration", function () {
     );
     fs.writeFileSync(
       path.join(tmp, "policy", "config", "production.json"),
-      JSON.stringify({ all: "mandatory", "promotion-evidence": { minAccuracy: 0.9 } }),
+      JSON.stringify({ all: "mandatory", "promotion-evidence": { ...DESIGN_THRESHOLDS, minAccuracy: 0.9 } }),
     );
     valid = {
       organization: "acme-ml",
@@ -84,7 +85,7 @@ describe("the Pulumi Deployments program's configuration", function () {
     expect(cfg.releaseApprovers).to.deep.equal({ teams: ["ml-release"], users: [] });
     expect(cfg.productionPolicyConfig).to.deep.equal({
       all: "mandatory",
-      "promotion-evidence": { minAccuracy: 0.9 },
+      "promotion-evidence": { ...DESIGN_THRESHOLDS, minAccuracy: 0.9 },
     });
     expect(cfg.stagingAwsRoleArn).to.equal(undefined);
     expect(cfg.webhookSecret).to.equal(undefined);

@@ -6,6 +6,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import type { ConfigSource, DeliveryConfig } from "../../deployments/config";
 import { findInvocations } from "../helpers/cli-invocations";
+import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 interface Recorded {
@@ -94,7 +95,7 @@ function until(p: Promise<unknown>): Promise<void> {
 const PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
 const POLICY_CONFIG = {
   all: { enforcementLevel: "mandatory" },
-  "promotion-evidence": { minAccuracy: 0.85, maxLatencyP99Ms: 250, maxErrorRate: 0.01, minUptime: 0.999 },
+  "promotion-evidence": { ...DESIGN_THRESHOLDS },
 };
 
 /** A policy pack directory with a production config, like the repository's policy/. */

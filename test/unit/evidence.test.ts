@@ -26,6 +26,7 @@ const THRESHOLDS: Thresholds = DESIGN_THRESHOLDS;
 
 function record(overrides: Partial<EvidenceRecord> = {}): EvidenceRecord {
   return {
+    format: 2,
     kind: "promotion",
     modelVersion: "1.2.0",
     image: "registry.internal.example.com/ml/churn-model:1.2.0",
@@ -115,6 +116,84 @@ describe("canonicalJson", () => {
     expect(() => canonicalJson({ d: new Date(0) })).to.throw(BadInput, "only plain objects");
     expect(() => canonicalJson({ f: () => 1 })).to.throw(BadInput, "type function");
     expect(() => canonicalJson({ n: BigInt(1) })).to.throw(BadInput, "type bigint");
+  });
+});
+
+describe("canonicalJson is RFC 8785 (JCS)", () => {
+  it("writes the RFC's example of numbers, strings and literals exactly as §3.2.2 gives it", () => {
+    // RFC 8785 §3.2.2: the input, parsed, and the canonical output.
+    const input = JSON.parse(
+      '{"numbers":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001],' +
+        '"string":"\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/","literals":[null,true,false]}',
+    ) as unknown;
+    expect(canonicalJson(input)).to.equal(
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],' +
+        '"string":"\u20ac$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    );
+  });
+
+  it("sorts member names by UTF-16 code units as §3.2.3 shows", () => {
+    const input = {
+      "\u20ac": "Euro Sign",
+      "\r": "Carriage Return",
+      "\ufb33": "Hebrew Letter Dalet With Dagesh",
+      "1": "One",
+      "\ud83d\ude00": "Emoji: Grinning Face",
+      "\u0080": "Control",
+      "\u00f6": "Latin Small Letter O With Diaeresis",
+    };
+    expect(Object.keys(JSON.parse(canonicalJson(input)) as object)).to.have.length(7);
+    const order = [...canonicalJson(input).matchAll(/"([^"]*)":"([^"]*)"/g)].map((m) => m[2]);
+    expect(order).to.deep.equal([
+      "Carriage Return",
+      "One",
+      "Control",
+      "Latin Small Letter O With Diaeresis",
+      "Euro Sign",
+      "Emoji: Grinning Face",
+      "Hebrew Letter Dalet With Dagesh",
+    ]);
+  });
+
+  it("writes numbers by ECMAScript's rules at the exponent boundaries", () => {
+    expect(canonicalJson([1e21, 1e20, 1e-6, 1e-7, 0.1 + 0.2, -1.5e-10, 5e-324])).to.equal(
+      "[1e+21,100000000000000000000,0.000001,1e-7,0.30000000000000004,-1.5e-10,5e-324]",
+    );
+  });
+
+  it("refuses a string holding a lone surrogate (I-JSON), naming where it is", () => {
+    expect(() => canonicalJson({ approver: "a\ud800b" })).to.throw(
+      BadInput,
+      "cannot encode $.approver: the string holds a lone UTF-16 surrogate",
+    );
+  });
+});
+
+describe("the evidence format version", () => {
+  it("writes format 2 into every record it signs", () => {
+    expect(signed().record.format).to.equal(2);
+  });
+
+  it("refuses evidence of an unknown format, naming the format", () => {
+    const e = signed();
+    expect(verify({ ...e, record: { ...e.record, format: 3 } })).to.deep.equal([
+      "promotion evidence has format 3, which this verifier does not read; it reads evidence format 2 only",
+    ]);
+  });
+
+  it("refuses evidence without a format field (the earlier, unversioned format)", () => {
+    const e = signed();
+    const { format: _format, ...unversioned } = e.record;
+    expect(verify({ ...e, record: unversioned })).to.deep.equal([
+      "promotion evidence names no format; this verifier reads evidence format 2 only (record.format)",
+    ]);
+  });
+
+  it("refuses to sign a record of another format", () => {
+    expect(() => signed({ format: 1 as unknown as 2 })).to.throw(
+      BadInput,
+      "record.format must be 2 (got 1); this verifier reads no other format",
+    );
   });
 });
 

@@ -59,6 +59,7 @@ describe("the churn-model program", function () {
     ];
     const now = new Date();
     const record: EvidenceRecord = {
+      format: 2,
       kind: "promotion",
       modelVersion: version,
       image: `registry.internal.example.com/ml/churn-model:${version}`,
@@ -450,7 +451,7 @@ describe("the churn-model program", function () {
       const outputs = await settle(await program.program(config.readStackConfig(source(map), REPO)));
       expect(outputs.image).to.equal(`registry.internal.example.com/ml/churn-model@${digest}`);
       expect(one(DEPLOYMENT).inputs.spec.template.metadata.labels["app.kubernetes.io/version"]).to.equal(
-        "sha256-abababababab",
+        `sha256_${Buffer.from("ab".repeat(32), "hex").toString("base64url")}`,
       );
     });
   });

@@ -1,0 +1,228 @@
+/**
+ * Evidence verification: the one judgement the pack, the program and the promotion tools all
+ * make about evidence. Pure: the caller passes the key, the thresholds, what the image runs
+ * and the time. See docs/evidence-format.md ("What a verifier checks").
+ */
+import * as crypto from "crypto";
+import { canonicalBytes } from "./canonical";
+import { ContractError } from "./errors";
+import {
+  EvidenceRecord,
+  formatProblem,
+  Measured,
+  SignedEvidence,
+  validateSigned,
+  parseSignedEvidence,
+} from "./evidence-schema";
+import { parseThresholds, Thresholds } from "./thresholds";
+
+/** How far in the future a createdAt may lie before it counts as forged or mis-clocked. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+export interface VerifyOptions {
+  /** The Ed25519 verification key, SPKI PEM. Absent: nothing verifies. */
+  publicKeyPem: string | undefined;
+  /** The thresholds the measurements must meet (from the policy config, never from the evidence). */
+  thresholds: Thresholds;
+  /** The model version the container image runs: a semver tag or `sha256:<hex>`. */
+  imageVersion: string;
+  /** The moment of the update. */
+  now: Date;
+}
+
+interface MeasuredCheck {
+  key: keyof Measured;
+  what: string;
+  unit: string;
+  limit: keyof Thresholds;
+  bound: "min" | "max";
+}
+
+const MEASURED_CHECKS: readonly MeasuredCheck[] = [
+  { key: "accuracy", what: "accuracy", unit: "", limit: "minAccuracy", bound: "min" },
+  { key: "latencyP99Ms", what: "p99 latency", unit: " ms", limit: "maxLatencyP99Ms", bound: "max" },
+  { key: "errorRate", what: "error rate", unit: "", limit: "maxErrorRate", bound: "max" },
+  { key: "uptime", what: "uptime", unit: "", limit: "minUptime", bound: "min" },
+  { key: "soakHours", what: "soak time", unit: " hours", limit: "minSoakHours", bound: "min" },
+  { key: "requests", what: "request count", unit: "", limit: "minRequests", bound: "min" },
+  {
+    key: "labeledPredictions",
+    what: "labeled prediction count",
+    unit: "",
+    limit: "minLabeledPredictions",
+    bound: "min",
+  },
+];
+
+/** The verification key, or the reason there is none usable. */
+export function publicKeyFrom(pem: string | undefined): crypto.KeyObject | string {
+  if (pem === undefined || pem.trim() === "") {
+    return "no evidence verification key is configured (an Ed25519 public key in SPKI PEM), so no evidence can be verified";
+  }
+  if (pem.includes("PRIVATE KEY")) {
+    return "the evidence verification key is a private key; configure only the public key (SPKI PEM)";
+  }
+  let key: crypto.KeyObject;
+  try {
+    key = crypto.createPublicKey({ key: pem, format: "pem" });
+  } catch {
+    return "the evidence verification key is not a valid public key in SPKI PEM";
+  }
+  if (key.asymmetricKeyType !== "ed25519") {
+    return `the evidence verification key is a ${key.asymmetricKeyType ?? "non-asymmetric"} key; it must be Ed25519`;
+  }
+  return key;
+}
+
+/** Whether two PEM public keys are the same key (whatever their line breaks). */
+export function samePublicKey(a: string, b: string): boolean {
+  try {
+    const der = (pem: string) => crypto.createPublicKey(pem).export({ type: "spki", format: "der" });
+    return der(a).equals(der(b));
+  } catch {
+    return false;
+  }
+}
+
+function signatureValid(signed: SignedEvidence, key: crypto.KeyObject): boolean {
+  try {
+    return crypto.verify(null, canonicalBytes(signed.record), key, Buffer.from(signed.signature, "base64"));
+  } catch {
+    return false;
+  }
+}
+
+function measuredProblems(label: string, measured: Measured, t: Thresholds): string[] {
+  const problems: string[] = [];
+  for (const c of MEASURED_CHECKS) {
+    const value = measured[c.key];
+    const limit = t[c.limit];
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      problems.push(`${label} reports ${c.what} ${String(value)}, which is not a finite number`);
+    } else if (c.bound === "min" && value < limit) {
+      problems.push(
+        `${label} reports ${c.what} ${value}${c.unit}, below the minimum ${limit}${c.unit} (${c.limit})`,
+      );
+    } else if (c.bound === "max" && value > limit) {
+      problems.push(
+        `${label} reports ${c.what} ${value}${c.unit}, above the maximum ${limit}${c.unit} (${c.limit})`,
+      );
+    }
+  }
+  return problems;
+}
+
+function ageProblems(label: string, createdAt: string, now: Date, maxAgeHours: number): string[] {
+  const ageMs = now.getTime() - Date.parse(createdAt);
+  if (ageMs < -MAX_CLOCK_SKEW_MS) {
+    return [`${label} was created at ${createdAt}, which is in the future (now ${now.toISOString()})`];
+  }
+  if (ageMs > maxAgeHours * 3_600_000) {
+    const hours = (ageMs / 3_600_000).toFixed(1);
+    return [
+      `${label} was created at ${createdAt}, ${hours} hours ago, older than the maximum ${maxAgeHours} hours (maxEvidenceAgeHours)`,
+    ];
+  }
+  return [];
+}
+
+function versionProblems(label: string, record: EvidenceRecord, imageVersion: string): string[] {
+  return record.modelVersion === imageVersion
+    ? []
+    : [`${label} names version ${record.modelVersion} but the container image runs ${imageVersion}`];
+}
+
+/**
+ * Every reason the evidence does not let `imageVersion` into production, each as a sentence
+ * naming the item; [] means valid. Never throws for bad evidence, keys or thresholds: each is
+ * a problem, and nothing unverifiable passes.
+ *
+ * Rules, in the order they are applied:
+ * - the evidence is of EVIDENCE_FORMAT (else only that is reported) and well-formed;
+ * - the thresholds to verify against are valid, an image version and a valid time are given;
+ * - a usable Ed25519 key is configured and the signature verifies under it;
+ * - the record names exactly the image's version;
+ * - it was created within maxEvidenceAgeHours of `now` and not in the future;
+ * - promotion: the measurements meet the thresholds;
+ * - rollback: `rollbackOf` is signed promotion evidence for the same version, created before
+ *   the rollback, whose measurements meet the thresholds.
+ */
+export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[] {
+  let signed: SignedEvidence;
+  try {
+    const value = typeof evidence === "string" ? (JSON.parse(evidence) as unknown) : evidence;
+    const format = formatProblem(value, "promotion evidence");
+    if (format !== undefined) {
+      return [format];
+    }
+    signed =
+      typeof evidence === "string" ? parseSignedEvidence(evidence) : validateSigned(evidence, "evidence");
+  } catch (err) {
+    if (err instanceof SyntaxError) {
+      return [`promotion evidence is malformed: promotion evidence is not valid JSON: ${err.message}`];
+    }
+    if (err instanceof ContractError) {
+      return [`promotion evidence is malformed: ${err.message}`];
+    }
+    throw err;
+  }
+  let thresholds: Thresholds;
+  try {
+    thresholds = parseThresholds(opts.thresholds, "the thresholds to verify against");
+  } catch (err) {
+    if (err instanceof ContractError) {
+      return [`promotion evidence cannot be checked: ${err.message}`];
+    }
+    throw err;
+  }
+  if (typeof opts.imageVersion !== "string" || opts.imageVersion.trim() === "") {
+    return ["promotion evidence cannot be matched: the container image names no version"];
+  }
+  const now = opts.now;
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) {
+    return ["promotion evidence cannot be checked: the time of the update is not a valid date"];
+  }
+
+  const problems: string[] = [];
+  const key = publicKeyFrom(opts.publicKeyPem);
+  if (typeof key === "string") {
+    problems.push(key);
+  }
+  const record = signed.record;
+  const label = `${record.kind} evidence`;
+
+  if (typeof key !== "string" && !signatureValid(signed, key)) {
+    problems.push(`${label} carries a signature that does not verify under the configured public key`);
+  }
+  problems.push(...versionProblems(label, record, opts.imageVersion));
+  problems.push(...ageProblems(label, record.createdAt, now, thresholds.maxEvidenceAgeHours));
+
+  if (record.kind === "promotion") {
+    problems.push(...measuredProblems(label, record.measured, thresholds));
+    return problems;
+  }
+
+  const earlier = record.rollbackOf;
+  const inner = "the earlier promotion evidence in the rollback";
+  if (earlier === undefined) {
+    problems.push(`${label} does not embed the earlier promotion evidence it returns to (rollbackOf)`);
+    return problems;
+  }
+  if (earlier.record.kind !== "promotion") {
+    problems.push(
+      `${label} must embed promotion evidence in rollbackOf, not ${earlier.record.kind} evidence`,
+    );
+    return problems;
+  }
+  if (typeof key !== "string" && !signatureValid(earlier, key)) {
+    problems.push(`${inner} carries a signature that does not verify under the configured public key`);
+  }
+  problems.push(...versionProblems(inner, earlier.record, opts.imageVersion));
+  if (Date.parse(earlier.record.createdAt) > Date.parse(record.createdAt)) {
+    problems.push(
+      `${inner} was created at ${earlier.record.createdAt}, after the rollback itself (${record.createdAt})`,
+    );
+  }
+  problems.push(...measuredProblems(inner, earlier.record.measured, thresholds));
+  return problems;
+}

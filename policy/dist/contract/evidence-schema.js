@@ -1,0 +1,152 @@
+"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.MEASURED_KEYS = exports.SIGNATURE_BYTES = exports.EVIDENCE_FORMAT = void 0;
+exports.formatProblem = formatProblem;
+exports.validateRecord = validateRecord;
+exports.validateSigned = validateSigned;
+exports.parseSignedEvidence = parseSignedEvidence;
+/**
+ * The evidence record and its strict shape: every field required unless marked, no unknown
+ * field, an explicit format version. See docs/evidence-format.md for the format as a
+ * verifier in any language reads it.
+ */
+const errors_1 = require("./errors");
+const thresholds_1 = require("./thresholds");
+/** The evidence format this contract writes and reads; any other is refused. */
+exports.EVIDENCE_FORMAT = 2;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+exports.SIGNATURE_BYTES = 64;
+exports.MEASURED_KEYS = [
+    "accuracy",
+    "latencyP99Ms",
+    "errorRate",
+    "uptime",
+    "soakHours",
+    "requests",
+    "labeledPredictions",
+];
+const RECORD_KEYS = [
+    "format",
+    "kind",
+    "modelVersion",
+    "image",
+    "measured",
+    "window",
+    "thresholds",
+    "staging",
+    "approver",
+    "createdAt",
+    "rollbackOf",
+];
+function objectAt(value, at, keys) {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw new errors_1.ContractError(`${at} must be an object`);
+    }
+    const obj = value;
+    const extra = Object.keys(obj).filter((k) => !keys.includes(k));
+    if (extra.length > 0) {
+        throw new errors_1.ContractError(`${at} has unknown field${extra.length > 1 ? "s" : ""} ${extra.join(", ")}`);
+    }
+    return obj;
+}
+function nonEmptyString(value, at) {
+    if (typeof value !== "string" || value.trim() === "") {
+        throw new errors_1.ContractError(`${at} must be a non-empty string`);
+    }
+    return value;
+}
+function timestamp(value, at) {
+    if (typeof value !== "string" || !RFC3339.test(value) || Number.isNaN(Date.parse(value))) {
+        throw new errors_1.ContractError(`${at} must be an RFC3339 timestamp (got ${JSON.stringify(value)})`);
+    }
+    return value;
+}
+function numberAt(value, at) {
+    if (typeof value !== "number") {
+        throw new errors_1.ContractError(`${at} must be a number (got ${JSON.stringify(value)})`);
+    }
+    return value;
+}
+/**
+ * Why `value` is not evidence of EVIDENCE_FORMAT, or undefined when its format field is
+ * ours. Looked at before anything else, so evidence of another format is named as such.
+ */
+function formatProblem(value, at) {
+    const record = typeof value === "object" && value !== null ? value.record : undefined;
+    const format = typeof record === "object" && record !== null ? record.format : undefined;
+    if (format === exports.EVIDENCE_FORMAT) {
+        return undefined;
+    }
+    if (format === undefined) {
+        return `${at} names no format; this verifier reads evidence format ${exports.EVIDENCE_FORMAT} only (record.format)`;
+    }
+    return `${at} has format ${JSON.stringify(format)}, which this verifier does not read; it reads evidence format ${exports.EVIDENCE_FORMAT} only`;
+}
+/** Checks a record's shape; throws ContractError naming the first field that is wrong. */
+function validateRecord(value, at) {
+    const obj = objectAt(value, at, RECORD_KEYS);
+    if (obj.format !== exports.EVIDENCE_FORMAT) {
+        throw new errors_1.ContractError(`${at}.format must be ${exports.EVIDENCE_FORMAT} (got ${JSON.stringify(obj.format)}); this verifier reads no other format`);
+    }
+    const kind = obj.kind;
+    if (kind !== "promotion" && kind !== "rollback") {
+        throw new errors_1.ContractError(`${at}.kind must be "promotion" or "rollback" (got ${JSON.stringify(kind)})`);
+    }
+    nonEmptyString(obj.modelVersion, `${at}.modelVersion`);
+    nonEmptyString(obj.image, `${at}.image`);
+    const measured = objectAt(obj.measured, `${at}.measured`, exports.MEASURED_KEYS);
+    for (const key of exports.MEASURED_KEYS) {
+        numberAt(measured[key], `${at}.measured.${key}`);
+    }
+    const window = objectAt(obj.window, `${at}.window`, ["start", "end"]);
+    const start = timestamp(window.start, `${at}.window.start`);
+    const end = timestamp(window.end, `${at}.window.end`);
+    if (Date.parse(start) > Date.parse(end)) {
+        throw new errors_1.ContractError(`${at}.window.start (${start}) must not be after ${at}.window.end (${end})`);
+    }
+    // Informational: the policy-config section the gate read, so keys beside the thresholds
+    // (publicKey) may come along; the signature covers them like every other field.
+    (0, thresholds_1.parseThresholds)(obj.thresholds, `${at}.thresholds`);
+    const staging = objectAt(obj.staging, `${at}.staging`, ["stack", "updateVersion", "deployedAt"]);
+    nonEmptyString(staging.stack, `${at}.staging.stack`);
+    const uv = staging.updateVersion;
+    if (uv !== null && (typeof uv !== "number" || !Number.isInteger(uv) || uv < 0)) {
+        throw new errors_1.ContractError(`${at}.staging.updateVersion must be a non-negative integer or null`);
+    }
+    timestamp(staging.deployedAt, `${at}.staging.deployedAt`);
+    nonEmptyString(obj.approver, `${at}.approver`);
+    timestamp(obj.createdAt, `${at}.createdAt`);
+    if (kind === "rollback") {
+        if (obj.rollbackOf === undefined) {
+            throw new errors_1.ContractError(`${at}.rollbackOf is required for rollback evidence`);
+        }
+        validateSigned(obj.rollbackOf, `${at}.rollbackOf`);
+    }
+    else if ("rollbackOf" in obj) {
+        throw new errors_1.ContractError(`${at}.rollbackOf belongs to rollback evidence only`);
+    }
+    return obj;
+}
+/** Checks signed evidence's shape; throws ContractError naming the first field that is wrong. */
+function validateSigned(value, at) {
+    const obj = objectAt(value, at, ["record", "signature"]);
+    validateRecord(obj.record, `${at}.record`);
+    const sig = obj.signature;
+    if (typeof sig !== "string" ||
+        Buffer.from(sig, "base64").length !== exports.SIGNATURE_BYTES ||
+        Buffer.from(sig, "base64").toString("base64") !== sig) {
+        throw new errors_1.ContractError(`${at}.signature must be the base64 encoding of a ${exports.SIGNATURE_BYTES}-byte Ed25519 signature`);
+    }
+    return obj;
+}
+/** Parses SignedEvidence JSON; throws ContractError naming what is wrong. */
+function parseSignedEvidence(json) {
+    let parsed;
+    try {
+        parsed = JSON.parse(json);
+    }
+    catch (err) {
+        throw new errors_1.ContractError(`promotion evidence is not valid JSON: ${err.message}`);
+    }
+    return validateSigned(parsed, "evidence");
+}

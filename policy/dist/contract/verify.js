@@ -1,0 +1,227 @@
+"use strict";
+var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __setModuleDefault = (this && this.__setModuleDefault) || (Object.create ? (function(o, v) {
+    Object.defineProperty(o, "default", { enumerable: true, value: v });
+}) : function(o, v) {
+    o["default"] = v;
+});
+var __importStar = (this && this.__importStar) || (function () {
+    var ownKeys = function(o) {
+        ownKeys = Object.getOwnPropertyNames || function (o) {
+            var ar = [];
+            for (var k in o) if (Object.prototype.hasOwnProperty.call(o, k)) ar[ar.length] = k;
+            return ar;
+        };
+        return ownKeys(o);
+    };
+    return function (mod) {
+        if (mod && mod.__esModule) return mod;
+        var result = {};
+        if (mod != null) for (var k = ownKeys(mod), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result, mod, k[i]);
+        __setModuleDefault(result, mod);
+        return result;
+    };
+})();
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.MAX_CLOCK_SKEW_MS = void 0;
+exports.publicKeyFrom = publicKeyFrom;
+exports.samePublicKey = samePublicKey;
+exports.verifyEvidence = verifyEvidence;
+/**
+ * Evidence verification: the one judgement the pack, the program and the promotion tools all
+ * make about evidence. Pure: the caller passes the key, the thresholds, what the image runs
+ * and the time. See docs/evidence-format.md ("What a verifier checks").
+ */
+const crypto = __importStar(require("crypto"));
+const canonical_1 = require("./canonical");
+const errors_1 = require("./errors");
+const evidence_schema_1 = require("./evidence-schema");
+const thresholds_1 = require("./thresholds");
+/** How far in the future a createdAt may lie before it counts as forged or mis-clocked. */
+exports.MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+const MEASURED_CHECKS = [
+    { key: "accuracy", what: "accuracy", unit: "", limit: "minAccuracy", bound: "min" },
+    { key: "latencyP99Ms", what: "p99 latency", unit: " ms", limit: "maxLatencyP99Ms", bound: "max" },
+    { key: "errorRate", what: "error rate", unit: "", limit: "maxErrorRate", bound: "max" },
+    { key: "uptime", what: "uptime", unit: "", limit: "minUptime", bound: "min" },
+    { key: "soakHours", what: "soak time", unit: " hours", limit: "minSoakHours", bound: "min" },
+    { key: "requests", what: "request count", unit: "", limit: "minRequests", bound: "min" },
+    {
+        key: "labeledPredictions",
+        what: "labeled prediction count",
+        unit: "",
+        limit: "minLabeledPredictions",
+        bound: "min",
+    },
+];
+/** The verification key, or the reason there is none usable. */
+function publicKeyFrom(pem) {
+    if (pem === undefined || pem.trim() === "") {
+        return "no evidence verification key is configured (an Ed25519 public key in SPKI PEM), so no evidence can be verified";
+    }
+    if (pem.includes("PRIVATE KEY")) {
+        return "the evidence verification key is a private key; configure only the public key (SPKI PEM)";
+    }
+    let key;
+    try {
+        key = crypto.createPublicKey({ key: pem, format: "pem" });
+    }
+    catch {
+        return "the evidence verification key is not a valid public key in SPKI PEM";
+    }
+    if (key.asymmetricKeyType !== "ed25519") {
+        return `the evidence verification key is a ${key.asymmetricKeyType ?? "non-asymmetric"} key; it must be Ed25519`;
+    }
+    return key;
+}
+/** Whether two PEM public keys are the same key (whatever their line breaks). */
+function samePublicKey(a, b) {
+    try {
+        const der = (pem) => crypto.createPublicKey(pem).export({ type: "spki", format: "der" });
+        return der(a).equals(der(b));
+    }
+    catch {
+        return false;
+    }
+}
+function signatureValid(signed, key) {
+    try {
+        return crypto.verify(null, (0, canonical_1.canonicalBytes)(signed.record), key, Buffer.from(signed.signature, "base64"));
+    }
+    catch {
+        return false;
+    }
+}
+function measuredProblems(label, measured, t) {
+    const problems = [];
+    for (const c of MEASURED_CHECKS) {
+        const value = measured[c.key];
+        const limit = t[c.limit];
+        if (typeof value !== "number" || !Number.isFinite(value)) {
+            problems.push(`${label} reports ${c.what} ${String(value)}, which is not a finite number`);
+        }
+        else if (c.bound === "min" && value < limit) {
+            problems.push(`${label} reports ${c.what} ${value}${c.unit}, below the minimum ${limit}${c.unit} (${c.limit})`);
+        }
+        else if (c.bound === "max" && value > limit) {
+            problems.push(`${label} reports ${c.what} ${value}${c.unit}, above the maximum ${limit}${c.unit} (${c.limit})`);
+        }
+    }
+    return problems;
+}
+function ageProblems(label, createdAt, now, maxAgeHours) {
+    const ageMs = now.getTime() - Date.parse(createdAt);
+    if (ageMs < -exports.MAX_CLOCK_SKEW_MS) {
+        return [`${label} was created at ${createdAt}, which is in the future (now ${now.toISOString()})`];
+    }
+    if (ageMs > maxAgeHours * 3_600_000) {
+        const hours = (ageMs / 3_600_000).toFixed(1);
+        return [
+            `${label} was created at ${createdAt}, ${hours} hours ago, older than the maximum ${maxAgeHours} hours (maxEvidenceAgeHours)`,
+        ];
+    }
+    return [];
+}
+function versionProblems(label, record, imageVersion) {
+    return record.modelVersion === imageVersion
+        ? []
+        : [`${label} names version ${record.modelVersion} but the container image runs ${imageVersion}`];
+}
+/**
+ * Every reason the evidence does not let `imageVersion` into production, each as a sentence
+ * naming the item; [] means valid. Never throws for bad evidence, keys or thresholds: each is
+ * a problem, and nothing unverifiable passes.
+ *
+ * Rules, in the order they are applied:
+ * - the evidence is of EVIDENCE_FORMAT (else only that is reported) and well-formed;
+ * - the thresholds to verify against are valid, an image version and a valid time are given;
+ * - a usable Ed25519 key is configured and the signature verifies under it;
+ * - the record names exactly the image's version;
+ * - it was created within maxEvidenceAgeHours of `now` and not in the future;
+ * - promotion: the measurements meet the thresholds;
+ * - rollback: `rollbackOf` is signed promotion evidence for the same version, created before
+ *   the rollback, whose measurements meet the thresholds.
+ */
+function verifyEvidence(evidence, opts) {
+    let signed;
+    try {
+        const value = typeof evidence === "string" ? JSON.parse(evidence) : evidence;
+        const format = (0, evidence_schema_1.formatProblem)(value, "promotion evidence");
+        if (format !== undefined) {
+            return [format];
+        }
+        signed =
+            typeof evidence === "string" ? (0, evidence_schema_1.parseSignedEvidence)(evidence) : (0, evidence_schema_1.validateSigned)(evidence, "evidence");
+    }
+    catch (err) {
+        if (err instanceof SyntaxError) {
+            return [`promotion evidence is malformed: promotion evidence is not valid JSON: ${err.message}`];
+        }
+        if (err instanceof errors_1.ContractError) {
+            return [`promotion evidence is malformed: ${err.message}`];
+        }
+        throw err;
+    }
+    let thresholds;
+    try {
+        thresholds = (0, thresholds_1.parseThresholds)(opts.thresholds, "the thresholds to verify against");
+    }
+    catch (err) {
+        if (err instanceof errors_1.ContractError) {
+            return [`promotion evidence cannot be checked: ${err.message}`];
+        }
+        throw err;
+    }
+    if (typeof opts.imageVersion !== "string" || opts.imageVersion.trim() === "") {
+        return ["promotion evidence cannot be matched: the container image names no version"];
+    }
+    const now = opts.now;
+    if (!(now instanceof Date) || Number.isNaN(now.getTime())) {
+        return ["promotion evidence cannot be checked: the time of the update is not a valid date"];
+    }
+    const problems = [];
+    const key = publicKeyFrom(opts.publicKeyPem);
+    if (typeof key === "string") {
+        problems.push(key);
+    }
+    const record = signed.record;
+    const label = `${record.kind} evidence`;
+    if (typeof key !== "string" && !signatureValid(signed, key)) {
+        problems.push(`${label} carries a signature that does not verify under the configured public key`);
+    }
+    problems.push(...versionProblems(label, record, opts.imageVersion));
+    problems.push(...ageProblems(label, record.createdAt, now, thresholds.maxEvidenceAgeHours));
+    if (record.kind === "promotion") {
+        problems.push(...measuredProblems(label, record.measured, thresholds));
+        return problems;
+    }
+    const earlier = record.rollbackOf;
+    const inner = "the earlier promotion evidence in the rollback";
+    if (earlier === undefined) {
+        problems.push(`${label} does not embed the earlier promotion evidence it returns to (rollbackOf)`);
+        return problems;
+    }
+    if (earlier.record.kind !== "promotion") {
+        problems.push(`${label} must embed promotion evidence in rollbackOf, not ${earlier.record.kind} evidence`);
+        return problems;
+    }
+    if (typeof key !== "string" && !signatureValid(earlier, key)) {
+        problems.push(`${inner} carries a signature that does not verify under the configured public key`);
+    }
+    problems.push(...versionProblems(inner, earlier.record, opts.imageVersion));
+    if (Date.parse(earlier.record.createdAt) > Date.parse(record.createdAt)) {
+        problems.push(`${inner} was created at ${earlier.record.createdAt}, after the rollback itself (${record.createdAt})`);
+    }
+    problems.push(...measuredProblems(inner, earlier.record.measured, thresholds));
+    return problems;
+}

@@ -1,0 +1,119 @@
+"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.promotionEvidence = exports.DEFAULT_THRESHOLDS = void 0;
+const contract_1 = require("../contract");
+Object.defineProperty(exports, "DEFAULT_THRESHOLDS", { enumerable: true, get: function () { return contract_1.DEFAULT_THRESHOLDS; } });
+const values_1 = require("../lib/values");
+const workloads_1 = require("../lib/workloads");
+const configSchema = {
+    properties: {
+        ...(0, contract_1.thresholdSchemaProperties)(),
+        publicKey: { type: "string", description: "The Ed25519 public key (SPKI PEM) that verifies evidence." },
+        ...contract_1.ANALYSIS_CONFIG_SCHEMA,
+    },
+};
+function thresholdsOf(config) {
+    const section = {};
+    for (const key of contract_1.THRESHOLD_KEYS) {
+        section[key] = config[key];
+    }
+    return (0, contract_1.parseThresholds)(section, "the policy config");
+}
+function checkEvidence(w, config, report, now) {
+    let thresholds;
+    try {
+        thresholds = thresholdsOf(config);
+    }
+    catch (err) {
+        if (err instanceof contract_1.ContractError) {
+            report(`${w.display}: no promotion evidence can pass: ${err.message}`);
+            return;
+        }
+        throw err;
+    }
+    const evidence = (0, values_1.record)(w.metadata?.annotations)?.[contract_1.EVIDENCE_ANNOTATION];
+    if (evidence === undefined) {
+        report(`${w.display} runs in production without promotion evidence: the annotation ${contract_1.EVIDENCE_ANNOTATION} ` +
+            "must hold the signed evidence the promotion wrote");
+        return;
+    }
+    if (typeof evidence !== "string") {
+        report(`${w.display}: the annotation ${contract_1.EVIDENCE_ANNOTATION} must be a string holding the signed evidence`);
+        return;
+    }
+    const models = (0, workloads_1.containersOf)(w).filter((c) => {
+        const image = (0, values_1.text)(c.props.image);
+        return image !== undefined && (0, workloads_1.parseImage)(image)?.name === workloads_1.MODEL_NAME;
+    });
+    if (models.length === 0) {
+        report(`${w.display} runs no ${workloads_1.MODEL_NAME} image, so its promotion evidence cannot be matched to a version`);
+        return;
+    }
+    const problems = new Set();
+    for (const c of models) {
+        const image = (0, values_1.text)(c.props.image) ?? "";
+        const version = (0, workloads_1.imageVersion)((0, workloads_1.parseImage)(image));
+        if (version === undefined) {
+            problems.add(`${c.label} runs ${image}, which names no version (a tag or a digest)`);
+            continue;
+        }
+        const found = (0, contract_1.verifyEvidence)(evidence, {
+            publicKeyPem: config.publicKey,
+            thresholds,
+            imageVersion: version,
+            now,
+        });
+        for (const p of found) {
+            problems.add(`${w.display}: ${p}`);
+        }
+    }
+    for (const p of problems) {
+        report(p);
+    }
+}
+/**
+ * Production runs only model versions the promotion proved in staging. Evidence unknown at
+ * preview is a violation: a production version must be provable before the update runs.
+ */
+exports.promotionEvidence = {
+    name: contract_1.EVIDENCE_POLICY,
+    description: "A churn-model workload in production must carry signed promotion evidence that names exactly the " +
+        "version its image runs, holds staging metrics meeting this policy's thresholds, and is younger than " +
+        "maxEvidenceAgeHours.",
+    enforcementLevel: "mandatory",
+    configSchema,
+    validateResource: (args, report) => {
+        const w = (0, workloads_1.workloadOf)(args.type, args.props, args.name);
+        if (w === undefined) {
+            return;
+        }
+        try {
+            // A workload known to be staging needs no evidence; one whose environment is unknown
+            // counts as production once it is known to be the churn-model service.
+            let production;
+            try {
+                production = (0, workloads_1.isProduction)(w);
+            }
+            catch (err) {
+                if (!(0, values_1.isUnknownValueError)(err)) {
+                    throw err;
+                }
+                production = err;
+            }
+            if (production === false || !(0, workloads_1.isChurnModelWorkload)(w)) {
+                return;
+            }
+            if (production instanceof Error) {
+                throw production;
+            }
+            checkEvidence(w, args.getConfig(), report, new Date());
+        }
+        catch (err) {
+            if (!(0, values_1.isUnknownValueError)(err)) {
+                throw err;
+            }
+            report(`${w.display}: promotion evidence could not be verified because ${(0, values_1.unknownPath)(err)} is unknown at ` +
+                "preview; a production version must be provable before the update runs");
+        }
+    },
+};

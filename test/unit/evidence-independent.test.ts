@@ -1,0 +1,128 @@
+/**
+ * The evidence format verified without this repository's code: the Python 3 canonicalizer and
+ * the openssl command of docs/evidence-format.md, taken from the document itself, run against
+ * evidence the promotion tools sign.
+ */
+import { expect } from "chai";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { generateEvidenceKeyPair, signEvidence, SignedEvidence } from "../../scripts/promotion/evidence";
+import { rollbackRecord } from "../../scripts/promotion/record";
+import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
+
+const DOC = fs.readFileSync(path.resolve(__dirname, "..", "..", "docs", "evidence-format.md"), "utf8");
+
+function block(lang: string): string {
+  const m = new RegExp("```" + lang + "\\n([\\s\\S]*?)```").exec(DOC);
+  if (m === null) throw new Error(`docs/evidence-format.md has no ${lang} block`);
+  return m[1];
+}
+
+const PYTHON = block("python");
+const OPENSSL = block("sh")
+  .split("\n")
+  .find((l) => l.startsWith("openssl pkeyutl -verify"))!;
+
+const keys = generateEvidenceKeyPair();
+
+function evidence(overrides: Record<string, unknown> = {}): SignedEvidence {
+  return signEvidence(
+    {
+      format: 2,
+      kind: "promotion",
+      modelVersion: "1.4.2+b7",
+      image: "registry.internal.example.com/ml/churn-model:1.4.2_b7",
+      measured: {
+        accuracy: 0.1 + 0.2,
+        latencyP99Ms: 1e21,
+        errorRate: 1e-7,
+        uptime: 1,
+        soakHours: 333333333.3333333,
+        requests: 50_000,
+        labeledPredictions: 4_000,
+      },
+      window: { start: "2025-05-31T06:00:00.000Z", end: "2025-06-01T06:00:00.000Z" },
+      thresholds: { ...DESIGN_THRESHOLDS },
+      staging: { stack: "staging", updateVersion: 7, deployedAt: "2025-05-30T00:00:00.000Z" },
+      approver: 'ädä "€" \u0001 😀 \u2028',
+      createdAt: "2025-06-01T07:00:00.000Z",
+      ...overrides,
+    },
+    keys.privateKeyPem,
+  );
+}
+
+describe("verifying evidence with the recipe of docs/evidence-format.md (python3 and openssl)", function () {
+  this.timeout(60_000);
+  let tmp: string;
+
+  before(function () {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-evidence-recipe-"));
+    fs.writeFileSync(path.join(tmp, "jcs.py"), PYTHON);
+    fs.writeFileSync(path.join(tmp, "evidence-public.pem"), keys.publicKeyPem);
+  });
+
+  after(function () {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  function recipe(json: string): { python: number; openssl: number; output: string } {
+    fs.writeFileSync(path.join(tmp, "evidence.json"), json);
+    const py = spawnSync("python3", ["jcs.py", "evidence.json"], { cwd: tmp, encoding: "utf8" });
+    if (py.status !== 0) return { python: py.status ?? -1, openssl: -1, output: py.stderr };
+    const ssl = spawnSync("bash", ["-c", OPENSSL], { cwd: tmp, encoding: "utf8" });
+    return { python: 0, openssl: ssl.status ?? -1, output: ssl.stdout + ssl.stderr };
+  }
+
+  it("verifies promotion evidence, its numbers and strings written as RFC 8785 requires", function () {
+    const result = recipe(JSON.stringify(evidence()));
+    expect(result.output).to.contain("Signature Verified Successfully");
+    expect(result.openssl).to.equal(0);
+  });
+
+  it("verifies the evidence whichever way its JSON is laid out (pretty-printed, keys reordered)", function () {
+    const e = evidence();
+    const reordered = {
+      signature: e.signature,
+      record: Object.fromEntries(Object.entries(e.record).reverse()),
+    };
+    const result = recipe(JSON.stringify(reordered, null, 4));
+    expect(result.openssl, result.output).to.equal(0);
+  });
+
+  it("refuses evidence whose record was changed after signing", function () {
+    const e = evidence();
+    const changed = { ...e, record: { ...e.record, modelVersion: "1.4.3" } };
+    const result = recipe(JSON.stringify(changed));
+    expect(result.python).to.equal(0);
+    expect(result.openssl, result.output).to.not.equal(0);
+    expect(result.output).to.not.contain("Signature Verified Successfully");
+  });
+
+  it("refuses evidence signed by another key", function () {
+    const other = generateEvidenceKeyPair();
+    const e = evidence();
+    const forged = signEvidence(e.record, other.privateKeyPem);
+    const result = recipe(JSON.stringify(forged));
+    expect(result.openssl, result.output).to.not.equal(0);
+  });
+
+  it("refuses evidence of another format before any signature check", function () {
+    const e = evidence();
+    const result = recipe(JSON.stringify({ ...e, record: { ...e.record, format: 3 } }));
+    expect(result.python).to.not.equal(0);
+    expect(result.output).to.contain("unknown evidence format");
+  });
+
+  it("verifies the promotion evidence a rollback embeds, and the rollback itself", function () {
+    const earlier = evidence();
+    const rollback = signEvidence(
+      rollbackRecord(earlier, "oncall@example.com", new Date("2025-06-02T00:00:00Z")),
+      keys.privateKeyPem,
+    );
+    expect(recipe(JSON.stringify(rollback)).openssl).to.equal(0);
+    expect(recipe(JSON.stringify(rollback.record.rollbackOf)).openssl).to.equal(0);
+  });
+});
