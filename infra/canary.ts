@@ -14,10 +14,10 @@ import {
   MODEL_VERSION_ANNOTATION,
   versionLabel,
 } from "./model-service-args";
+import { CANARY_TRACK, TRACK_LABEL } from "../policy/contract";
 
 /** Pod label naming the track; only canary pods carry it (the stable's pods stay as they were). */
-export const TRACK_LABEL = "churn-model/track";
-export const CANARY_TRACK = "canary";
+export { CANARY_TRACK, TRACK_LABEL } from "../policy/contract";
 
 export interface CanaryDeploymentArgs {
   readonly namespace: pulumi.Input<string>;

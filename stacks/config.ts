@@ -7,6 +7,7 @@ import * as path from "path";
 import {
   Environment,
   ENVIRONMENT_LABEL,
+  TRACK_LABEL,
   ENVIRONMENTS,
   MODEL_NAME,
   modelVersionProblem,
@@ -338,7 +339,7 @@ export function readStackConfig(src: ConfigSource, repoRoot = path.resolve(__dir
       !LABEL_KEY.test(k) ||
       k.startsWith("app.kubernetes.io/") ||
       k === ENVIRONMENT_LABEL ||
-      k === "churn-model/track"
+      k === TRACK_LABEL
     ) {
       r.problems.push(
         `churn-model:podLabels key ${JSON.stringify(k)} must be a label key ([prefix/]name) other than the service's own app.kubernetes.io/*, churn-model/environment and churn-model/track labels`,

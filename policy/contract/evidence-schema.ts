@@ -3,6 +3,7 @@
  * field, an explicit format version. See docs/evidence-format.md for the format as a
  * verifier in any language reads it.
  */
+import { analysisShapeProblem, type AnalysisRecord } from "./analysis-record";
 import { ContractError } from "./errors";
 import { parseThresholds, Thresholds } from "./thresholds";
 
@@ -44,6 +45,8 @@ export interface EvidenceRecord {
   createdAt: string;
   /** Kind "rollback": the earlier signed promotion evidence of the version returned to. */
   rollbackOf?: SignedEvidence;
+  /** How the gate decided: method, counts, bounds and per-interval outcomes (docs/analysis.md). */
+  analysis?: AnalysisRecord;
 }
 
 export interface SignedEvidence {
@@ -76,6 +79,7 @@ const RECORD_KEYS = [
   "approver",
   "createdAt",
   "rollbackOf",
+  "analysis",
 ];
 
 function objectAt(value: unknown, at: string, keys: readonly string[]): Record<string, unknown> {
@@ -167,6 +171,11 @@ export function validateRecord(value: unknown, at: string): EvidenceRecord {
     throw new ContractError(`${at}.staging.updateVersion must be a non-negative integer or null`);
   }
   timestamp(staging.deployedAt, `${at}.staging.deployedAt`);
+
+  if (obj.analysis !== undefined) {
+    const problem = analysisShapeProblem(obj.analysis);
+    if (problem !== undefined) throw new ContractError(`${at}.analysis ${problem}`);
+  }
 
   nonEmptyString(obj.approver, `${at}.approver`);
   timestamp(obj.createdAt, `${at}.createdAt`);

@@ -5,11 +5,14 @@
  * See docs/design.md ("Contracts") and docs/evidence-format.md.
  */
 export * from "./analysis";
+export * from "./analysis-record";
+export * from "./canary-config";
 export * from "./canonical";
 export * from "./errors";
 export * from "./evidence-schema";
 export * from "./names";
 export * from "./policy-config";
+export * from "./stats";
 export * from "./thresholds";
 export * from "./verify";
 export * from "./version";

@@ -28,6 +28,10 @@ export const APP_NAME_LABEL = "app.kubernetes.io/name";
 /** The standard version label; its value is versionLabel(modelVersion). */
 export const APP_VERSION_LABEL = "app.kubernetes.io/version";
 
+/** The pod label naming a canary track (value CANARY_TRACK); the stable's pods carry none (docs/canary.md). */
+export const TRACK_LABEL = "churn-model/track";
+export const CANARY_TRACK = "canary";
+
 /** The environments a stack can be. */
 export type Environment = "staging" | "production";
 export const ENVIRONMENTS: readonly Environment[] = ["staging", "production"];

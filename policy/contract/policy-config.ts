@@ -5,6 +5,7 @@
  * docs/design.md ("Policy config").
  */
 import { AnalysisSettings, parseAnalysisSettings } from "./analysis";
+import { PromotionStrategies, promotionStrategiesOf } from "./canary-config";
 import { ContractError } from "./errors";
 import { EVIDENCE_POLICY } from "./names";
 import { parseThresholds, Thresholds } from "./thresholds";
@@ -14,6 +15,8 @@ export interface PolicyConfig {
   readonly thresholds: Thresholds;
   /** How the gate analyses a window (the analysis keys of the same section, defaults applied). */
   readonly analysis: AnalysisSettings;
+  /** The promotion strategies the target accepts and the canary settings (docs/canary.md). */
+  readonly strategies: PromotionStrategies;
   /** The Ed25519 key (SPKI PEM) that verifies evidence; absent in a gate-only config. */
   readonly publicKey: string | undefined;
   /** `image-pinning.allowedRegistries`, when the file sets it. */
@@ -45,7 +48,10 @@ export function parsePolicyConfig(value: unknown, source: string): PolicyConfig 
   const evidence = obj[EVIDENCE_POLICY];
   const thresholds = parseThresholds(evidence, source);
   const analysis = parseAnalysisSettings(evidence as Record<string, unknown>);
-  const problems: string[] = analysis.problems.map((p) => `"${EVIDENCE_POLICY}".${p}`);
+  const strategies = promotionStrategiesOf(evidence as Record<string, unknown>);
+  const problems: string[] = [...analysis.problems, ...strategies.problems].map(
+    (p) => `"${EVIDENCE_POLICY}".${p}`,
+  );
   const key = (evidence as Record<string, unknown>).publicKey;
   if (key !== undefined && (typeof key !== "string" || !key.includes("BEGIN PUBLIC KEY"))) {
     problems.push(
@@ -69,6 +75,7 @@ export function parsePolicyConfig(value: unknown, source: string): PolicyConfig 
   return {
     thresholds,
     analysis: analysis.settings,
+    strategies: strategies.settings,
     publicKey: typeof key === "string" && key.trim() !== "" ? key : undefined,
     allowedRegistries: registries as readonly string[] | undefined,
     environment: environment as string | undefined,

@@ -4,6 +4,8 @@
  * and the time. See docs/evidence-format.md ("What a verifier checks").
  */
 import * as crypto from "crypto";
+import { AnalysisSettings, DEFAULT_ANALYSIS } from "./analysis";
+import { analysisProblems } from "./analysis-record";
 import { canonicalBytes } from "./canonical";
 import { ContractError } from "./errors";
 import {
@@ -28,6 +30,8 @@ export interface VerifyOptions {
   imageVersion: string;
   /** The moment of the update. */
   now: Date;
+  /** The analysis settings of the policy config; default the defaults. */
+  analysis?: AnalysisSettings;
 }
 
 interface MeasuredCheck {
@@ -143,7 +147,8 @@ function versionProblems(label: string, record: EvidenceRecord, imageVersion: st
  * - a usable Ed25519 key is configured and the signature verifies under it;
  * - the record names exactly the image's version;
  * - it was created within maxEvidenceAgeHours of `now` and not in the future;
- * - promotion: the measurements meet the thresholds;
+ * - promotion: the measurements meet the thresholds, and a recorded analysis shows a pass under
+ *   the policy config's analysis settings (analysisProblems);
  * - rollback: `rollbackOf` is signed promotion evidence for the same version, created before
  *   the rollback, whose measurements meet the thresholds.
  */
@@ -199,6 +204,17 @@ export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[]
 
   if (record.kind === "promotion") {
     problems.push(...measuredProblems(label, record.measured, thresholds));
+    if (record.analysis !== undefined) {
+      problems.push(
+        ...analysisProblems(
+          label,
+          record.analysis,
+          opts.analysis ?? DEFAULT_ANALYSIS,
+          thresholds,
+          record.window.end,
+        ),
+      );
+    }
     return problems;
   }
 

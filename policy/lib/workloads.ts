@@ -3,10 +3,17 @@
  * containers, image references, and which workloads are the churn-model service in which
  * environment.
  */
-import { APP_NAME_LABEL, ENVIRONMENT_LABEL, MODEL_NAME, versionOfTag } from "../contract";
+import {
+  APP_NAME_LABEL,
+  CANARY_TRACK,
+  ENVIRONMENT_LABEL,
+  MODEL_NAME,
+  TRACK_LABEL,
+  versionOfTag,
+} from "../contract";
 import { isUnknownValueError, list, orWhenUnknown, record, text } from "./values";
 
-export { APP_NAME_LABEL, DIGEST, ENVIRONMENT_LABEL, MODEL_NAME, SEMVER } from "../contract";
+export { APP_NAME_LABEL, DIGEST, ENVIRONMENT_LABEL, MODEL_NAME, SEMVER, TRACK_LABEL } from "../contract";
 
 export const DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment";
 
@@ -209,9 +216,6 @@ export function isProduction(w: Workload): boolean {
   return labelOf(w, ENVIRONMENT_LABEL) !== "staging";
 }
 
-/** The pod label of the canary track (docs/canary.md); the stable's pods carry none. */
-export const TRACK_LABEL = "churn-model/track";
-
 /**
  * Whether a workload is a canary track: its pods are labelled `churn-model/track: canary` and
  * its selector selects on that label (so it can never own the stable's pods).
@@ -219,7 +223,7 @@ export const TRACK_LABEL = "churn-model/track";
 export function isCanaryTrack(w: Workload): boolean {
   const podLabel = text(record(w.podMetadata?.labels)?.[TRACK_LABEL]);
   const selector = text(record(record(record(w.props.spec)?.selector)?.matchLabels)?.[TRACK_LABEL]);
-  return podLabel === "canary" && selector === "canary";
+  return podLabel === CANARY_TRACK && selector === CANARY_TRACK;
 }
 
 /** The workload's namespace ("" when unset, i.e. the provider's default). */

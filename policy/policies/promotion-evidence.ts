@@ -5,10 +5,11 @@ import {
   DEFAULT_THRESHOLDS,
   EVIDENCE_ANNOTATION,
   EVIDENCE_POLICY,
-  parseThresholds,
+  parsePolicyConfig,
+  PolicyConfig,
+  STRATEGIES,
   thresholdSchemaProperties,
   Thresholds,
-  THRESHOLD_KEYS,
   verifyEvidence,
 } from "../contract";
 import { isUnknownValueError, record, text, unknownPath } from "../lib/values";
@@ -36,7 +37,7 @@ const configSchema: PolicyConfigSchema = {
     publicKey: { type: "string", description: "The Ed25519 public key (SPKI PEM) that verifies evidence." },
     strategies: {
       type: "array",
-      items: { type: "string", enum: ["canary", "all-at-once"] },
+      items: { type: "string", enum: [...STRATEGIES] },
       description: "The promotion strategies this target accepts, the first the default (docs/canary.md).",
     },
     canary: {
@@ -47,12 +48,12 @@ const configSchema: PolicyConfigSchema = {
   },
 };
 
-function thresholdsOf(config: PromotionEvidenceConfig): Thresholds {
-  const section: Record<string, unknown> = {};
-  for (const key of THRESHOLD_KEYS) {
-    section[key] = config[key];
-  }
-  return parseThresholds(section, "the policy config");
+/**
+ * The engine's config of this policy is the policy config's `promotion-evidence` section (with
+ * the schema's defaults); it goes through the one policy-config parser like every other reader.
+ */
+function policyConfigOf(config: PromotionEvidenceConfig): PolicyConfig {
+  return parsePolicyConfig({ [EVIDENCE_POLICY]: config }, "the policy config");
 }
 
 function checkEvidence(
@@ -61,9 +62,9 @@ function checkEvidence(
   report: ReportViolation,
   now: Date,
 ): void {
-  let thresholds: Thresholds;
+  let policyConfig: PolicyConfig;
   try {
-    thresholds = thresholdsOf(config);
+    policyConfig = policyConfigOf(config);
   } catch (err) {
     if (err instanceof ContractError) {
       report(`${w.display}: no promotion evidence can pass: ${err.message}`);
@@ -104,9 +105,9 @@ function checkEvidence(
       continue;
     }
     const found = verifyEvidence(evidence, {
-      publicKeyPem: config.publicKey,
-      thresholds,
-      analysis: parseAnalysisSettings(config as unknown as Record<string, unknown>).settings,
+      publicKeyPem: policyConfig.publicKey,
+      thresholds: policyConfig.thresholds,
+      analysis: policyConfig.analysis,
       imageVersion: version,
       now,
     });

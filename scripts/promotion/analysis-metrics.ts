@@ -10,7 +10,7 @@ import type { GateMetrics, HistogramMeasurement, IntervalMetrics, Measurement, S
 import { Answer, ask, renderQuery, throwIfUnavailable, toMeasurement } from "./metrics";
 import { InstantResult, PrometheusClient, QueryFailure } from "./prometheus";
 import { searchEdges } from "./sample-edges";
-import type { Bucket } from "./stats";
+import type { Bucket } from "../../policy/contract";
 import type { LabelSelector } from "./values";
 
 /** Reads a queries file: a JSON object overriding some or all of the gate's query templates. */

@@ -22,10 +22,12 @@ import {
   normaliseBuckets,
   quantileBounds,
   trialsToDecide,
-} from "./stats";
+} from "../../policy/contract";
+import type { AnalysisMethod, Outcome } from "../../policy/contract";
 import type { Thresholds } from "./thresholds";
 
 export type { CheckName } from "./analysis-config";
+export type { AnalysisMethod, Outcome } from "../../policy/contract";
 
 /** One number from Prometheus: its value (null: no series), or why it could not be measured. */
 export interface Measurement {
@@ -98,8 +100,6 @@ export interface GateContext {
   readonly baseline?: Baseline;
 }
 
-export type Outcome = "pass" | "inconclusive" | "error" | "fail";
-
 /** Worse outcomes rank higher. */
 export const OUTCOME_RANK: Readonly<Record<Outcome, number>> = {
   pass: 0,
@@ -142,18 +142,6 @@ export interface Check {
   readonly next?: string;
   /** Per-interval outcomes of the metrics judged in intervals. */
   readonly intervals?: readonly IntervalResult[];
-}
-
-/** How the decision was reached, recorded in the evidence. */
-export interface AnalysisMethod {
-  readonly method: "clopper-pearson";
-  readonly confidence: number;
-  /** The confidence each interval was judged at (Bonferroni over the intervals). */
-  readonly intervalConfidence: number;
-  readonly analysisIntervalMinutes: number;
-  readonly intervals: number;
-  readonly maxFailedIntervals: number;
-  readonly maxStalenessSeconds: number;
 }
 
 /** The decision; `decision`, `modelVersion`, `window` and `checks` are the CLI contract's. */

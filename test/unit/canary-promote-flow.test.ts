@@ -25,6 +25,7 @@ import type { InstantResult, PrometheusClient } from "../../scripts/promotion/pr
 import type { PromotionDeps } from "../../scripts/promotion/promotion";
 import type { StagingSnapshot } from "../../scripts/promotion/outputs";
 import { FakePrometheus, Numbers } from "../helpers/fake-prometheus";
+import { earlierPromotionRecord } from "../fixtures/evidence-records";
 
 const FIXTURE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
 const NOW = Date.parse("2025-03-02T12:00:00Z");
@@ -149,28 +150,7 @@ describe("npm run promote --strategy canary (fake production and Prometheus)", f
     );
     allAtOnceOnly = path.join(tmp, "all-at-once.json");
     fs.writeFileSync(allAtOnceOnly, JSON.stringify(config));
-    stable = signEvidence(
-      {
-        kind: "promotion",
-        modelVersion: "1.0.0",
-        image: "registry.local/churn-model:1.0.0",
-        measured: {
-          accuracy: 0.9,
-          latencyP99Ms: 170,
-          errorRate: 0.001,
-          uptime: 1,
-          soakHours: 30,
-          requests: 1e5,
-          labeledPredictions: 5000,
-        },
-        window: { start: "2025-02-20T12:00:00Z", end: "2025-02-21T12:00:00Z" },
-        thresholds,
-        staging: { stack: "staging", updateVersion: 5, deployedAt: "2025-02-20T06:00:00Z" },
-        approver: "alice",
-        createdAt: "2025-02-21T12:05:00Z",
-      },
-      privateKey,
-    );
+    stable = signEvidence(earlierPromotionRecord({ thresholds }), privateKey);
   });
 
   after(function () {

@@ -12,6 +12,7 @@ import { readLatest } from "../../scripts/promotion/lock";
 import { ProductionStack, promotionLockDir, StackRollout } from "../../scripts/promotion/rollout";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
 import { stackConfigMap } from "../helpers/stack-config";
+import { earlierPromotionRecord } from "../fixtures/evidence-records";
 
 const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
 const THRESHOLDS: Thresholds = JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"))["promotion-evidence"];
@@ -137,8 +138,7 @@ describe("canary updates of the production rollout", function () {
     await prepare(r);
     await r.setCanary({ version: "1.1.0", weight: 50, promotionEvidence: "{}" }, () => undefined);
     const evidence = signEvidence(
-      {
-        kind: "promotion",
+      earlierPromotionRecord({
         modelVersion: "1.1.0",
         image: "registry.internal.example.com/ml/churn-model:1.1.0",
         measured: {
@@ -150,12 +150,8 @@ describe("canary updates of the production rollout", function () {
           requests: 5000,
           labeledPredictions: 500,
         },
-        window: { start: "2025-02-20T12:00:00Z", end: "2025-02-21T12:00:00Z" },
         thresholds: THRESHOLDS,
-        staging: { stack: "staging", updateVersion: 5, deployedAt: "2025-02-20T06:00:00Z" },
-        approver: "alice",
-        createdAt: "2025-02-21T12:05:00Z",
-      },
+      }),
       keys.privateKeyPem,
     );
     expect(await r.deploy(evidence, () => undefined, '{"passed":true}')).to.deep.include({ ok: true });

@@ -1,16 +1,17 @@
 import { expect } from "chai";
 import {
+  ContractError,
   histogramQuantile,
   newcombeDifference,
   normalQuantile,
   wilson,
   zFor,
-} from "../../scripts/promotion/stats";
+} from "../../policy/contract";
 
 const close = (actual: number, expected: number, digits = 4) =>
   expect(actual, `${actual} ≈ ${expected}`).to.be.closeTo(expected, 0.5 * 10 ** -digits);
 
-describe("confidence intervals (scripts/promotion/stats.ts)", () => {
+describe("confidence intervals (policy/contract/stats.ts)", () => {
   it("gives the standard normal quantiles", () => {
     close(normalQuantile(0.975), 1.959964, 6);
     close(normalQuantile(0.5), 0, 9);
@@ -21,9 +22,9 @@ describe("confidence intervals (scripts/promotion/stats.ts)", () => {
   });
 
   it("refuses a confidence or probability outside (0, 1)", () => {
-    expect(() => zFor(1)).to.throw(RangeError, /confidence \(1\)/);
-    expect(() => zFor(0)).to.throw(RangeError, /confidence \(0\)/);
-    expect(() => normalQuantile(Number.NaN)).to.throw(RangeError, /p \(NaN\)/);
+    expect(() => zFor(1)).to.throw(ContractError, /confidence \(1\)/);
+    expect(() => zFor(0)).to.throw(ContractError, /confidence \(0\)/);
+    expect(() => normalQuantile(Number.NaN)).to.throw(ContractError, /p \(NaN\)/);
   });
 
   // Newcombe (1998), "Two-sided confidence intervals for the single proportion", table I.
@@ -49,10 +50,10 @@ describe("confidence intervals (scripts/promotion/stats.ts)", () => {
   });
 
   it("refuses counts that are not counts, naming them", () => {
-    expect(() => wilson(1, 0, 0.95)).to.throw(RangeError, /trials \(0\)/);
-    expect(() => wilson(-1, 10, 0.95)).to.throw(RangeError, /events \(-1\)/);
-    expect(() => wilson(11, 10, 0.95)).to.throw(RangeError, /11 events out of 10/);
-    expect(() => wilson(Number.NaN, 10, 0.95)).to.throw(RangeError, /events \(NaN\)/);
+    expect(() => wilson(1, 0, 0.95)).to.throw(ContractError, /trials \(0\)/);
+    expect(() => wilson(-1, 10, 0.95)).to.throw(ContractError, /events \(-1\)/);
+    expect(() => wilson(11, 10, 0.95)).to.throw(ContractError, /11 events out of 10/);
+    expect(() => wilson(Number.NaN, 10, 0.95)).to.throw(ContractError, /events \(NaN\)/);
   });
 
   // Newcombe (1998), "Interval estimation for the difference between independent proportions",
@@ -122,10 +123,10 @@ describe("confidence intervals (scripts/promotion/stats.ts)", () => {
     });
 
     it("refuses histograms it cannot read, naming the problem", () => {
-      expect(() => histogramQuantile([], 0.99, 0.95)).to.throw(RangeError, /no buckets/);
-      expect(() => histogramQuantile([{ le: 1, count: 3 }], 0.99, 0.95)).to.throw(RangeError, /le=\+Inf/);
+      expect(() => histogramQuantile([], 0.99, 0.95)).to.throw(ContractError, /no buckets/);
+      expect(() => histogramQuantile([{ le: 1, count: 3 }], 0.99, 0.95)).to.throw(ContractError, /le=\+Inf/);
       expect(() => histogramQuantile([{ le: Infinity, count: 0 }], 0.99, 0.95)).to.throw(
-        RangeError,
+        ContractError,
         /no observations/,
       );
       expect(() =>
@@ -137,8 +138,8 @@ describe("confidence intervals (scripts/promotion/stats.ts)", () => {
           0.99,
           0.95,
         ),
-      ).to.throw(RangeError, /fewer than the bucket below/);
-      expect(() => histogramQuantile(buckets, 1, 0.95)).to.throw(RangeError, /q \(1\)/);
+      ).to.throw(ContractError, /fewer than the bucket below/);
+      expect(() => histogramQuantile(buckets, 1, 0.95)).to.throw(ContractError, /q \(1\)/);
     });
   });
 });

@@ -8,7 +8,7 @@ import {
   stepAction,
   worstStatus,
 } from "../../scripts/promotion/canary/verdict";
-import type { Bucket } from "../../scripts/promotion/stats";
+import type { Bucket } from "../../policy/contract";
 
 const CRITERIA: CanaryCriteria = {
   confidence: 0.95,

@@ -15,7 +15,7 @@ import {
   SpanMetrics,
   worstOutcome,
 } from "../../scripts/promotion/gate";
-import { Bucket, clopperPearson } from "../../scripts/promotion/stats";
+import { Bucket, clopperPearson } from "../../policy/contract";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
 import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
 

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import {
   betaRegularized,
+  ContractError,
   clopperPearson,
   histogramQuantile,
   lowerAbove,
@@ -12,7 +13,7 @@ import {
   trialsToDecide,
   wilson,
   zFor,
-} from "../../scripts/promotion/stats";
+} from "../../policy/contract";
 
 describe("the promotion gate's statistics", function () {
   it("inverts the normal CDF at the usual confidences", function () {
@@ -20,7 +21,7 @@ describe("the promotion gate's statistics", function () {
     expect(zFor(0.99)).to.be.closeTo(2.575829304, 1e-8);
     expect(normalQuantile(0.5)).to.be.closeTo(0, 1e-12);
     expect(normalQuantile(0.001)).to.be.closeTo(-3.090232306, 1e-8);
-    expect(() => zFor(1)).to.throw(RangeError);
+    expect(() => zFor(1)).to.throw(ContractError);
   });
 
   it("computes Wilson score intervals (Newcombe 1998, table I)", function () {
@@ -40,9 +41,9 @@ describe("the promotion gate's statistics", function () {
   });
 
   it("refuses impossible counts", function () {
-    expect(() => wilson(1, 0, 0.95)).to.throw(RangeError);
-    expect(() => wilson(11, 10, 0.95)).to.throw(RangeError);
-    expect(() => wilson(-1, 10, 0.95)).to.throw(RangeError);
+    expect(() => wilson(1, 0, 0.95)).to.throw(ContractError);
+    expect(() => wilson(11, 10, 0.95)).to.throw(ContractError);
+    expect(() => wilson(-1, 10, 0.95)).to.throw(ContractError);
   });
 
   it("computes Newcombe's hybrid score interval for a difference (Newcombe 1998, example)", function () {

@@ -9,7 +9,7 @@
  */
 import { DependencyUnavailable } from "../errors";
 import { InstantResult, PrometheusClient, QueryFailure } from "../prometheus";
-import type { Bucket } from "../stats";
+import type { Bucket } from "../../../policy/contract";
 import { LabelSelector, renderMatchers } from "../values";
 import type { ArmCounts, Observed } from "./verdict";
 

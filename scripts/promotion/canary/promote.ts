@@ -6,13 +6,13 @@
  * the stable's promotion update. docs/canary.md describes the whole path.
  */
 import * as crypto from "crypto";
-import * as fs from "fs";
 import { BadInput, CanaryAborted, DependencyUnavailable } from "../errors";
 import { canonicalJson, SignedEvidence } from "../evidence";
 import type { CanaryTarget, ProductionDeployer, Progress } from "../deployer";
 import type { PrometheusClient } from "../prometheus";
 import { CanaryEvidence, canaryEvidence } from "./chain";
-import { chooseStrategy, parsePromotionStrategies, PromotionStrategies, Strategy } from "./config";
+import { loadPolicyConfig } from "../thresholds";
+import { chooseStrategy, PromotionStrategies, Strategy } from "./config";
 import { measureArms } from "./measure";
 import { describeStep, planCanary } from "./plan";
 import { runCanary } from "./run";
@@ -42,17 +42,7 @@ export function signCanaryRecord(record: CanaryRecord, key: crypto.KeyObject): S
 
 /** The strategies a policy-config file accepts (its `promotion-evidence` section). */
 export function loadPromotionStrategies(file: string): PromotionStrategies {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
-  } catch (err) {
-    throw new BadInput(`cannot read policy config ${file}: ${(err as Error).message}`);
-  }
-  const section = (parsed as Record<string, unknown> | null)?.["promotion-evidence"];
-  if (typeof section !== "object" || section === null || Array.isArray(section)) {
-    throw new BadInput(`policy config ${file} has no "promotion-evidence" section`);
-  }
-  return parsePromotionStrategies(section as Record<string, unknown>, file);
+  return loadPolicyConfig(file).strategies;
 }
 
 /** The strategy of this promotion and, for a canary, its settings; BadInput before anything changes. */

@@ -5,6 +5,7 @@
  * runs) removes the canary before returning or rethrowing; the stable is never touched here.
  * The I/O (updates, Prometheus, the clock) is passed in, so the walk is tested with fakes.
  */
+import { ContractError } from "../../../policy/contract";
 import { CdError } from "../errors";
 import type { CanaryCriteria } from "./config";
 import { CanaryPlan, describeStep, PlannedStep } from "./plan";
@@ -91,7 +92,8 @@ export async function runCanary(ctx: CanaryRunContext): Promise<CanaryOutcome> {
           last = compareArms(arms.canary, arms.stable, ctx.criteria, { start, end });
           action = stepAction(last, elapsed, step);
         } catch (err) {
-          if (!(err instanceof CdError) && !(err instanceof RangeError)) throw err;
+          if (!(err instanceof CdError) && !(err instanceof ContractError) && !(err instanceof RangeError))
+            throw err;
           const reason = `the analysis could not be made: ${err.message}`;
           action =
             elapsed >= step.maxDurationSeconds

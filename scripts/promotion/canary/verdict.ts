@@ -5,7 +5,7 @@
  * docs/canary.md has the semantics as a table.
  */
 import type { CanaryCriteria, CanaryStep } from "./config";
-import { Bucket, histogramQuantile, Interval, newcombeDifference } from "../stats";
+import { Bucket, histogramQuantile, Interval, newcombeDifference } from "../../../policy/contract";
 
 /** A number from Prometheus: its value (null: no series), or why it could not be measured. */
 export interface Observed<T> {

@@ -3,10 +3,11 @@
  * proportions (Newcombe's hybrid score interval) and a quantile read from a Prometheus
  * histogram (distribution-free, by order-statistic ranks). Pure arithmetic, no I/O; counts may
  * be fractional because Prometheus' `increase()` extrapolates. Invalid input throws a
- * RangeError naming the argument, so a caller can turn it into an `error` outcome.
+ * ContractError naming the argument, so a caller can turn it into an `error` outcome.
  * The methods and their limits are described in docs/canary.md; the promotion gate's exact
  * (Clopper–Pearson) bounds and its bucket-resolution p99 bounds below are in docs/analysis.md.
  */
+import { ContractError } from "./errors";
 
 /** The bounds of an interval. */
 export interface Bounds {
@@ -35,7 +36,8 @@ const D = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408
 
 /** The standard normal quantile Φ⁻¹(p) for 0 < p < 1. */
 export function normalQuantile(p: number): number {
-  if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile: p (${p}) must lie strictly between 0 and 1`);
+  if (!(p > 0 && p < 1))
+    throw new ContractError(`normalQuantile: p (${p}) must lie strictly between 0 and 1`);
   const low = 0.02425;
   if (p < low) {
     const q = Math.sqrt(-2 * Math.log(p));
@@ -56,19 +58,19 @@ export function normalQuantile(p: number): number {
 /** The two-sided z value of a confidence level, e.g. 0.95 → 1.95996. */
 export function zFor(confidence: number): number {
   if (!(confidence > 0 && confidence < 1)) {
-    throw new RangeError(`confidence (${confidence}) must lie strictly between 0 and 1`);
+    throw new ContractError(`confidence (${confidence}) must lie strictly between 0 and 1`);
   }
   return normalQuantile(1 - (1 - confidence) / 2);
 }
 
 function checkCounts(what: string, successes: number, n: number): void {
   if (!Number.isFinite(n) || n <= 0)
-    throw new RangeError(`${what}: the count of trials (${n}) must be a finite number > 0`);
+    throw new ContractError(`${what}: the count of trials (${n}) must be a finite number > 0`);
   if (!Number.isFinite(successes) || successes < 0) {
-    throw new RangeError(`${what}: the count of events (${successes}) must be a finite number ≥ 0`);
+    throw new ContractError(`${what}: the count of events (${successes}) must be a finite number ≥ 0`);
   }
   if (successes > n)
-    throw new RangeError(`${what}: ${successes} events out of ${n} trials is more than all of them`);
+    throw new ContractError(`${what}: ${successes} events out of ${n} trials is more than all of them`);
 }
 
 /**
@@ -122,23 +124,23 @@ export interface Bucket {
  */
 export function histogramQuantile(buckets: readonly Bucket[], q: number, confidence: number): Interval {
   if (!(q > 0 && q < 1))
-    throw new RangeError(`histogramQuantile: q (${q}) must lie strictly between 0 and 1`);
-  if (buckets.length === 0) throw new RangeError("histogramQuantile: no buckets");
+    throw new ContractError(`histogramQuantile: q (${q}) must lie strictly between 0 and 1`);
+  if (buckets.length === 0) throw new ContractError("histogramQuantile: no buckets");
   const sorted = [...buckets].sort((x, y) => x.le - y.le);
   if (sorted[sorted.length - 1].le !== Infinity) {
-    throw new RangeError("histogramQuantile: the buckets must end with le=+Inf");
+    throw new ContractError("histogramQuantile: the buckets must end with le=+Inf");
   }
   for (let i = 0; i < sorted.length; i += 1) {
     const b = sorted[i];
     if (!Number.isFinite(b.count) || b.count < 0) {
-      throw new RangeError(`histogramQuantile: bucket le=${b.le} has count ${b.count}`);
+      throw new ContractError(`histogramQuantile: bucket le=${b.le} has count ${b.count}`);
     }
     if (i > 0 && b.count < sorted[i - 1].count - 1e-9) {
-      throw new RangeError(`histogramQuantile: bucket le=${b.le} counts fewer than the bucket below it`);
+      throw new ContractError(`histogramQuantile: bucket le=${b.le} counts fewer than the bucket below it`);
     }
   }
   const n = sorted[sorted.length - 1].count;
-  if (!(n > 0)) throw new RangeError("histogramQuantile: the histogram holds no observations");
+  if (!(n > 0)) throw new ContractError("histogramQuantile: the histogram holds no observations");
 
   /** Index of the first bucket whose cumulative count reaches rank r. */
   const bucketOf = (r: number): number => {
@@ -331,12 +333,12 @@ function betaQuantile(p: number, a: number, b: number, seed: number): number {
  */
 export function clopperPearson(successes: number, trials: number, confidence: number): Bounds {
   if (!(trials > 0) || !Number.isFinite(trials))
-    throw new RangeError(`clopperPearson needs trials > 0 (got ${trials})`);
+    throw new ContractError(`clopperPearson needs trials > 0 (got ${trials})`);
   if (!(successes >= 0 && successes <= trials)) {
-    throw new RangeError(`clopperPearson needs 0 ≤ successes ≤ trials (got ${successes} of ${trials})`);
+    throw new ContractError(`clopperPearson needs 0 ≤ successes ≤ trials (got ${successes} of ${trials})`);
   }
   if (!(confidence > 0 && confidence < 1)) {
-    throw new RangeError(`confidence must lie strictly between 0 and 1 (got ${confidence})`);
+    throw new ContractError(`confidence must lie strictly between 0 and 1 (got ${confidence})`);
   }
   const alpha = 1 - confidence;
   const seed = wilson(successes, trials, confidence);
