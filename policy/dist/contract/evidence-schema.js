@@ -10,6 +10,7 @@ exports.parseSignedEvidence = parseSignedEvidence;
  * field, an explicit format version. See docs/evidence-format.md for the format as a
  * verifier in any language reads it.
  */
+const analysis_record_1 = require("./analysis-record");
 const errors_1 = require("./errors");
 const thresholds_1 = require("./thresholds");
 /** The evidence format this contract writes and reads; any other is refused. */
@@ -37,6 +38,7 @@ const RECORD_KEYS = [
     "approver",
     "createdAt",
     "rollbackOf",
+    "analysis",
 ];
 function objectAt(value, at, keys) {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -114,6 +116,11 @@ function validateRecord(value, at) {
         throw new errors_1.ContractError(`${at}.staging.updateVersion must be a non-negative integer or null`);
     }
     timestamp(staging.deployedAt, `${at}.staging.deployedAt`);
+    if (obj.analysis !== undefined) {
+        const problem = (0, analysis_record_1.analysisShapeProblem)(obj.analysis);
+        if (problem !== undefined)
+            throw new errors_1.ContractError(`${at}.analysis ${problem}`);
+    }
     nonEmptyString(obj.approver, `${at}.approver`);
     timestamp(obj.createdAt, `${at}.createdAt`);
     if (kind === "rollback") {

@@ -21,11 +21,14 @@ Object.defineProperty(exports, "__esModule", { value: true });
  * See docs/design.md ("Contracts") and docs/evidence-format.md.
  */
 __exportStar(require("./analysis"), exports);
+__exportStar(require("./analysis-record"), exports);
+__exportStar(require("./canary-config"), exports);
 __exportStar(require("./canonical"), exports);
 __exportStar(require("./errors"), exports);
 __exportStar(require("./evidence-schema"), exports);
 __exportStar(require("./names"), exports);
 __exportStar(require("./policy-config"), exports);
+__exportStar(require("./stats"), exports);
 __exportStar(require("./thresholds"), exports);
 __exportStar(require("./verify"), exports);
 __exportStar(require("./version"), exports);

@@ -5,7 +5,7 @@
  * ("Contracts").
  */
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.ENVIRONMENTS = exports.APP_VERSION_LABEL = exports.APP_NAME_LABEL = exports.ENVIRONMENT_LABEL = exports.MODEL_VERSION_ANNOTATION = exports.EVIDENCE_ANNOTATION = exports.EVIDENCE_POLICY = exports.PACK_NAME = exports.MODEL_NAME = void 0;
+exports.ENVIRONMENTS = exports.CANARY_TRACK = exports.TRACK_LABEL = exports.APP_VERSION_LABEL = exports.APP_NAME_LABEL = exports.ENVIRONMENT_LABEL = exports.MODEL_VERSION_ANNOTATION = exports.EVIDENCE_ANNOTATION = exports.EVIDENCE_POLICY = exports.PACK_NAME = exports.MODEL_NAME = void 0;
 /** The model's name: the Deployment's name, its app label and its image repository's last segment. */
 exports.MODEL_NAME = "churn-model";
 /** The policy pack's name, as published to an organization and named in policy groups. */
@@ -22,4 +22,7 @@ exports.ENVIRONMENT_LABEL = "churn-model/environment";
 exports.APP_NAME_LABEL = "app.kubernetes.io/name";
 /** The standard version label; its value is versionLabel(modelVersion). */
 exports.APP_VERSION_LABEL = "app.kubernetes.io/version";
+/** The pod label naming a canary track (value CANARY_TRACK); the stable's pods carry none (docs/canary.md). */
+exports.TRACK_LABEL = "churn-model/track";
+exports.CANARY_TRACK = "canary";
 exports.ENVIRONMENTS = ["staging", "production"];

@@ -9,6 +9,7 @@ exports.parsePolicyConfigText = parsePolicyConfigText;
  * docs/design.md ("Policy config").
  */
 const analysis_1 = require("./analysis");
+const canary_config_1 = require("./canary-config");
 const errors_1 = require("./errors");
 const names_1 = require("./names");
 const thresholds_1 = require("./thresholds");
@@ -30,7 +31,8 @@ function parsePolicyConfig(value, source) {
     const evidence = obj[names_1.EVIDENCE_POLICY];
     const thresholds = (0, thresholds_1.parseThresholds)(evidence, source);
     const analysis = (0, analysis_1.parseAnalysisSettings)(evidence);
-    const problems = analysis.problems.map((p) => `"${names_1.EVIDENCE_POLICY}".${p}`);
+    const strategies = (0, canary_config_1.promotionStrategiesOf)(evidence);
+    const problems = [...analysis.problems, ...strategies.problems].map((p) => `"${names_1.EVIDENCE_POLICY}".${p}`);
     const key = evidence.publicKey;
     if (key !== undefined && (typeof key !== "string" || !key.includes("BEGIN PUBLIC KEY"))) {
         problems.push(`"${names_1.EVIDENCE_POLICY}".publicKey must be an SPKI PEM public key (-----BEGIN PUBLIC KEY-----)`);
@@ -50,6 +52,7 @@ function parsePolicyConfig(value, source) {
     return {
         thresholds,
         analysis: analysis.settings,
+        strategies: strategies.settings,
         publicKey: typeof key === "string" && key.trim() !== "" ? key : undefined,
         allowedRegistries: registries,
         environment: environment,

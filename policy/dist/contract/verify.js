@@ -43,6 +43,8 @@ exports.verifyEvidence = verifyEvidence;
  * and the time. See docs/evidence-format.md ("What a verifier checks").
  */
 const crypto = __importStar(require("crypto"));
+const analysis_1 = require("./analysis");
+const analysis_record_1 = require("./analysis-record");
 const canonical_1 = require("./canonical");
 const errors_1 = require("./errors");
 const evidence_schema_1 = require("./evidence-schema");
@@ -148,7 +150,8 @@ function versionProblems(label, record, imageVersion) {
  * - a usable Ed25519 key is configured and the signature verifies under it;
  * - the record names exactly the image's version;
  * - it was created within maxEvidenceAgeHours of `now` and not in the future;
- * - promotion: the measurements meet the thresholds;
+ * - promotion: the measurements meet the thresholds, and a recorded analysis shows a pass under
+ *   the policy config's analysis settings (analysisProblems);
  * - rollback: `rollbackOf` is signed promotion evidence for the same version, created before
  *   the rollback, whose measurements meet the thresholds.
  */
@@ -203,6 +206,9 @@ function verifyEvidence(evidence, opts) {
     problems.push(...ageProblems(label, record.createdAt, now, thresholds.maxEvidenceAgeHours));
     if (record.kind === "promotion") {
         problems.push(...measuredProblems(label, record.measured, thresholds));
+        if (record.analysis !== undefined) {
+            problems.push(...(0, analysis_record_1.analysisProblems)(label, record.analysis, opts.analysis ?? analysis_1.DEFAULT_ANALYSIS, thresholds, record.window.end));
+        }
         return problems;
     }
     const earlier = record.rollbackOf;

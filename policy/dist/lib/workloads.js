@@ -1,6 +1,6 @@
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.WORKLOAD_KINDS = exports.DEPLOYMENT_TYPE = exports.SEMVER = exports.MODEL_NAME = exports.ENVIRONMENT_LABEL = exports.DIGEST = exports.APP_NAME_LABEL = void 0;
+exports.WORKLOAD_KINDS = exports.DEPLOYMENT_TYPE = exports.TRACK_LABEL = exports.SEMVER = exports.MODEL_NAME = exports.ENVIRONMENT_LABEL = exports.DIGEST = exports.APP_NAME_LABEL = void 0;
 exports.workloadOf = workloadOf;
 exports.containersOf = containersOf;
 exports.labelOf = labelOf;
@@ -8,6 +8,7 @@ exports.parseImage = parseImage;
 exports.imageVersion = imageVersion;
 exports.isChurnModelWorkload = isChurnModelWorkload;
 exports.isProduction = isProduction;
+exports.isCanaryTrack = isCanaryTrack;
 exports.namespaceOf = namespaceOf;
 /**
  * Kubernetes workloads as policies see them: the pod template of each workload kind, its
@@ -22,6 +23,7 @@ Object.defineProperty(exports, "DIGEST", { enumerable: true, get: function () { 
 Object.defineProperty(exports, "ENVIRONMENT_LABEL", { enumerable: true, get: function () { return contract_2.ENVIRONMENT_LABEL; } });
 Object.defineProperty(exports, "MODEL_NAME", { enumerable: true, get: function () { return contract_2.MODEL_NAME; } });
 Object.defineProperty(exports, "SEMVER", { enumerable: true, get: function () { return contract_2.SEMVER; } });
+Object.defineProperty(exports, "TRACK_LABEL", { enumerable: true, get: function () { return contract_2.TRACK_LABEL; } });
 exports.DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment";
 /** Every resource type that runs pods, by Pulumi type token. */
 exports.WORKLOAD_KINDS = {
@@ -166,6 +168,15 @@ function isChurnModelWorkload(w) {
  */
 function isProduction(w) {
     return labelOf(w, contract_1.ENVIRONMENT_LABEL) !== "staging";
+}
+/**
+ * Whether a workload is a canary track: its pods are labelled `churn-model/track: canary` and
+ * its selector selects on that label (so it can never own the stable's pods).
+ */
+function isCanaryTrack(w) {
+    const podLabel = (0, values_1.text)((0, values_1.record)(w.podMetadata?.labels)?.[contract_1.TRACK_LABEL]);
+    const selector = (0, values_1.text)((0, values_1.record)((0, values_1.record)((0, values_1.record)(w.props.spec)?.selector)?.matchLabels)?.[contract_1.TRACK_LABEL]);
+    return podLabel === contract_1.CANARY_TRACK && selector === contract_1.CANARY_TRACK;
 }
 /** The workload's namespace ("" when unset, i.e. the provider's default). */
 function namespaceOf(props) {

@@ -12,7 +12,8 @@ exports.HPA_TYPES = [
 exports.productionAutoscaling = {
     name: "production-autoscaling",
     description: "The production churn-model Deployment must be the scale target of a HorizontalPodAutoscaler, and every " +
-        "autoscaler targeting it must keep minReplicas at least minReplicas (default 2).",
+        "autoscaler targeting it must keep minReplicas at least minReplicas (default 2); a canary track needs no " +
+        "autoscaler but must run beside a stable Deployment in its namespace.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
@@ -22,9 +23,19 @@ exports.productionAutoscaling = {
     validateStack: (args, report) => {
         const min = args.getConfig().minReplicas ?? 2;
         const hpas = args.resources.filter((r) => exports.HPA_TYPES.includes(r.type));
-        for (const { resource: d, workload } of (0, stack_1.productionDeployments)(args.resources)) {
+        const deployments = (0, stack_1.productionDeployments)(args.resources);
+        for (const { resource: d, workload } of deployments) {
             const name = (0, values_1.text)(workload.metadata?.name);
             const namespace = (0, workloads_1.namespaceOf)(d.props);
+            if ((0, workloads_1.isCanaryTrack)(workload)) {
+                // A canary has a step's fixed size and no autoscaler, but only beside a stable that has one.
+                const stable = deployments.some((o) => !(0, workloads_1.isCanaryTrack)(o.workload) && (0, workloads_1.namespaceOf)(o.resource.props) === namespace);
+                if (!stable) {
+                    report(`${workload.display} is a canary track in production without a stable churn-model Deployment ` +
+                        "beside it in its namespace: a canary runs only next to the stable it is compared with", d.urn);
+                }
+                continue;
+            }
             const targeting = hpas.filter((h) => {
                 const ref = (0, values_1.record)((0, values_1.record)(h.props.spec)?.scaleTargetRef);
                 return ((0, values_1.text)(ref?.kind) === "Deployment" &&

@@ -36,10 +36,17 @@ exports.productionDisruptionBudget = {
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
         const pdbs = args.resources.filter((r) => r.type === exports.PDB_TYPE);
-        for (const { resource: d, workload } of (0, stack_1.productionDeployments)(args.resources)) {
+        const deployments = (0, stack_1.productionDeployments)(args.resources);
+        for (const { resource: d, workload } of deployments) {
             const podLabels = (0, values_1.record)(workload.podMetadata?.labels) ?? {};
-            const replicas = (0, values_1.num)((0, values_1.record)(d.props.spec)?.replicas) ?? 1;
             const namespace = (0, workloads_1.namespaceOf)(d.props);
+            // A canary track shares the service's budget with the stable: what may be disrupted at
+            // once is counted over both tracks' pods.
+            const replicas = (0, workloads_1.isCanaryTrack)(workload)
+                ? deployments
+                    .filter((o) => (0, workloads_1.namespaceOf)(o.resource.props) === namespace)
+                    .reduce((n, o) => n + ((0, values_1.num)((0, values_1.record)(o.resource.props.spec)?.replicas) ?? 1), 0)
+                : ((0, values_1.num)((0, values_1.record)(d.props.spec)?.replicas) ?? 1);
             const selecting = pdbs.filter((p) => (0, workloads_1.namespaceOf)(p.props) === namespace && (0, stack_1.selects)((0, values_1.record)((0, values_1.record)(p.props.spec)?.selector), podLabels));
             if (selecting.length === 0) {
                 report(`${workload.display} in production must be covered by a PodDisruptionBudget whose selector matches ` +

@@ -14,8 +14,8 @@ function isZero(v) {
  */
 exports.productionReplicas = {
     name: "production-replicas",
-    description: "The production churn-model Deployment must run at least minReplicas (default 2) replicas and roll out " +
-        "with the RollingUpdate strategy and maxUnavailable 0.",
+    description: "The production churn-model Deployment must run at least minReplicas (default 2) replicas (a canary track " +
+        "at least 1) and roll out with the RollingUpdate strategy and maxUnavailable 0.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
@@ -30,7 +30,8 @@ exports.productionReplicas = {
         if (!(0, workloads_1.isProduction)(w) || !(0, workloads_1.isChurnModelWorkload)(w)) {
             return;
         }
-        const min = args.getConfig().minReplicas ?? 2;
+        // A canary track runs a step's few pods beside the stable (production-autoscaling checks the stable is there).
+        const min = (0, workloads_1.isCanaryTrack)(w) ? 1 : (args.getConfig().minReplicas ?? 2);
         const spec = (0, values_1.record)(args.props.spec);
         const replicas = (0, values_1.num)(spec?.replicas);
         if (replicas === undefined) {

@@ -9,20 +9,29 @@ const configSchema = {
     properties: {
         ...(0, contract_1.thresholdSchemaProperties)(),
         publicKey: { type: "string", description: "The Ed25519 public key (SPKI PEM) that verifies evidence." },
+        strategies: {
+            type: "array",
+            items: { type: "string", enum: [...contract_1.STRATEGIES] },
+            description: "The promotion strategies this target accepts, the first the default (docs/canary.md).",
+        },
+        canary: {
+            type: "object",
+            description: "The canary steps and comparison criteria (docs/canary.md); read by the promotion.",
+        },
         ...contract_1.ANALYSIS_CONFIG_SCHEMA,
     },
 };
-function thresholdsOf(config) {
-    const section = {};
-    for (const key of contract_1.THRESHOLD_KEYS) {
-        section[key] = config[key];
-    }
-    return (0, contract_1.parseThresholds)(section, "the policy config");
+/**
+ * The engine's config of this policy is the policy config's `promotion-evidence` section (with
+ * the schema's defaults); it goes through the one policy-config parser like every other reader.
+ */
+function policyConfigOf(config) {
+    return (0, contract_1.parsePolicyConfig)({ [contract_1.EVIDENCE_POLICY]: config }, "the policy config");
 }
 function checkEvidence(w, config, report, now) {
-    let thresholds;
+    let policyConfig;
     try {
-        thresholds = thresholdsOf(config);
+        policyConfig = policyConfigOf(config);
     }
     catch (err) {
         if (err instanceof contract_1.ContractError) {
@@ -58,8 +67,9 @@ function checkEvidence(w, config, report, now) {
             continue;
         }
         const found = (0, contract_1.verifyEvidence)(evidence, {
-            publicKeyPem: config.publicKey,
-            thresholds,
+            publicKeyPem: policyConfig.publicKey,
+            thresholds: policyConfig.thresholds,
+            analysis: policyConfig.analysis,
             imageVersion: version,
             now,
         });
