@@ -12,12 +12,8 @@
  */
 import { expect } from "chai";
 import * as fs from "fs";
-import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
-import { CommandError, EngineEvent } from "@pulumi/pulumi/automation";
-import { policies } from "../../policy/pack";
-import { upsertStack } from "../../scripts/promotion/engine";
 import {
   generateEvidenceKeyPair,
   Measured,
@@ -26,8 +22,16 @@ import {
 } from "../../scripts/promotion/evidence";
 import { rollbackRecord } from "../../scripts/promotion/record";
 import { loadThresholds } from "../../scripts/promotion/thresholds";
-import { committedStackConfig, makeProjectDir, StackOverrides } from "../../scripts/sandbox/project";
-import { makeLocalBackend, REPO_ROOT } from "../../scripts/toolchain/env";
+import { committedStackConfig, StackOverrides } from "../../scripts/sandbox/project";
+import { REPO_ROOT } from "../../scripts/toolchain/env";
+import {
+  expectPackRefusal,
+  expectPass,
+  PreviewOutcome,
+  PreviewRig,
+  Program,
+  violation,
+} from "../helpers/policy-preview";
 
 const POLICY_DIR = path.join(REPO_ROOT, "policy");
 const PRODUCTION_CONFIG = path.join(POLICY_DIR, "config", "production.json");
@@ -39,69 +43,20 @@ const PRODUCTION = committedStackConfig("production");
 const VERSION = PRODUCTION["churn-model:modelVersion"] as string;
 const REGISTRY = PRODUCTION["churn-model:registry"] as string;
 
-const DEPLOYMENT = "kubernetes:apps/v1:Deployment::churn-model-deployment";
-
 /** The program's entry as the engine names it in an unhandled exception. */
 const ENTRY = path.join(REPO_ROOT, "stacks", "index.ts");
-
-interface Violation {
-  readonly policy: string;
-  readonly level: string;
-  /** `<type>::<name>` of the resource the violation is about. */
-  readonly resource: string;
-  /** The policy's description, which the engine puts before the message. */
-  readonly description: string;
-  readonly message: string;
-}
-
-interface Outcome {
-  readonly passed: boolean;
-  readonly violations: Violation[];
-  /** Error diagnostics of the run (the program's refusal, "preview failed"). */
-  readonly errors: string[];
-  /** The engine's output, for the assertion messages. */
-  readonly output: string;
-  readonly seconds: number;
-}
-
-type Program = "stacks" | "bypass";
-
-function descriptionOf(policy: string): string {
-  const found = policies.find((p) => p.name === policy);
-  if (found === undefined) throw new Error(`the pack has no policy ${policy}`);
-  return found.description;
-}
-
-/** A policy event as a violation: the engine's message is the description, a newline, the message. */
-function violationOf(e: NonNullable<EngineEvent["policyEvent"]>): Violation {
-  const [, , types = "", name = ""] = (e.resourceUrn ?? "").split("::");
-  const newline = e.message.indexOf("\n");
-  return {
-    policy: e.policyName,
-    level: e.enforcementLevel,
-    resource: `${types.split("$").pop()}::${name}`,
-    description: newline < 0 ? "" : e.message.slice(0, newline),
-    message: (newline < 0 ? e.message : e.message.slice(newline + 1)).trimEnd(),
-  };
-}
-
-function byPolicyAndMessage(a: Violation, b: Violation): number {
-  return `${a.policy} ${a.message}`.localeCompare(`${b.policy} ${b.message}`);
-}
 
 describe("the policy pack on real previews of the churn-model stacks (manifests rendered to a directory)", function () {
   this.timeout(600_000);
   const keys = generateEvidenceKeyPair();
   const thresholds = loadThresholds(PRODUCTION_CONFIG);
-  const salts: Record<string, string> = {};
   const times: { withPack?: number; withoutPack?: number } = {};
   let tmp: string;
-  let env: Record<string, string>;
+  let rig: PreviewRig;
   /** The production pack config: production.json with the test key and the stack's registry. */
   let packConfig: string;
   /** The same with looser thresholds (accuracy 0.5, 1000-hour evidence), for the program only. */
   let loosenedConfig: string;
-  let projects = 0;
 
   function promotion(
     opts: { version?: string; createdAt?: Date; measured?: Partial<Measured>; privateKeyPem?: string } = {},
@@ -141,54 +96,13 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
     );
   }
 
-  /**
-   * A project directory whose `stack` config is the committed one plus `overrides`, running
-   * the real program or the one that skips its evidence check.
-   */
-  function project(stack: string, overrides: StackOverrides, program: Program = "stacks"): string {
-    const dir = makeProjectDir(path.join(tmp, `project-${++projects}`), {
-      [stack]: { renderYamlToDirectory: path.join(tmp, `render-${stack}`), ...overrides },
-    });
-    fs.appendFileSync(path.join(dir, `Pulumi.${stack}.yaml`), yaml.dump({ encryptionsalt: salts[stack] }));
-    if (program === "bypass") {
-      fs.symlinkSync(path.join(REPO_ROOT, "test"), path.join(dir, "test"));
-      const file = path.join(dir, "Pulumi.yaml");
-      const doc = yaml.load(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-      fs.writeFileSync(file, yaml.dump({ ...doc, main: "test/helpers/policy-bypass-program.ts" }));
-    }
-    return dir;
-  }
-
-  /** `pulumi preview` of `stack` in `dir`, with the pack under `config` when given. */
-  async function preview(dir: string, stackName: string, config?: string): Promise<Outcome> {
-    const stack = await upsertStack(stackName, { projectDir: dir, env, createProduction: true });
-    const violations: Violation[] = [];
-    const errors: string[] = [];
-    const onEvent = (e: EngineEvent) => {
-      if (e.policyEvent) violations.push(violationOf(e.policyEvent));
-      if (e.diagnosticEvent?.severity === "error") errors.push(e.diagnosticEvent.message);
-    };
-    const pack = config === undefined ? {} : { policyPacks: [POLICY_DIR], policyPackConfigs: [config] };
-    const started = Date.now();
-    let passed = true;
-    let output: string;
-    try {
-      const result = await stack.preview({ color: "never", onEvent, ...pack });
-      output = result.stdout + result.stderr;
-    } catch (err) {
-      if (!(err instanceof CommandError)) throw err;
-      passed = false;
-      output = err.message;
-    }
-    const seconds = (Date.now() - started) / 1000;
-    violations.sort(byPolicyAndMessage);
-    return { passed, violations, errors, output, seconds };
-  }
+  const project = (stack: string, overrides: StackOverrides, program: Program = "stacks") =>
+    rig.project(stack, overrides, program);
+  const preview = (dir: string, stackName: string, config?: string): Promise<PreviewOutcome> =>
+    rig.preview(dir, stackName, config === undefined ? undefined : { dir: POLICY_DIR, config });
 
   before(async function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-policy-engine-"));
-    fs.mkdirSync(path.join(tmp, "state"));
-    env = { PULUMI_BACKEND_URL: makeLocalBackend(path.join(tmp, "state")) };
 
     const file = JSON.parse(fs.readFileSync(PRODUCTION_CONFIG, "utf8")) as Record<
       string,
@@ -207,14 +121,7 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
       }),
     );
 
-    const base = makeProjectDir(path.join(tmp, "project-0"), { staging: {}, production: {} });
-    for (const stackName of ["staging", "production"]) {
-      await upsertStack(stackName, { projectDir: base, env, createProduction: true });
-      const doc = yaml.load(fs.readFileSync(path.join(base, `Pulumi.${stackName}.yaml`), "utf8")) as {
-        encryptionsalt: string;
-      };
-      salts[stackName] = doc.encryptionsalt;
-    }
+    rig = await PreviewRig.create(tmp);
   });
 
   after(function () {
@@ -232,26 +139,8 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
     return { thresholdsFile: file, evidencePublicKey: publicKeyPem };
   }
 
-  /** A mandatory violation of `policy` on the churn-model Deployment. */
-  function violation(policy: string, message: string): Violation {
-    return { policy, level: "mandatory", resource: DEPLOYMENT, description: descriptionOf(policy), message };
-  }
-
-  function expectPackRefusal(outcome: Outcome, expected: Violation[]): void {
-    expect(outcome.violations, outcome.output).to.deep.equal([...expected].sort(byPolicyAndMessage));
-    // The program declared everything: the only error is the engine's verdict on the violations.
-    expect(outcome.errors, outcome.output).to.deep.equal(["preview failed\n"]);
-    expect(outcome.passed, outcome.output).to.equal(false);
-  }
-
-  function expectPass(outcome: Outcome): void {
-    expect(outcome.violations, outcome.output).to.deep.equal([]);
-    expect(outcome.errors, outcome.output).to.deep.equal([]);
-    expect(outcome.passed, outcome.output).to.equal(true);
-  }
-
   /** The program's unhandled exception, as the engine reports it, begins with `text`. */
-  function expectProgramRefusal(outcome: Outcome, text: string): void {
+  function expectProgramRefusal(outcome: PreviewOutcome, text: string): void {
     expect(outcome.violations, outcome.output).to.deep.equal([]);
     expect(outcome.errors, outcome.output).to.have.length(1);
     expect(outcome.errors[0]).to.satisfy(
