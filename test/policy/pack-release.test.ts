@@ -9,11 +9,11 @@ import * as path from "path";
 import * as ts from "typescript";
 import { packDigest, POLICY_DIR, releaseProblem, RELEASES_FILE } from "../../scripts/policy-pack/release";
 
-/** What `tsc -p policy/tsconfig.json` writes, file by file, relative to policy/. */
+/** What `tsc -p tsconfig.policy.json` writes, file by file, relative to policy/. */
 function compiledPack(): Map<string, string> {
-  const configFile = path.join(POLICY_DIR, "tsconfig.json");
+  const configFile = path.join(POLICY_DIR, "..", "tsconfig.policy.json");
   const read = ts.readConfigFile(configFile, (f) => ts.sys.readFile(f));
-  const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, POLICY_DIR);
+  const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, path.dirname(configFile));
   const program = ts.createProgram(parsed.fileNames, parsed.options);
   const out = new Map<string, string>();
   const result = program.emit(undefined, (file, text) => out.set(path.relative(POLICY_DIR, file), text));

@@ -82,6 +82,49 @@ describe("verifying evidence with the recipe of docs/evidence-format.md (python3
     expect(result.openssl).to.equal(0);
   });
 
+  it("verifies evidence carrying the gate's analysis (fractional counts, nulls, a Bonferroni confidence)", function () {
+    const interval = (k: number) => ({
+      start: new Date(Date.parse("2025-05-31T06:00:00.000Z") + k * 3_600_000).toISOString(),
+      end: new Date(Date.parse("2025-05-31T07:00:00.000Z") + k * 3_600_000).toISOString(),
+      outcomes: { accuracy: "pass", latency_p99: "pass", error_rate: "pass", uptime: "pass" },
+      labeled: k === 0 ? null : 1440,
+      correct: k === 0 ? null : 1324.8,
+      requests: 7200.000000000001,
+      serverErrors: 14.4,
+    });
+    const analysis = {
+      method: {
+        method: "clopper-pearson",
+        confidence: 0.95,
+        intervalConfidence: 1 - 0.05 / 24,
+        analysisIntervalMinutes: 60,
+        intervals: 24,
+        maxFailedIntervals: 0,
+        maxStalenessSeconds: 120,
+      },
+      counts: {
+        labeled: 34560,
+        correct: 31795.2,
+        requests: 172800,
+        serverErrors: 345.6,
+        latencyRequests: 172800,
+        latencyAboveBound: 345.59999999999127,
+        latencyBoundMs: 250,
+        uptime: 1,
+        firstSample: 1748649600,
+        lastSample: 1748757595,
+      },
+      bounds: { accuracy: [0.9171071012345678, 0.9228412345678901], errorRate: [0.0017953, 0.0022223] },
+      dryRun: ["baseline_accuracy"],
+      intervals: Array.from({ length: 24 }, (_, k) => interval(k)),
+    };
+    const e = evidence({ analysis });
+    expect(e.record.analysis?.intervals).to.have.length(24);
+    const result = recipe(JSON.stringify(e));
+    expect(result.output).to.contain("Signature Verified Successfully");
+    expect(result.openssl).to.equal(0);
+  });
+
   it("verifies the evidence whichever way its JSON is laid out (pretty-printed, keys reordered)", function () {
     const e = evidence();
     const reordered = {
