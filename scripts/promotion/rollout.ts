@@ -10,12 +10,11 @@ import { defaultStateDir, REPO_ROOT } from "../toolchain/env";
 import { readStackConfig } from "../../stacks/config";
 import { BakeObservation, judgeBake, RollbackTriggers, rollbackTriggers } from "./bake";
 import { engineError, EngineOptions, firstLine, latestUpdateNumber, projectDir, selectStack } from "./engine";
-import * as fs from "fs";
-import * as os from "os";
 import { acquirePromotionLock, HeldLock, pendingRecovery } from "./lock";
-import { ConcurrentUpdate, DependencyUnavailable, HumanNeeded, RecoveryPending } from "./errors";
-import { commandLine, sessionMembers, stopSessions, watchSessions } from "./processes";
-import { EngineLock, judgeEngineLocks, planRecovery, RecoveryPlan } from "./recovery";
+import { DependencyUnavailable, RecoveryPending } from "./errors";
+import { commandLine, sessionMembers, watchSessions } from "./processes";
+import { EngineLock, planRecovery, RecoveryPlan } from "./recovery";
+import { carryOutRecovery, fileBackendLocks, operationStarted } from "./recovery-run";
 import { parseSignedEvidence, SignedEvidence } from "./evidence";
 import { collectMetrics, DEFAULT_QUERIES, QueryTemplates } from "./metrics";
 import { createPrometheusClient } from "./prometheus";
@@ -80,33 +79,7 @@ export function promotionLockDir(opts: EngineOptions, stack: string): string {
  * each naming the pid and host of the pulumi process that took it); none for other backends.
  */
 export function engineLocks(opts: EngineOptions, stack: string): EngineLock[] {
-  const backend = backendUrl(opts);
-  if (!backend.startsWith("file://")) return [];
-  const root = path.join(backend.slice("file://".length), ".pulumi", "locks");
-  const short = stack.split("/").pop() ?? stack;
-  const out: EngineLock[] = [];
-  const walk = (dir: string, depth: number): void => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory() && depth < 4) walk(p, depth + 1);
-      else if (e.isFile() && e.name.endsWith(".json") && path.basename(dir) === short) {
-        try {
-          const raw = JSON.parse(fs.readFileSync(p, "utf8")) as { pid?: unknown; hostname?: unknown };
-          out.push({ file: p, pid: Number(raw.pid), hostname: String(raw.hostname ?? "") });
-        } catch {
-          out.push({ file: p, pid: NaN, hostname: "" });
-        }
-      }
-    }
-  };
-  walk(root, 0);
-  return out;
+  return fileBackendLocks(backendUrl(opts), stack);
 }
 
 interface ProductionOutputs {
@@ -173,67 +146,16 @@ export class StackRollout implements ProductionDeployer {
     await this.recover(planRecovery(held.stale !== undefined ? held.journal() : undefined), held, opts);
   }
 
-  private async recover(plan: RecoveryPlan, held: HeldLock, opts: PrepareOptions): Promise<void> {
-    if (plan.kind === "none") return;
-    const stale = held.stale!;
-    const name = this.opts.stack;
-    this.say(
-      `recovering ${name}: the promotion started ${stale.holder.startedAt} (host ${stale.holder.host}, ` +
-        `pid ${stale.holder.pid}) ended during "${stale.phase}" without finishing`,
-    );
-    const stopped = await stopSessions(plan.sessions);
-    for (const p of stopped) this.say(`recovering ${name}: stopped left-over engine process ${p}`);
-    const inherited = new Set(plan.sessions.map((x) => x.pid));
-    held.update({ sessions: held.journal().sessions.filter((x) => !inherited.has(x.pid)) });
-    if (plan.kind === "stop-leftovers") {
-      this.say(`recovered ${name}: nothing of it had been changed`);
-      return;
-    }
-    const stack = await this.stack();
-    const locks = this.opts.engineLocks ? this.opts.engineLocks() : engineLocks(this.opts, name);
-    const verdict = judgeEngineLocks(locks, plan.sessions, os.hostname());
-    if (verdict.action === "refuse") {
-      throw new ConcurrentUpdate(
-        `${name} is locked by an engine update this tool did not start (` +
-          verdict.foreign.map((l) => `pid ${l.pid} on ${l.hostname}`).join(", ") +
-          "); it is not cancelled, and recovery waits for it: nothing was changed",
-      );
-    }
-    if (verdict.action === "cancel") {
-      await stack.cancel();
-      this.say(`recovering ${name}: cleared the engine lock the interrupted update left`);
-    }
-    await stack.refresh({ color: "never", clearPendingCreates: true });
-    this.say(`recovering ${name}: pending operations cleared, state refreshed from the cluster`);
-    if (plan.kind === "restore-config") {
-      for (const [key, value] of Object.entries(plan.previousConfig)) {
-        if (value === null) await stack.removeConfig(key);
-        else await stack.setConfig(key, { value });
-      }
-      held.update({ phase: "locked", previousConfig: undefined, target: undefined });
-      throw new HumanNeeded(
-        `the interrupted promotion of ${stale.target ?? "a version"} was ${name}'s first: there is no earlier ` +
-          `version to return to. Its config is restored and its state refreshed, but ${name} runs whatever ` +
-          "that update left: a person must check it now",
-      );
-    }
-    const evidence = opts.signRollback(parseSignedEvidence(plan.evidenceJson), plan.approver);
-    this.say(`recovering ${name}: returning to ${plan.version}, the version it ran before`);
-    const back = await this.apply(evidence, (l) => this.say(l), "recovery rollback");
-    if (!back.ok) {
-      throw new HumanNeeded(
-        `recovering ${name}: the rollback to ${plan.version} failed: ${back.reason}. ${name} needs a person now ` +
-          "(the next promotion tries the recovery again)",
-      );
-    }
-    const health = await this.verify(plan.version, (l) => this.say(l));
-    if (!health.healthy) {
-      throw new HumanNeeded(
-        `recovering ${name}: ${plan.version} is not healthy after the rollback: ${health.reasons.join("; ")}. ` +
-          `${name} needs a person now (the next promotion tries the recovery again)`,
-      );
-    }
-    this.say(`recovered ${name}: it runs ${plan.version} again, verified healthy`);
+  private recover(plan: RecoveryPlan, held: HeldLock, opts: PrepareOptions): Promise<void> {
+    return carryOutRecovery(plan, held, opts, {
+      name: this.opts.stack,
+      stack: () => this.stack(),
+      engineLocks: () =>
+        this.opts.engineLocks ? this.opts.engineLocks() : engineLocks(this.opts, this.opts.stack),
+      apply: (evidence, progress, what) => this.apply(evidence, progress, what),
+      verify: (version, progress) => this.verify(version, progress),
+      say: (line) => this.say(line),
+    });
   }
 
   /** Releases the lock when production is settled; else leaves the journal for the next run. */
@@ -326,7 +248,7 @@ export class StackRollout implements ProductionDeployer {
       );
       return { ok: true, updateVersion };
     } catch (err) {
-      const started = await this.updateStarted(stack, t0);
+      const started = await operationStarted(stack, "update", t0);
       if (!started) {
         await restore();
         // Nothing changed: a promotion that never started leaves production settled.
@@ -413,18 +335,6 @@ export class StackRollout implements ProductionDeployer {
         ? { canarySelector: selector(canary.metricsSelector, "canary.metricsSelector") }
         : {}),
     };
-  }
-
-  /** Whether the engine recorded an update that began after t0 (so something may have changed). */
-  private async updateStarted(stack: ProductionStack, t0: number): Promise<boolean> {
-    try {
-      const history = await stack.history(1);
-      return (
-        history.length > 0 && history[0].startTime.getTime() >= t0 - 1000 && history[0].kind === "update"
-      );
-    } catch {
-      return false;
-    }
   }
 
   private async outputs(): Promise<ProductionOutputs> {

@@ -187,4 +187,29 @@ describe("a promotion's processes and its recovery, with the real engine", funct
     // Production is unsettled: the next run must recover it first.
     expect(pendingRecovery(promotionLockDir({ env }, "production"))?.phase).to.equal("verifying");
   });
+
+  it("exits 6 naming the refresh when recovery cannot read production back, and keeps the recovery pending", async function () {
+    // The first test left production "verifying" with a dead holder; the render-only
+    // provider has no cluster to refresh from, as when production's cluster is unreachable.
+    const lockDir = promotionLockDir({ env }, "production");
+    expect(pendingRecovery(lockDir)?.phase, "left by the test before").to.equal("verifying");
+    const r = await start([...gateArgs("healthy"), "--approved-by", "it", "--bake", "10s"]).done;
+    expect(r.code, r.stderr).to.equal(6);
+    expect(r.stderr).to.match(
+      /promote: recovering production: the refresh of its state failed: failed to read resource state due to unreachable cluster\./,
+    );
+    expect(r.stderr).to.contain(
+      'What production runs is unknown (the promotion of 2.0.0 was interrupted during "verifying")',
+    );
+    expect(r.stderr).to.contain("a person must look at it now");
+    expect(r.stderr).to.not.contain("unexpected failure");
+    expect(r.stdout, "nothing was decided").to.equal("");
+    const pending = pendingRecovery(lockDir);
+    expect(pending?.phase, "the recovery stays pending").to.equal("rolling-back");
+    expect(pending?.abandoned).to.equal(true);
+
+    const dry = await start([...gateArgs("healthy"), "--dry-run"]).done;
+    expect(dry.code, dry.stderr).to.equal(2);
+    expect(dry.stderr).to.contain('ended during "rolling-back" without finishing');
+  });
 });

@@ -1,0 +1,233 @@
+/**
+ * Carrying out a recovery plan (recovery.ts) on the production stack: stop what the
+ * interrupted promotion left running, clear the engine's lock when it was ours, refresh the
+ * state from the cluster, then return production to the version it ran before and verify it.
+ *
+ * Every failure leaves with a typed error (errors.ts), never an untyped one:
+ * - an engine step that did not start (the engine's lock held by someone else, the backend
+ *   unreadable): ConcurrentUpdate or DependencyUnavailable, exit 2, nothing was changed;
+ * - a refresh or cancel that started and failed (the provider could not reach the cluster,
+ *   say): HumanNeeded, exit 6, production's state is unknown and a person must look;
+ * - a rollback that failed or left production unhealthy: HumanNeeded, exit 6.
+ * In each case the journal stays `rolling-back`, so the next promotion tries again.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { PrepareOptions, Progress, UpdateResult, VerifyResult } from "./deployer";
+import { firstLine, isConcurrentUpdate } from "./engine";
+import { CdError, ConcurrentUpdate, DependencyUnavailable, HumanNeeded } from "./errors";
+import { parseSignedEvidence, SignedEvidence } from "./evidence";
+import type { HeldLock, Journal } from "./lock";
+import { stopSessions } from "./processes";
+import { EngineLock, judgeEngineLocks, RecoveryPlan } from "./recovery";
+import type { ProductionStack } from "./rollout";
+
+/** What a recovery needs of the rollout it runs in. */
+export interface RecoveryContext {
+  readonly name: string;
+  readonly stack: () => Promise<ProductionStack>;
+  readonly engineLocks: () => EngineLock[];
+  readonly apply: (evidence: SignedEvidence, progress: Progress, what: string) => Promise<UpdateResult>;
+  readonly verify: (version: string, progress: Progress) => Promise<VerifyResult>;
+  readonly say: Progress;
+}
+
+/** The engine steps of a recovery that can fail on their own. */
+export type RecoveryStep = "refresh" | "cancel";
+
+/**
+ * The typed error for a recovery step that failed. Rules, in order:
+ * - the engine says another update holds the stack → ConcurrentUpdate (exit 2);
+ * - the step never started (nothing in the stack's history since it was run) →
+ *   DependencyUnavailable (exit 2): nothing was changed;
+ * - otherwise it started and failed → HumanNeeded (exit 6): what production runs cannot be
+ *   read back after a promotion interrupted mid-change.
+ * The message names the stack, the step, the engine's first line and the interrupted phase.
+ */
+export function recoveryStepError(opts: {
+  readonly stack: string;
+  readonly step: RecoveryStep;
+  readonly interrupted: Pick<Journal, "phase" | "target">;
+  readonly started: boolean;
+  readonly err: unknown;
+}): CdError {
+  const { stack, step, interrupted } = opts;
+  const what = step === "refresh" ? "the refresh of its state" : "clearing the engine's lock";
+  const pending =
+    `the recovery of the promotion of ${interrupted.target ?? "a version"} interrupted during ` +
+    `"${interrupted.phase}" stays pending and the next promotion tries it again`;
+  if (isConcurrentUpdate(opts.err)) {
+    return new ConcurrentUpdate(
+      `recovering ${stack}: ${what} did not start: another update of ${stack} is in progress. ` +
+        `Nothing was changed; ${pending}`,
+    );
+  }
+  if (!opts.started) {
+    return new DependencyUnavailable(
+      `recovering ${stack}: ${what} did not start: ${sentence(engineFailure(opts.err))} Nothing was changed; ${pending}`,
+    );
+  }
+  return new HumanNeeded(
+    `recovering ${stack}: ${what} failed: ${sentence(engineFailure(opts.err))} What ${stack} runs is unknown ` +
+      `(the promotion of ${interrupted.target ?? "a version"} was interrupted during "${interrupted.phase}"): ` +
+      `a person must look at it now; ${pending}`,
+  );
+}
+
+/**
+ * What an engine failure says went wrong: its distinct `error:` lines (the engine's message
+ * starts with its exit code and the whole output), at most two, else its first line.
+ */
+export function engineFailure(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const errors = [
+    ...new Set(
+      text
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => /^error: /.test(l))
+        .map((l) => l.slice("error: ".length)),
+    ),
+  ];
+  return errors.length > 0 ? errors.slice(0, 2).join("; ") : firstLine(err);
+}
+
+/** `text` ending in exactly one full stop. */
+function sentence(text: string): string {
+  return `${text.replace(/[.\s]+$/, "")}.`;
+}
+
+/** Whether the engine recorded an operation of `kind` that began after t0 (so something may have changed). */
+export async function operationStarted(
+  stack: Pick<ProductionStack, "history">,
+  kind: string,
+  t0: number,
+): Promise<boolean> {
+  try {
+    const history = await stack.history(1);
+    return history.length > 0 && history[0].startTime.getTime() >= t0 - 1000 && history[0].kind === kind;
+  } catch {
+    return false;
+  }
+}
+
+async function step(
+  ctx: RecoveryContext,
+  stack: ProductionStack,
+  which: RecoveryStep,
+  interrupted: Journal,
+  run: () => Promise<unknown>,
+): Promise<void> {
+  const t0 = Date.now();
+  try {
+    await run();
+  } catch (err) {
+    // A cancel only deletes the engine's lock: it changed nothing unless it succeeded.
+    const started = which === "refresh" && (await operationStarted(stack, "refresh", t0));
+    throw recoveryStepError({ stack: ctx.name, step: which, interrupted, started, err });
+  }
+}
+
+/** Carries out `plan` for the journal `held` took over (held.stale); returns when production is settled. */
+export async function carryOutRecovery(
+  plan: RecoveryPlan,
+  held: HeldLock,
+  opts: PrepareOptions,
+  ctx: RecoveryContext,
+): Promise<void> {
+  if (plan.kind === "none") return;
+  const stale = held.stale!;
+  const name = ctx.name;
+  ctx.say(
+    `recovering ${name}: the promotion started ${stale.holder.startedAt} (host ${stale.holder.host}, ` +
+      `pid ${stale.holder.pid}) ended during "${stale.phase}" without finishing`,
+  );
+  const stopped = await stopSessions(plan.sessions);
+  for (const p of stopped) ctx.say(`recovering ${name}: stopped left-over engine process ${p}`);
+  const inherited = new Set(plan.sessions.map((x) => x.pid));
+  held.update({ sessions: held.journal().sessions.filter((x) => !inherited.has(x.pid)) });
+  if (plan.kind === "stop-leftovers") {
+    ctx.say(`recovered ${name}: nothing of it had been changed`);
+    return;
+  }
+  const stack = await ctx.stack();
+  const verdict = judgeEngineLocks(ctx.engineLocks(), plan.sessions, os.hostname());
+  if (verdict.action === "refuse") {
+    throw new ConcurrentUpdate(
+      `${name} is locked by an engine update this tool did not start (` +
+        verdict.foreign.map((l) => `pid ${l.pid} on ${l.hostname}`).join(", ") +
+        "); it is not cancelled, and recovery waits for it: nothing was changed",
+    );
+  }
+  if (verdict.action === "cancel") {
+    await step(ctx, stack, "cancel", stale, () => stack.cancel());
+    ctx.say(`recovering ${name}: cleared the engine lock the interrupted update left`);
+  }
+  await step(ctx, stack, "refresh", stale, () =>
+    stack.refresh({ color: "never", clearPendingCreates: true }),
+  );
+  ctx.say(`recovering ${name}: pending operations cleared, state refreshed from the cluster`);
+  if (plan.kind === "restore-config") {
+    for (const [key, value] of Object.entries(plan.previousConfig)) {
+      if (value === null) await stack.removeConfig(key);
+      else await stack.setConfig(key, { value });
+    }
+    held.update({ phase: "locked", previousConfig: undefined, target: undefined });
+    throw new HumanNeeded(
+      `the interrupted promotion of ${stale.target ?? "a version"} was ${name}'s first: there is no earlier ` +
+        `version to return to. Its config is restored and its state refreshed, but ${name} runs whatever ` +
+        "that update left: a person must check it now",
+    );
+  }
+  const evidence = opts.signRollback(parseSignedEvidence(plan.evidenceJson), plan.approver);
+  ctx.say(`recovering ${name}: returning to ${plan.version}, the version it ran before`);
+  const back = await ctx.apply(evidence, ctx.say, "recovery rollback");
+  if (!back.ok) {
+    throw new HumanNeeded(
+      `recovering ${name}: the rollback to ${plan.version} failed: ${back.reason}. ${name} needs a person now ` +
+        "(the next promotion tries the recovery again)",
+    );
+  }
+  const health = await ctx.verify(plan.version, ctx.say);
+  if (!health.healthy) {
+    throw new HumanNeeded(
+      `recovering ${name}: ${plan.version} is not healthy after the rollback: ${health.reasons.join("; ")}. ` +
+        `${name} needs a person now (the next promotion tries the recovery again)`,
+    );
+  }
+  ctx.say(`recovered ${name}: it runs ${plan.version} again, verified healthy`);
+}
+
+/**
+ * The engine's own locks on a stack of a file backend (`.pulumi/locks/…/<stack>/*.json`,
+ * each naming the pid and host of the pulumi process that took it); none for other backends.
+ */
+export function fileBackendLocks(backend: string, stack: string): EngineLock[] {
+  if (!backend.startsWith("file://")) return [];
+  const root = path.join(backend.slice("file://".length), ".pulumi", "locks");
+  const short = stack.split("/").pop() ?? stack;
+  const out: EngineLock[] = [];
+  const walk = (dir: string, depth: number): void => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory() && depth < 4) walk(p, depth + 1);
+      else if (e.isFile() && e.name.endsWith(".json") && path.basename(dir) === short) {
+        try {
+          const raw = JSON.parse(fs.readFileSync(p, "utf8")) as { pid?: unknown; hostname?: unknown };
+          out.push({ file: p, pid: Number(raw.pid), hostname: String(raw.hostname ?? "") });
+        } catch {
+          out.push({ file: p, pid: NaN, hostname: "" });
+        }
+      }
+    }
+  };
+  walk(root, 0);
+  return out;
+}

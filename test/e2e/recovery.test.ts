@@ -1,0 +1,182 @@
+/**
+ * Kill tests on the sandbox (real engine, control plane, Prometheus, traffic): a promotion
+ * SIGKILLed while production verifies the candidate, and one SIGKILLed during its own
+ * rollback's `pulumi up`. Each is followed by a dry run (it reports the pending recovery and
+ * changes nothing) and by a promotion the gate rejects (it recovers production first:
+ * production runs the last good version, verified, nothing pending, the lock free).
+ */
+import { expect } from "chai";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Stories } from "../../scripts/demo/stories";
+import { PRODUCTION_POLICY, VERSIONS } from "../../scripts/sandbox/driver";
+import { selectStack } from "../../scripts/promotion/engine";
+import { parseSignedEvidence } from "../../scripts/promotion/evidence";
+import { Journal, lockHeld, pendingRecovery, readLatest } from "../../scripts/promotion/lock";
+import { sessionMembers } from "../../scripts/promotion/processes";
+import { engineLocks, promotionLockDir } from "../../scripts/promotion/rollout";
+import { sandboxDown, sandboxEnv, sandboxUp, SandboxState } from "../../scripts/sandbox/cli";
+import { apiRequest } from "../../scripts/sandbox/controlplane";
+import { processEnv } from "../../scripts/toolchain/env";
+import {
+  DURING_VERIFICATION,
+  duringRollbackUpdate,
+  KillPoint,
+  promoteAndKill,
+} from "../helpers/killed-promotion";
+
+describe("a promotion killed during verification or rollback, on the sandbox (e2e)", function () {
+  this.timeout(60 * 60_000);
+  let dir: string;
+  let s: SandboxState;
+  let stories: Stories;
+  const log: string[] = [];
+  const lockDir = () => promotionLockDir({ env: sandboxEnv(s) }, "production");
+
+  async function productionImage(): Promise<string> {
+    const res = await apiRequest(
+      s.server,
+      path.join(dir, "cluster", "pki"),
+      "GET",
+      "/apis/apps/v1/namespaces/production/deployments/churn-model",
+    );
+    const d = JSON.parse(res.body) as { spec: { template: { spec: { containers: { image: string }[] } } } };
+    return d.spec.template.spec.containers[0].image;
+  }
+
+  async function productionConfig(): Promise<Record<string, string>> {
+    const stack = await selectStack("production", { projectDir: s.projectDir, env: sandboxEnv(s) });
+    const all = await stack.getAllConfig();
+    return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
+  }
+
+  async function pendingOperations(): Promise<unknown[]> {
+    const stack = await selectStack("production", { projectDir: s.projectDir, env: sandboxEnv(s) });
+    return (await stack.exportStack()).deployment.pending_operations ?? [];
+  }
+
+  /** Staging runs `version` long enough for the gate. */
+  async function throughStaging(version: string): Promise<void> {
+    const deploy = await stories.deployStaging(version);
+    expect(deploy.code, deploy.stderr).to.equal(0);
+    await stories.soak(version);
+  }
+
+  /** Promotes staging's `version` and kills it at `point`, with a bake long enough never to end by itself. */
+  function killAt(version: string, point: KillPoint): ReturnType<typeof promoteAndKill> {
+    return promoteAndKill({
+      cwd: s.projectDir,
+      env: processEnv({ ...process.env, ...sandboxEnv(s) }),
+      args: [
+        "--model-version",
+        version,
+        "--thresholds",
+        PRODUCTION_POLICY,
+        "--window",
+        "1h",
+        "--approved-by",
+        "e2e",
+        "--bake",
+        "1h",
+      ],
+      lockDir: lockDir(),
+      point,
+    });
+  }
+
+  /**
+   * After the kill: a dry run reports the pending recovery and changes nothing; then a
+   * promotion the gate rejects (staging's version judged as of 30 s after its deploy, short
+   * of the soak time) recovers production first and exits 3.
+   */
+  async function dryRunThenRejected(version: string, killed: Journal): Promise<string> {
+    const lockFiles = fs.readdirSync(lockDir()).sort();
+    const configBefore = await productionConfig();
+    const dry = await stories.promote(version, ["--dry-run"]);
+    expect(dry.run.code, dry.run.stderr).to.equal(2);
+    expect(dry.run.stderr).to.contain(
+      `the promotion of ${killed.target} to production started ${killed.holder.startedAt}`,
+    );
+    expect(dry.run.stderr).to.contain(`ended during "${killed.phase}" without finishing`);
+    expect(dry.run.stderr).to.contain("Recovery (roll-back) is pending");
+    expect(fs.readdirSync(lockDir()).sort(), "the dry run leaves the lock alone").to.deep.equal(lockFiles);
+    expect(await productionConfig(), "the dry run changes nothing").to.deep.equal(configBefore);
+
+    const deployedAt = await stories.stagingDeployedAt();
+    const at = new Date(deployedAt.getTime() + 30_000).toISOString();
+    const rejected = await stories.promote(version, ["--at", at]);
+    expect(rejected.run.code, rejected.run.stderr).to.equal(3);
+    expect(rejected.decision?.checks.find((c) => c.name === "soak_time")?.passed).to.equal(false);
+    return rejected.run.stderr;
+  }
+
+  /** Production is back on `good`, verified, with rollback evidence; nothing pending, the lock free. */
+  async function expectRecoveredTo(good: string, killed: Journal, stderr: string): Promise<void> {
+    expect(stderr).to.contain(`ended during "${killed.phase}" without finishing`);
+    expect(stderr).to.contain(`recovering production: returning to ${good}, the version it ran before`);
+    expect(stderr).to.contain(`recovered production: it runs ${good} again, verified healthy`);
+    expect(await productionImage()).to.match(new RegExp(`:${good.replace(/\./g, "\\.")}$`));
+    const config = await productionConfig();
+    expect(config["churn-model:modelVersion"]).to.equal(good);
+    const evidence = parseSignedEvidence(config["churn-model:promotionEvidence"]);
+    expect(evidence.record.kind).to.equal("rollback");
+    expect(evidence.record.modelVersion).to.equal(good);
+    expect(await pendingOperations()).to.deep.equal([]);
+    expect(engineLocks({ env: sandboxEnv(s) }, "production")).to.deep.equal([]);
+    expect(sessionMembers(killed.sessions), "nothing of the killed promotion still runs").to.deep.equal([]);
+    expect(lockHeld(lockDir())).to.equal(false);
+    expect(pendingRecovery(lockDir())).to.equal(undefined);
+    expect(readLatest(lockDir())?.tookOverFrom).to.equal(killed.generation);
+  }
+
+  before(async function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "churn-e2e-recovery-"));
+    s = await sandboxUp({ dir, trafficRate: 0, log: (l) => log.push(l) });
+    stories = new Stories(s, (l) => log.push(l), { bake: "25s", trafficRate: 15 });
+    stories.startTraffic();
+    const first = await stories.promoteStory(1, VERSIONS.baseline, "baseline");
+    expect(
+      first.runs.map((r) => r.code),
+      first.runs.map((r) => r.stderr).join("\n"),
+    ).to.deep.equal([0, 0]);
+  });
+
+  after(async function () {
+    await stories?.stopTraffic();
+    if (s) await sandboxDown({ dir, log: () => undefined });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") console.log(log.slice(-120).join("\n"));
+    log.length = 0;
+  });
+
+  it("killed while production verifies the candidate: a dry run reports it, the next promotion returns production to the last good version", async function () {
+    await throughStaging(VERSIONS.improved);
+    const killed = await killAt(VERSIONS.improved, DURING_VERIFICATION);
+    expect(killed.journal).to.deep.include({ phase: "verifying", target: VERSIONS.improved });
+    expect(killed.journal.previousConfig?.["churn-model:modelVersion"]).to.equal(VERSIONS.baseline);
+    expect((await productionConfig())["churn-model:modelVersion"]).to.equal(VERSIONS.improved);
+    expect(await productionImage()).to.match(/:1\.1\.0$/);
+
+    const stderr = await dryRunThenRejected(VERSIONS.improved, killed.journal);
+    await expectRecoveredTo(VERSIONS.baseline, killed.journal, stderr);
+  });
+
+  it("killed during its own rollback's pulumi up: a dry run reports it, the next promotion finishes the rollback", async function () {
+    await throughStaging(VERSIONS.errorProne);
+    const engineLocked = () => engineLocks({ env: sandboxEnv(s) }, "production").length > 0;
+    const killed = await killAt(VERSIONS.errorProne, duringRollbackUpdate(engineLocked));
+    expect(killed.stderr).to.match(/error rate .* exceeds 0\.01/);
+    expect(killed.stderr).to.contain(`Rolling production back to ${VERSIONS.baseline}`);
+    expect(killed.journal).to.deep.include({ phase: "rolling-back", target: VERSIONS.baseline });
+    expect(killed.journal.previousConfig?.["churn-model:modelVersion"]).to.equal(VERSIONS.baseline);
+    expect(engineLocked(), "the killed update left the engine's lock").to.equal(true);
+
+    const stderr = await dryRunThenRejected(VERSIONS.errorProne, killed.journal);
+    expect(stderr).to.contain("recovering production: cleared the engine lock the interrupted update left");
+    await expectRecoveredTo(VERSIONS.baseline, killed.journal, stderr);
+  });
+});

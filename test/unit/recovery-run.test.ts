@@ -1,0 +1,193 @@
+/**
+ * How a failed engine step of a recovery becomes an exit code: a table over the step, whether
+ * it started, and what the engine said; and what of the engine's output the message keeps.
+ */
+import { assert, expect } from "chai";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+  CdError,
+  ConcurrentUpdate,
+  DependencyUnavailable,
+  exitCodeOf,
+  HumanNeeded,
+} from "../../scripts/promotion/errors";
+import { acquirePromotionLock, generationFile, Journal, pendingRecovery } from "../../scripts/promotion/lock";
+import { bootId } from "../../scripts/promotion/processes";
+import { planRecovery } from "../../scripts/promotion/recovery";
+import {
+  carryOutRecovery,
+  engineFailure,
+  recoveryStepError,
+  RecoveryStep,
+} from "../../scripts/promotion/recovery-run";
+import type { ProductionStack } from "../../scripts/promotion/rollout";
+
+/** The shape of the Automation API's CommandError message: exit code, then the whole output. */
+function commandError(...lines: string[]): Error {
+  return new Error(["code: 255", " stdout: ", ...lines, "", " stderr: ", " err?: "].join("\n"));
+}
+
+const UNREACHABLE = commandError(
+  "Refreshing (production):",
+  "    warning: configured Kubernetes cluster is unreachable: no configuration has been provided",
+  "    error: failed to read resource state due to unreachable cluster.",
+  "    error: failed to read resource state due to unreachable cluster.",
+  "Resources:",
+  "    8 errored",
+);
+const LOCKED = commandError(
+  "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.",
+);
+const NO_BACKEND = new Error("spawn /opt/pulumi/bin/pulumi ENOENT");
+
+describe("a failed recovery step's exit code", function () {
+  const interrupted = { phase: "verifying" as const, target: "1.1.0" };
+  const rows: [string, RecoveryStep, boolean, Error, new (m: string) => CdError, number, RegExp][] = [
+    [
+      "a refresh that started and could not read the cluster: production is unknown",
+      "refresh",
+      true,
+      UNREACHABLE,
+      HumanNeeded,
+      6,
+      /^recovering production: the refresh of its state failed: failed to read resource state due to unreachable cluster\. What production runs is unknown \(the promotion of 1\.1\.0 was interrupted during "verifying"\): a person must look at it now; the recovery .* stays pending/,
+    ],
+    [
+      "a refresh that never started (the engine could not run)",
+      "refresh",
+      false,
+      NO_BACKEND,
+      DependencyUnavailable,
+      2,
+      /^recovering production: the refresh of its state did not start: spawn \/opt\/pulumi\/bin\/pulumi ENOENT\. Nothing was changed; the recovery of the promotion of 1\.1\.0 interrupted during "verifying" stays pending/,
+    ],
+    [
+      "a refresh refused because another update holds the stack, even if history moved",
+      "refresh",
+      true,
+      LOCKED,
+      ConcurrentUpdate,
+      2,
+      /^recovering production: the refresh of its state did not start: another update of production is in progress\. Nothing was changed/,
+    ],
+    [
+      "a cancel that failed (it changes nothing unless it succeeds)",
+      "cancel",
+      false,
+      NO_BACKEND,
+      DependencyUnavailable,
+      2,
+      /^recovering production: clearing the engine's lock did not start: spawn .* ENOENT\. Nothing was changed/,
+    ],
+  ];
+  for (const [name, step, started, err, type, code, message] of rows) {
+    it(`${name} → exit ${code}`, function () {
+      const e = recoveryStepError({ stack: "production", step, interrupted, started, err });
+      expect(e).to.be.instanceOf(type);
+      expect(exitCodeOf(e)).to.equal(code);
+      expect(e.message).to.match(message);
+    });
+  }
+
+  it("names an unknown target as such", function () {
+    const e = recoveryStepError({
+      stack: "production",
+      step: "refresh",
+      interrupted: { phase: "updating", target: undefined },
+      started: true,
+      err: UNREACHABLE,
+    });
+    expect(e.message).to.contain('the promotion of a version was interrupted during "updating"');
+  });
+});
+
+describe("the engine's failure in a message", function () {
+  it("keeps its distinct error lines, at most two", function () {
+    expect(engineFailure(UNREACHABLE)).to.equal("failed to read resource state due to unreachable cluster.");
+    expect(engineFailure(commandError("error: a", "error: b", "error: c"))).to.equal("a; b");
+  });
+
+  it("falls back to the first line when the engine printed no error line", function () {
+    expect(engineFailure(NO_BACKEND)).to.equal("spawn /opt/pulumi/bin/pulumi ENOENT");
+    expect(engineFailure("plain text\nmore")).to.equal("plain text");
+  });
+});
+
+describe("a recovery whose refresh fails", function () {
+  let dir: string;
+  beforeEach(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "churn-recovery-run-"));
+    // A promotion of 1.1.0 over 1.0.0 whose holder died while production verified it.
+    const stale: Journal = {
+      generation: 1,
+      stack: "production",
+      holder: {
+        host: os.hostname(),
+        bootId: bootId(),
+        pid: 2 ** 22 + 5,
+        startTime: 1,
+        startedAt: "t",
+        nonce: "n",
+      },
+      state: "held",
+      phase: "verifying",
+      previousConfig: { "churn-model:modelVersion": "1.0.0", "churn-model:promotionEvidence": '{"e":1}' },
+      target: "1.1.0",
+      approver: "alice",
+      sessions: [],
+      updatedAt: "t",
+    };
+    fs.writeFileSync(generationFile(dir, 1), JSON.stringify(stale));
+  });
+  afterEach(function () {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs the recovery against a stack whose refresh fails with `err`; `recorded` says whether history shows it. */
+  async function recoverWith(err: Error, recorded: boolean): Promise<{ error: unknown; calls: string[] }> {
+    const calls: string[] = [];
+    const stack = {
+      refresh: async () => {
+        calls.push("refresh");
+        throw err;
+      },
+      history: async () => (recorded ? [{ kind: "refresh", startTime: new Date(), version: 0 }] : []),
+      setConfig: async () => void calls.push("setConfig"),
+      removeConfig: async () => void calls.push("removeConfig"),
+    } as unknown as ProductionStack;
+    const held = acquirePromotionLock(dir, "production");
+    const error = await carryOutRecovery(
+      planRecovery(held.journal()),
+      held,
+      { readOnly: false, signRollback: () => assert.fail("nothing is signed before the refresh") },
+      {
+        name: "production",
+        stack: async () => stack,
+        engineLocks: () => [],
+        apply: async () => assert.fail("nothing is applied after a failed refresh"),
+        verify: async () => assert.fail("nothing is verified after a failed refresh"),
+        say: () => undefined,
+      },
+    ).catch((e: unknown) => e);
+    held.abandon();
+    return { error, calls };
+  }
+
+  it("exits 6 when it started (production cannot be read back), and stays pending", async function () {
+    const { error, calls } = await recoverWith(UNREACHABLE, true);
+    expect(error).to.be.instanceOf(HumanNeeded);
+    expect(exitCodeOf(error)).to.equal(6);
+    expect(calls).to.deep.equal(["refresh"]);
+    expect(pendingRecovery(dir)).to.deep.include({ phase: "rolling-back", target: "1.0.0", tookOverFrom: 1 });
+  });
+
+  it("exits 2 when it never started, and stays pending", async function () {
+    const { error, calls } = await recoverWith(NO_BACKEND, false);
+    expect(error).to.be.instanceOf(DependencyUnavailable);
+    expect(exitCodeOf(error)).to.equal(2);
+    expect(calls).to.deep.equal(["refresh"]);
+    expect(pendingRecovery(dir)?.phase).to.equal("rolling-back");
+  });
+});
