@@ -49,6 +49,8 @@ export interface PromoteOptions {
   readonly bakeSeconds: number;
   /** How production takes the candidate; default the target's first accepted strategy (docs/canary.md). */
   readonly strategy?: Strategy;
+  /** A host whose promotion still holds the target's lock and is known to be gone: take it over. */
+  readonly takeOverFrom?: string;
   /** Print the usage and exit. */
   readonly help: boolean;
 }
@@ -83,6 +85,8 @@ Options:
   --strategy S               canary (steps of live traffic, judged against the stable) or
                              all-at-once; the target's policy config says which it accepts
                              (default: the first it names)
+  --take-over-from HOST      the promotion holding the target's lock on HOST is gone for good:
+                             take its lock over and recover what it left (not with --dry-run)
   -h, --help                 show this help
 
 Exit codes: 0 promoted (dry run: gate passed) · 2 bad input, config or unreachable
@@ -109,6 +113,7 @@ type Flag =
   | "--query-timeout"
   | "--bake"
   | "--strategy"
+  | "--take-over-from"
   | "--help";
 
 const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(["--dry-run", "--notify", "--json", "--help"]);
@@ -127,6 +132,7 @@ const VALUE_FLAGS: ReadonlySet<string> = new Set([
   "--query-timeout",
   "--bake",
   "--strategy",
+  "--take-over-from",
 ]);
 
 /** Every flag the promote CLI accepts (workflows are checked against this list). */
@@ -271,6 +277,11 @@ export function parsePromoteArgs(argv: readonly string[], now: Date = new Date()
     throw new BadInput("--notify is for dry runs (--dry-run); a promotion always sends its events");
   }
 
+  const takeOverRaw = str("--take-over-from");
+  if (takeOverRaw !== undefined && flag("--dry-run")) {
+    throw new BadInput("--take-over-from takes the lock over, and a dry run (--dry-run) takes no lock");
+  }
+
   return {
     from,
     to,
@@ -290,8 +301,17 @@ export function parsePromoteArgs(argv: readonly string[], now: Date = new Date()
     queryTimeoutMs: boundedDurationMs(timeoutRaw ?? "10s", "--query-timeout"),
     bakeSeconds: boundedDurationSeconds(str("--bake") ?? "5m", "--bake"),
     ...(str("--strategy") !== undefined ? { strategy: parseStrategy(str("--strategy")!) } : {}),
+    ...(takeOverRaw !== undefined ? { takeOverFrom: parseHostName(takeOverRaw, "--take-over-from") } : {}),
     help: flag("--help"),
   };
+}
+
+/** A host name as os.hostname() gives it: letters, digits, dots, hyphens and underscores, up to 253. */
+function parseHostName(raw: string, flagName: string): string {
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/.test(raw)) {
+    throw new BadInput(`${flagName} must be a host name (got ${JSON.stringify(raw)})`);
+  }
+  return raw;
 }
 
 function parseStrategy(raw: string): Strategy {

@@ -98,6 +98,8 @@ export interface DeployerOptions {
   readonly thresholds: Thresholds;
   /** How long verification watches production, seconds (`--bake`). */
   readonly bakeSeconds: number;
+  /** A host whose promotion holding the lock is known to be gone (`--take-over-from`). */
+  readonly takeOverFrom?: string;
   /** Where the deployer reports what it does outside deploy/verify/rollback (recovery). */
   readonly log?: Progress;
 }

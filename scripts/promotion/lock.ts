@@ -21,7 +21,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConcurrentUpdate } from "./errors";
+import { BadInput, ConcurrentUpdate } from "./errors";
 import { bootId, processStartTime, SessionRecord } from "./processes";
 
 /** Who holds (or held) the lock. */
@@ -156,8 +156,18 @@ function busy(j: Journal, file: string): ConcurrentUpdate {
       "nothing was changed and nothing is retried" +
       (j.holder.host === os.hostname()
         ? ""
-        : `. If host ${j.holder.host} is gone for good, move ${file} away and run again`),
+        : `. If host ${j.holder.host} is gone for good, run again with --take-over-from ${j.holder.host}: ` +
+          `its journal (${file}) is kept and what it left is recovered first`),
   );
+}
+
+export interface AcquireOptions {
+  /**
+   * A host whose holder is known to be gone (`--take-over-from`): a lock it holds is taken
+   * over like a dead holder's, its unfinished work recovered. Only another host's: a holder
+   * on this host is judged by its process. The lock must be held there, or nothing is taken.
+   */
+  readonly takeOverFrom?: string;
 }
 
 /** Writes `content` as `file` atomically, failing with EEXIST if `file` exists. */
@@ -194,15 +204,16 @@ export function pendingRecovery(dir: string): Journal | undefined {
  * unfinished work (phase, config to return to, sessions) is carried into the new journal in
  * the same atomic step, so it survives this holder dying too.
  */
-export function acquirePromotionLock(dir: string, stack: string): HeldLock {
+export function acquirePromotionLock(dir: string, stack: string, opts: AcquireOptions = {}): HeldLock {
   fs.mkdirSync(dir, { recursive: true });
   const holder = currentHolder();
   for (let attempt = 0; attempt < 20; attempt++) {
     const latest = readLatest(dir);
     const latestFile = latest ? generationFile(dir, latest.generation) : "";
+    if (opts.takeOverFrom !== undefined) refuseTakeOver(latest, latestFile, stack, opts.takeOverFrom);
     let stale: Journal | undefined;
     if (latest !== undefined && latest.state === "held") {
-      if (!holderGone(latest)) throw busy(latest, latestFile);
+      if (!holderGone(latest) && latest.holder.host !== opts.takeOverFrom) throw busy(latest, latestFile);
       stale = latest;
     }
     const generation = (latest?.generation ?? 0) + 1;
@@ -264,6 +275,24 @@ export function acquirePromotionLock(dir: string, stack: string): HeldLock {
   throw new ConcurrentUpdate(
     `the promotion lock in ${dir} kept changing while taking it; nothing was changed`,
   );
+}
+
+/** Throws BadInput unless the lock is held by a promotion on `host`, another host than this one. */
+function refuseTakeOver(latest: Journal | undefined, file: string, stack: string, host: string): void {
+  if (host === os.hostname()) {
+    throw new BadInput(
+      `--take-over-from ${host} names this host: a promotion here is judged by its process, never taken over; nothing was changed`,
+    );
+  }
+  if (latest === undefined || latest.state !== "held" || latest.holder.host !== host) {
+    const now =
+      latest === undefined || latest.state !== "held"
+        ? "it is free"
+        : `it is held by host ${latest.holder.host} (${file})`;
+    throw new BadInput(
+      `--take-over-from ${host}: the promotion lock of ${stack} is not held by a promotion on ${host} (${now}); nothing was changed`,
+    );
+  }
 }
 
 /** Removes generation files far behind `current` (a claim on them could only come from a process stalled that long). */

@@ -203,6 +203,7 @@ async function promote(
     policyConfigFile: thresholdsFile,
     thresholds: loadThresholds(thresholdsFile),
     bakeSeconds: options.bakeSeconds,
+    ...(options.takeOverFrom !== undefined ? { takeOverFrom: options.takeOverFrom } : {}),
     log: deps.log,
   });
   try {

@@ -139,6 +139,11 @@ export async function carryOutRecovery(
   if (plan.kind === "none") return;
   const stale = held.stale!;
   const name = ctx.name;
+  // Signed first: a run that cannot sign (no key) stops here, before anything is touched.
+  const evidence =
+    plan.kind === "roll-back"
+      ? opts.signRollback(parseSignedEvidence(plan.evidenceJson), plan.approver)
+      : undefined;
   ctx.say(
     `recovering ${name}: the promotion started ${stale.holder.startedAt} (host ${stale.holder.host}, ` +
       `pid ${stale.holder.pid}) ended during "${stale.phase}" without finishing`,
@@ -180,9 +185,8 @@ export async function carryOutRecovery(
         "that update left: a person must check it now",
     );
   }
-  const evidence = opts.signRollback(parseSignedEvidence(plan.evidenceJson), plan.approver);
   ctx.say(`recovering ${name}: returning to ${plan.version}, the version it ran before`);
-  const back = await ctx.apply(evidence, ctx.say, "recovery rollback");
+  const back = await ctx.apply(evidence!, ctx.say, "recovery rollback");
   if (!back.ok) {
     throw new HumanNeeded(
       `recovering ${name}: the rollback to ${plan.version} failed: ${back.reason}. ${name} needs a person now ` +

@@ -137,7 +137,7 @@ export class StackRollout implements ProductionDeployer {
       return;
     }
     if (this.held !== undefined) return;
-    const held = acquirePromotionLock(dir, this.opts.stack);
+    const held = acquirePromotionLock(dir, this.opts.stack, { takeOverFrom: this.opts.takeOverFrom });
     this.held = held;
     this.unwatch = watchSessions({
       started: (s) => held.update({ sessions: [...held.journal().sessions, s] }),

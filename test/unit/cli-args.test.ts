@@ -98,6 +98,13 @@ describe("promote flags", function () {
     });
   });
 
+  it("reads the host whose gone promotion's lock is taken over", function () {
+    expect(parsePromoteArgs(["--take-over-from", "runner-7.ci.example"]).takeOverFrom).to.equal(
+      "runner-7.ci.example",
+    );
+    expect(parsePromoteArgs([])).to.not.have.property("takeOverFrom");
+  });
+
   it("accepts -h and --help", function () {
     expect(parsePromoteArgs(["-h"]).help).to.equal(true);
     expect(parsePromoteArgs(["--help"]).help).to.equal(true);
@@ -198,6 +205,16 @@ describe("promote flags", function () {
       "a selector with a number",
       ["--baseline-selector", '{"version":1}'],
       "--baseline-selector.version must be a non-empty string (got 1)",
+    ],
+    [
+      "a host that is not a host name",
+      ["--take-over-from", "runner 7;x"],
+      '--take-over-from must be a host name (got "runner 7;x")',
+    ],
+    [
+      "taking a lock over in a dry run",
+      ["--take-over-from", "runner-7", "--dry-run"],
+      "--take-over-from takes the lock over, and a dry run (--dry-run) takes no lock",
     ],
   ];
   for (const [what, argv, message] of bad) {

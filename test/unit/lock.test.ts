@@ -7,7 +7,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConcurrentUpdate } from "../../scripts/promotion/errors";
+import { BadInput, ConcurrentUpdate } from "../../scripts/promotion/errors";
 import {
   acquirePromotionLock,
   currentHolder,
@@ -97,9 +97,54 @@ describe("the promotion lock", function () {
     plant(dir, { ...other, holder: { ...other.holder, host: "runner-7" } });
     expect(() => acquirePromotionLock(dir, "production")).to.throw(
       ConcurrentUpdate,
-      /another promotion of production is running \(host runner-7, pid \d+, started .*If host runner-7 is gone for good, move .*0000000007\.json away/,
+      /another promotion of production is running \(host runner-7, pid \d+, started .*If host runner-7 is gone for good, run again with --take-over-from runner-7: its journal \(.*0000000007\.json\) is kept and what it left is recovered first$/,
     );
   });
+
+  it("takes over a gone host's lock when told to, keeping its journal for the recovery", function () {
+    const other = staleJournal({ holder: { ...staleJournal().holder, host: "runner-7", pid: process.pid } });
+    plant(dir, other);
+    const held = acquirePromotionLock(dir, "production", { takeOverFrom: "runner-7" });
+    expect(held.stale).to.deep.equal(other);
+    expect(held.journal()).to.deep.include({
+      generation: 8,
+      phase: "rolling-back",
+      target: "1.0.0",
+      previousConfig: other.previousConfig,
+      approver: "alice",
+      tookOverFrom: 7,
+    });
+    expect(readLatest(dir)?.holder.host).to.equal(os.hostname());
+    held.release();
+  });
+
+  for (const [what, planted, host, message] of [
+    [
+      "a free lock",
+      undefined,
+      "runner-7",
+      /the promotion lock of production is not held by a promotion on runner-7 \(it is free\)/,
+    ],
+    [
+      "a lock another host holds",
+      "runner-8",
+      "runner-7",
+      /not held by a promotion on runner-7 \(it is held by host runner-8 \(.*0000000007\.json\)\)/,
+    ],
+    ["this host", "runner-7", os.hostname(), /names this host: a promotion here is judged by its process/],
+  ] as const) {
+    it(`refuses --take-over-from for ${what}, changing nothing`, function () {
+      if (planted !== undefined)
+        plant(dir, staleJournal({ holder: { ...staleJournal().holder, host: planted } }));
+      else fs.mkdirSync(dir, { recursive: true });
+      const before = fs.readdirSync(dir);
+      expect(() => acquirePromotionLock(dir, "production", { takeOverFrom: host })).to.throw(
+        BadInput,
+        message,
+      );
+      expect(fs.readdirSync(dir)).to.deep.equal(before);
+    });
+  }
 
   it("takes over a dead holder's lock and carries its unfinished work into the new journal at once", function () {
     const dead = staleJournal({

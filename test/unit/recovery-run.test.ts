@@ -6,7 +6,9 @@ import { assert, expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import type { PrepareOptions } from "../../scripts/promotion/deployer";
 import {
+  BadInput,
   CdError,
   ConcurrentUpdate,
   DependencyUnavailable,
@@ -23,6 +25,9 @@ import {
   RecoveryStep,
 } from "../../scripts/promotion/recovery-run";
 import type { ProductionStack } from "../../scripts/promotion/rollout";
+import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
+import type { Thresholds } from "../../scripts/promotion/thresholds";
+import { earlierPromotionRecord } from "../fixtures/evidence-records";
 
 /** The shape of the Automation API's CommandError message: exit code, then the whole output. */
 function commandError(...lines: string[]): Error {
@@ -115,7 +120,20 @@ describe("the engine's failure in a message", function () {
   });
 });
 
-describe("a recovery whose refresh fails", function () {
+const THRESHOLDS = JSON.parse(
+  fs.readFileSync(path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json"), "utf8"),
+)["promotion-evidence"] as Thresholds;
+const PREVIOUS_EVIDENCE = JSON.stringify(
+  signEvidence(
+    earlierPromotionRecord({
+      image: "registry.internal.example.com/ml/churn-model:1.0.0",
+      thresholds: THRESHOLDS,
+    }),
+    generateEvidenceKeyPair().privateKeyPem,
+  ),
+);
+
+describe("a recovery whose refresh fails, or that cannot sign", function () {
   let dir: string;
   beforeEach(function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "churn-recovery-run-"));
@@ -133,7 +151,10 @@ describe("a recovery whose refresh fails", function () {
       },
       state: "held",
       phase: "verifying",
-      previousConfig: { "churn-model:modelVersion": "1.0.0", "churn-model:promotionEvidence": '{"e":1}' },
+      previousConfig: {
+        "churn-model:modelVersion": "1.0.0",
+        "churn-model:promotionEvidence": PREVIOUS_EVIDENCE,
+      },
       target: "1.1.0",
       approver: "alice",
       sessions: [],
@@ -146,7 +167,11 @@ describe("a recovery whose refresh fails", function () {
   });
 
   /** Runs the recovery against a stack whose refresh fails with `err`; `recorded` says whether history shows it. */
-  async function recoverWith(err: Error, recorded: boolean): Promise<{ error: unknown; calls: string[] }> {
+  async function recoverWith(
+    err: Error,
+    recorded: boolean,
+    signRollback: PrepareOptions["signRollback"] = (e) => e,
+  ): Promise<{ error: unknown; calls: string[] }> {
     const calls: string[] = [];
     const stack = {
       refresh: async () => {
@@ -161,7 +186,7 @@ describe("a recovery whose refresh fails", function () {
     const error = await carryOutRecovery(
       planRecovery(held.journal()),
       held,
-      { readOnly: false, signRollback: () => assert.fail("nothing is signed before the refresh") },
+      { readOnly: false, signRollback },
       {
         name: "production",
         stack: async () => stack,
@@ -188,6 +213,16 @@ describe("a recovery whose refresh fails", function () {
     expect(error).to.be.instanceOf(DependencyUnavailable);
     expect(exitCodeOf(error)).to.equal(2);
     expect(calls).to.deep.equal(["refresh"]);
+    expect(pendingRecovery(dir)?.phase).to.equal("rolling-back");
+  });
+
+  it("signs the rollback evidence before touching the stack: without a key it changes nothing (exit 2)", async function () {
+    const { error, calls } = await recoverWith(UNREACHABLE, true, () => {
+      throw new BadInput("CHURN_EVIDENCE_PRIVATE_KEY is not set");
+    });
+    expect(error).to.be.instanceOf(BadInput);
+    expect(exitCodeOf(error)).to.equal(2);
+    expect(calls, "no refresh, no cancel, no config").to.deep.equal([]);
     expect(pendingRecovery(dir)?.phase).to.equal("rolling-back");
   });
 });
