@@ -295,11 +295,22 @@ function refuseTakeOver(latest: Journal | undefined, file: string, stack: string
   }
 }
 
-/** Removes generation files far behind `current` (a claim on them could only come from a process stalled that long). */
+/** A temporary file of createExclusive or replace: `<generation file>.<pid>.<random>.tmp`. */
+const TEMPORARY_FILE = /^\d{10}\.json\.(\d+)\.[0-9a-f]+\.tmp$/;
+
+/**
+ * Removes generation files far behind `current` (a claim on them could only come from a
+ * process stalled that long), and temporary files a killed process left between writing
+ * a journal and linking or renaming it into place (never read as a lock).
+ */
 function prune(dir: string, current: number): void {
   for (const name of fs.readdirSync(dir)) {
     const m = GENERATION_FILE.exec(name);
-    if (m !== null && Number(m[1]) <= current - KEEP_GENERATIONS)
+    const t = TEMPORARY_FILE.exec(name);
+    if (
+      (m !== null && Number(m[1]) <= current - KEEP_GENERATIONS) ||
+      (t !== null && processStartTime(Number(t[1])) === undefined)
+    )
       fs.rmSync(path.join(dir, name), { force: true });
   }
 }

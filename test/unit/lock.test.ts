@@ -146,6 +146,19 @@ describe("the promotion lock", function () {
     });
   }
 
+  it("never reads what a process killed between writing its journal and linking it left, and clears it away", function () {
+    plant(dir, { ...staleJournal(), state: "released", phase: "locked" });
+    // Killed after writing generation 8's content and before linking it into place.
+    const left = `${generationFile(dir, 8)}.${NO_SUCH_PID}.0badc0de.tmp`;
+    fs.writeFileSync(left, JSON.stringify(staleJournal({ generation: 8 })));
+    const held = acquirePromotionLock(dir, "production");
+    expect(held.stale, "a free lock: nothing to recover").to.equal(undefined);
+    expect(held.journal().generation).to.equal(8);
+    expect(pendingRecovery(dir)).to.equal(undefined);
+    held.release();
+    expect(fs.readdirSync(dir).sort()).to.deep.equal(["0000000007.json", "0000000008.json"]);
+  });
+
   it("takes over a dead holder's lock and carries its unfinished work into the new journal at once", function () {
     const dead = staleJournal({
       sessions: [{ pid: NO_SUCH_PID, startTime: 5, bootId: bootId(), command: "pulumi up" }],
