@@ -92,7 +92,8 @@ Options:
 Exit codes: 0 promoted (dry run: gate passed) · 2 bad input, config or unreachable
 dependency, another promotion running, or (dry run) a recovery pending · 3 gate rejected
 · 4 approval missing or denied · 5 deployed but rolled back (or the canary aborted) · 6 production needs a person
-now (rollback impossible or failed, or production unhealthy after it) · 1 unexpected.
+now (rollback impossible or failed, production unhealthy after it, or a recovery unable to
+read it back) · 1 unexpected.
 `;
 
 type Flag =

@@ -43,7 +43,8 @@ export class RolledBack extends CdError {
 /**
  * The target (production, for a promotion) may be left broken and nothing more is tried by
  * itself: a rollback that was impossible (no earlier promoted version), failed, or left it
- * unhealthy, or a recovery that could not finish. A person is needed now. Exit 6.
+ * unhealthy, or a recovery that could not finish or could not read production back (its
+ * refresh failed). A person is needed now. Exit 6.
  */
 export class HumanNeeded extends CdError {
   readonly exitCode = 6;
@@ -72,7 +73,7 @@ export const EXIT_CODES: Readonly<Record<number, string>> = {
   3: "the gate rejected the candidate; nothing was changed",
   4: "approval missing or denied; nothing was changed",
   5: "deployed, a rollback trigger fired, and production was rolled back and verified healthy",
-  6: "production needs a human now: a rollback was impossible or failed, or production is unhealthy after it",
+  6: "production needs a human now: a rollback was impossible or failed, production is unhealthy after it, or a recovery could not read production back",
 };
 
 export function exitCodeOf(err: unknown): number {
