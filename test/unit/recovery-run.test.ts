@@ -135,6 +135,7 @@ const PREVIOUS_EVIDENCE = JSON.stringify(
 
 describe("a recovery whose refresh fails, or that cannot sign", function () {
   let dir: string;
+
   beforeEach(function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "churn-recovery-run-"));
     // A promotion of 1.1.0 over 1.0.0 whose holder died while production verified it.
@@ -162,6 +163,7 @@ describe("a recovery whose refresh fails, or that cannot sign", function () {
     };
     fs.writeFileSync(generationFile(dir, 1), JSON.stringify(stale));
   });
+
   afterEach(function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
