@@ -201,8 +201,9 @@ export class SandboxDriver {
     await new Promise((r) => setTimeout(r, waitMs));
   }
 
-  async promote(version: string, extra: string[] = []): Promise<{ run: CliRun; decision?: DecisionJson }> {
-    const run = await this.runCli("promote", [
+  /** The flags of a sandbox promotion of `version` to production, approved, watched for `bake`. */
+  promoteArgs(version: string, bake: string = this.opts.bake): string[] {
+    return [
       "--model-version",
       version,
       "--thresholds",
@@ -212,10 +213,12 @@ export class SandboxDriver {
       "--approved-by",
       "demo-approver",
       "--bake",
-      this.opts.bake,
-      "--json",
-      ...extra,
-    ]);
+      bake,
+    ];
+  }
+
+  async promote(version: string, extra: string[] = []): Promise<{ run: CliRun; decision?: DecisionJson }> {
+    const run = await this.runCli("promote", [...this.promoteArgs(version), "--json", ...extra]);
     let decision: DecisionJson | undefined;
     try {
       decision = JSON.parse(run.stdout) as DecisionJson;

@@ -5,8 +5,6 @@
  */
 import { expect } from "chai";
 import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { renderReport } from "../../scripts/demo/report";
 import { Stories } from "../../scripts/demo/stories";
@@ -16,57 +14,29 @@ import { parseSignedEvidence, verifyEvidence } from "../../scripts/promotion/evi
 import { loadPolicyPublicKey } from "../../scripts/promotion/thresholds";
 import { lockHeld } from "../../scripts/promotion/lock";
 import { promotionLockDir } from "../../scripts/promotion/rollout";
-import { sandboxDown, sandboxEnv, sandboxUp, SandboxState } from "../../scripts/sandbox/cli";
-import { apiRequest, isAlive } from "../../scripts/sandbox/controlplane";
+import { sandboxEnv, SandboxState } from "../../scripts/sandbox/cli";
+import { isAlive } from "../../scripts/sandbox/controlplane";
+import { sandboxSuite } from "../helpers/sandbox-suite";
 import { processEnv, REPO_ROOT } from "../../scripts/toolchain/env";
-
-interface DeploymentView {
-  metadata: { annotations?: Record<string, string> };
-  spec: { template: { spec: { containers: { image: string }[] } } };
-  status: { readyReplicas?: number };
-}
 
 describe("staging → production on the sandbox (e2e)", function () {
   this.timeout(60 * 60_000);
-  let dir: string;
+  const suite = sandboxSuite("churn-e2e-");
+  const productionDeployment = () => suite.productionDeployment();
+  const productionConfig = () => suite.productionConfig();
   let s: SandboxState;
   let stories: Stories;
-  const log: string[] = [];
-
-  async function productionDeployment(): Promise<DeploymentView> {
-    const res = await apiRequest(
-      s.server,
-      path.join(dir, "cluster", "pki"),
-      "GET",
-      "/apis/apps/v1/namespaces/production/deployments/churn-model",
-    );
-    return JSON.parse(res.body) as DeploymentView;
-  }
-
-  async function productionConfig(): Promise<Record<string, string>> {
-    const stack = await selectStack("production", { projectDir: s.projectDir, env: sandboxEnv(s) });
-    const all = await stack.getAllConfig();
-    return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
-  }
 
   before(async function () {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "churn-e2e-"));
-    s = await sandboxUp({ dir, trafficRate: 0, log: (l) => log.push(l) });
-    stories = new Stories(s, (l) => log.push(l), { bake: "25s", trafficRate: 15 });
-    stories.startTraffic();
+    await suite.up();
+    s = suite.s;
+    stories = suite.stories;
   });
 
-  after(async function () {
-    await stories?.stopTraffic();
-    if (s) await sandboxDown({ dir, log: () => undefined });
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => suite.down());
 
   afterEach(function () {
-    if (this.currentTest?.state === "failed") {
-      console.log(log.slice(-80).join("\n"));
-    }
-    log.length = 0;
+    suite.printLogIfFailed(this.currentTest);
   });
 
   it("1. promotes the baseline: gate passes, production runs it with verifiable evidence", async function () {

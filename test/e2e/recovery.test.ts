@@ -7,17 +7,14 @@
  */
 import { expect } from "chai";
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { Stories } from "../../scripts/demo/stories";
-import { PRODUCTION_POLICY, VERSIONS } from "../../scripts/sandbox/driver";
+import { VERSIONS } from "../../scripts/sandbox/driver";
 import { selectStack } from "../../scripts/promotion/engine";
 import { parseSignedEvidence } from "../../scripts/promotion/evidence";
 import { Journal, lockHeld, pendingRecovery, readLatest } from "../../scripts/promotion/lock";
 import { sessionMembers } from "../../scripts/promotion/processes";
 import { engineLocks, promotionLockDir } from "../../scripts/promotion/rollout";
-import { sandboxDown, sandboxEnv, sandboxUp, SandboxState } from "../../scripts/sandbox/cli";
-import { apiRequest } from "../../scripts/sandbox/controlplane";
+import { sandboxEnv, SandboxState } from "../../scripts/sandbox/cli";
 import { processEnv } from "../../scripts/toolchain/env";
 import {
   DURING_VERIFICATION,
@@ -25,31 +22,17 @@ import {
   KillPoint,
   promoteAndKill,
 } from "../helpers/killed-promotion";
+import { sandboxSuite } from "../helpers/sandbox-suite";
 
 describe("a promotion killed during verification or rollback, on the sandbox (e2e)", function () {
   this.timeout(60 * 60_000);
-  let dir: string;
+  const suite = sandboxSuite("churn-e2e-recovery-", 120);
+  const productionConfig = () => suite.productionConfig();
+  const productionImage = async () =>
+    (await suite.productionDeployment()).spec.template.spec.containers[0].image;
   let s: SandboxState;
   let stories: Stories;
-  const log: string[] = [];
   const lockDir = () => promotionLockDir({ env: sandboxEnv(s) }, "production");
-
-  async function productionImage(): Promise<string> {
-    const res = await apiRequest(
-      s.server,
-      path.join(dir, "cluster", "pki"),
-      "GET",
-      "/apis/apps/v1/namespaces/production/deployments/churn-model",
-    );
-    const d = JSON.parse(res.body) as { spec: { template: { spec: { containers: { image: string }[] } } } };
-    return d.spec.template.spec.containers[0].image;
-  }
-
-  async function productionConfig(): Promise<Record<string, string>> {
-    const stack = await selectStack("production", { projectDir: s.projectDir, env: sandboxEnv(s) });
-    const all = await stack.getAllConfig();
-    return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
-  }
 
   async function pendingOperations(): Promise<unknown[]> {
     const stack = await selectStack("production", { projectDir: s.projectDir, env: sandboxEnv(s) });
@@ -68,18 +51,7 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
     return promoteAndKill({
       cwd: s.projectDir,
       env: processEnv({ ...process.env, ...sandboxEnv(s) }),
-      args: [
-        "--model-version",
-        version,
-        "--thresholds",
-        PRODUCTION_POLICY,
-        "--window",
-        "1h",
-        "--approved-by",
-        "e2e",
-        "--bake",
-        "1h",
-      ],
+      args: stories.promoteArgs(version, "1h"),
       lockDir: lockDir(),
       point,
     });
@@ -131,10 +103,9 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
   }
 
   before(async function () {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "churn-e2e-recovery-"));
-    s = await sandboxUp({ dir, trafficRate: 0, log: (l) => log.push(l) });
-    stories = new Stories(s, (l) => log.push(l), { bake: "25s", trafficRate: 15 });
-    stories.startTraffic();
+    await suite.up();
+    s = suite.s;
+    stories = suite.stories;
     const first = await stories.promoteStory(1, VERSIONS.baseline, "baseline");
     expect(
       first.runs.map((r) => r.code),
@@ -142,15 +113,10 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
     ).to.deep.equal([0, 0]);
   });
 
-  after(async function () {
-    await stories?.stopTraffic();
-    if (s) await sandboxDown({ dir, log: () => undefined });
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => suite.down());
 
   afterEach(function () {
-    if (this.currentTest?.state === "failed") console.log(log.slice(-120).join("\n"));
-    log.length = 0;
+    suite.printLogIfFailed(this.currentTest);
   });
 
   it("killed while production verifies the candidate: a dry run reports it, the next promotion returns production to the last good version", async function () {
