@@ -76,8 +76,9 @@ export function recoveryStepError(opts: {
 }
 
 /**
- * What an engine failure says went wrong: its distinct `error:` lines (the engine's message
- * starts with its exit code and the whole output), at most two, else its first line.
+ * What an engine failure says went wrong: its distinct `error:` lines but the engine's summary
+ * (`update failed`; the message starts with its exit code and the whole output), at most two,
+ * else its first line.
  */
 export function engineFailure(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
@@ -87,7 +88,9 @@ export function engineFailure(err: unknown): string {
         .split("\n")
         .map((l) => l.trim())
         .filter((l) => /^error: /.test(l))
-        .map((l) => l.slice("error: ".length)),
+        .map((l) => l.slice("error: ".length))
+        // The engine's own summary says nothing of the cause.
+        .filter((l) => !/^(update|preview|refresh|destroy) failed$/i.test(l)),
     ),
   ];
   return errors.length > 0 ? errors.slice(0, 2).join("; ") : firstLine(err);

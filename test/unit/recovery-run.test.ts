@@ -112,6 +112,7 @@ describe("the engine's failure in a message", function () {
   it("keeps its distinct error lines, at most two", function () {
     expect(engineFailure(UNREACHABLE)).to.equal("failed to read resource state due to unreachable cluster.");
     expect(engineFailure(commandError("error: a", "error: b", "error: c"))).to.equal("a; b");
+    expect(engineFailure(commandError("error: update failed", "    error: the cause"))).to.equal("the cause");
   });
 
   it("falls back to the first line when the engine printed no error line", function () {
