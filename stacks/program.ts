@@ -17,6 +17,7 @@ import {
   verifyEvidence,
   versionLabel,
 } from "../policy/contract";
+import { trustRootProblem } from "../scripts/promotion/trust-roots";
 import { canarySize, IMAGE_NAME, StackConfig } from "./config";
 
 /** The policy config the program verifies evidence against; an unreadable one refuses the update. */
@@ -123,7 +124,27 @@ export function assertCanaryEvidence(cfg: StackConfig, now: Date = new Date()): 
   }
 }
 
-export async function program(cfg: StackConfig): Promise<Record<string, unknown>> {
+/**
+ * Refuses a policy config the stack may not trust (scripts/promotion/trust-roots.ts): outside
+ * the sandbox project, `churn-model:thresholdsFile` cannot point the program at another file
+ * (the sandbox's, one's own) than the reviewed policy/config/<environment>.json.
+ */
+export function assertTrustRoots(cfg: StackConfig, project: string): void {
+  const problem = trustRootProblem({
+    project,
+    environment: cfg.environment,
+    policyConfigFile: cfg.thresholdsFile,
+  });
+  if (problem !== undefined) {
+    throw new Error(`${cfg.environment} refuses model version ${cfg.modelVersion}: ${problem}`);
+  }
+}
+
+export async function program(
+  cfg: StackConfig,
+  project: string = pulumi.getProject(),
+): Promise<Record<string, unknown>> {
+  assertTrustRoots(cfg, project);
   assertPromotionEvidence(cfg);
   assertCanaryEvidence(cfg);
   return declareService(cfg);

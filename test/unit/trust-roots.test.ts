@@ -1,0 +1,188 @@
+import { expect } from "chai";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { installMocks, recorded, settle } from "../helpers/pulumi-mocks";
+import { REPO, source, stackConfigMap } from "../helpers/stack-config";
+import type { EvidenceRecord } from "../../scripts/promotion/evidence";
+import { BadInput } from "../../scripts/promotion/errors";
+import {
+  PROJECT,
+  reviewedPolicyConfig,
+  SANDBOX_PROJECT,
+  targetPolicyConfig,
+  trustRootProblem,
+} from "../../scripts/promotion/trust-roots";
+
+const SANDBOX_POLICY = path.join(REPO, "policy", "config", "sandbox-production.json");
+const DEMO_KEY = fs.readFileSync(path.join(REPO, "scripts", "sandbox", "demo-evidence-key.pem"), "utf8");
+
+describe("trust roots: which policy config and key a stack trusts", function () {
+  let tmp: string;
+  before(function () {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-trust-"));
+  });
+  after(function () {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("refuses the sandbox's policy config for a production stack of the project", function () {
+    const problem = trustRootProblem({
+      project: PROJECT,
+      environment: "production",
+      policyConfigFile: SANDBOX_POLICY,
+    });
+    expect(problem).to.equal(
+      `churn-model:thresholdsFile ${SANDBOX_POLICY} is refused: a production stack of project churn-model ` +
+        "trusts only the reviewed policy/config/production.json (thresholds and evidence key); other policy " +
+        "configs, such as the sandbox's, are trusted only by stacks of project churn-model-sandbox",
+    );
+  });
+
+  it("trusts the reviewed file of the environment in the project, and any named file in the sandbox project", function () {
+    for (const environment of ["staging", "production"]) {
+      expect(
+        trustRootProblem({
+          project: PROJECT,
+          environment,
+          policyConfigFile: reviewedPolicyConfig(environment),
+        }),
+      ).to.equal(undefined);
+    }
+    expect(
+      trustRootProblem({
+        project: SANDBOX_PROJECT,
+        environment: "production",
+        policyConfigFile: SANDBOX_POLICY,
+      }),
+    ).to.equal(undefined);
+  });
+
+  it("refuses a reviewed production config that names the sandbox key", function () {
+    const root = path.join(tmp, "checkout");
+    fs.mkdirSync(path.join(root, "policy", "config"), { recursive: true });
+    fs.copyFileSync(SANDBOX_POLICY, path.join(root, "policy", "config", "sandbox-production.json"));
+    fs.copyFileSync(SANDBOX_POLICY, path.join(root, "policy", "config", "production.json"));
+    const problem = trustRootProblem({
+      project: PROJECT,
+      environment: "production",
+      policyConfigFile: path.join(root, "policy", "config", "production.json"),
+      repoRoot: root,
+    });
+    expect(problem).to.equal(
+      "policy/config/production.json names the sandbox's evidence key: a production stack of project " +
+        "churn-model never trusts a sandbox key (sandbox keys are for stacks of project churn-model-sandbox)",
+    );
+  });
+
+  describe("the promotion's policy config for its target stack", function () {
+    function projectDir(name: string, project: string, config: Record<string, string>): string {
+      const dir = path.join(tmp, name);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: ${project}\nruntime: nodejs\n`);
+      const lines = Object.entries(config).map(([k, v]) => `  churn-model:${k}: ${v}`);
+      fs.writeFileSync(path.join(dir, "Pulumi.production.yaml"), `config:\n${lines.join("\n")}\n`);
+      return dir;
+    }
+
+    it("is the reviewed production config for the project's production stack", function () {
+      const dir = projectDir("plain", PROJECT, { environment: "production" });
+      expect(targetPolicyConfig("production", dir)).to.equal(reviewedPolicyConfig("production"));
+    });
+
+    it("refuses a production stack of the project whose config names the sandbox's file, with exit 2", function () {
+      const dir = projectDir("redirect", PROJECT, {
+        environment: "production",
+        thresholdsFile: "policy/config/sandbox-production.json",
+      });
+      expect(() => targetPolicyConfig("production", dir))
+        .to.throw(BadInput)
+        .with.property("message")
+        .that.matches(
+          /^stack production: churn-model:thresholdsFile .*sandbox-production\.json is refused: /,
+        );
+    });
+
+    it("is the file a sandbox stack names", function () {
+      const dir = projectDir("sandbox", SANDBOX_PROJECT, {
+        environment: "production",
+        thresholdsFile: "policy/config/sandbox-production.json",
+      });
+      expect(targetPolicyConfig("production", dir)).to.equal(SANDBOX_POLICY);
+    });
+  });
+
+  describe("the program", function () {
+    type ProgramModule = typeof import("../../stacks/program");
+    type ConfigModule = typeof import("../../stacks/config");
+    let program: ProgramModule;
+    let config: ConfigModule;
+    let sign: typeof import("../../scripts/promotion/evidence").signEvidence;
+
+    before(async function () {
+      installMocks();
+      program = await import("../../stacks/program");
+      config = await import("../../stacks/config");
+      sign = (await import("../../scripts/promotion/evidence")).signEvidence;
+    });
+    beforeEach(function () {
+      recorded.length = 0;
+    });
+
+    /** A hand-made promotion of 1.0.0, signed with the committed sandbox key, under the sandbox's thresholds. */
+    function redirected() {
+      const now = new Date();
+      const thresholds = JSON.parse(fs.readFileSync(SANDBOX_POLICY, "utf8"))["promotion-evidence"];
+      const record: EvidenceRecord = {
+        kind: "promotion",
+        modelVersion: "1.0.0",
+        image: "registry.internal.example.com/ml/churn-model:1.0.0",
+        measured: {
+          accuracy: 0.9,
+          latencyP99Ms: 100,
+          errorRate: 0,
+          uptime: 1,
+          soakHours: 1,
+          requests: 10_000,
+          labeledPredictions: 1_000,
+        },
+        window: { start: new Date(now.getTime() - 3600e3).toISOString(), end: now.toISOString() },
+        thresholds,
+        staging: {
+          stack: "staging",
+          updateVersion: 1,
+          deployedAt: new Date(now.getTime() - 2 * 3600e3).toISOString(),
+        },
+        approver: "nobody",
+        createdAt: now.toISOString(),
+      };
+      const map = stackConfigMap("production");
+      map.set("thresholdsFile", "policy/config/sandbox-production.json");
+      map.set(
+        "evidencePublicKey",
+        crypto.createPublicKey(DEMO_KEY).export({ type: "spki", format: "pem" }).toString(),
+      );
+      map.set("promotionEvidence", JSON.stringify(sign(record, DEMO_KEY)));
+      return config.readStackConfig(source(map), REPO);
+    }
+
+    it("refuses production evidence checked against the sandbox's config in the project, declaring nothing", async function () {
+      let message = "";
+      try {
+        await program.program(redirected(), PROJECT);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).to.match(
+        /^production refuses model version 1\.0\.0: churn-model:thresholdsFile .*sandbox-production\.json is refused: /,
+      );
+      expect(recorded).to.have.length(0);
+    });
+
+    it("accepts the same evidence in the sandbox project (the evidence itself verifies)", async function () {
+      const outputs = await settle(await program.program(redirected(), SANDBOX_PROJECT));
+      expect(outputs.modelVersion).to.equal("1.0.0");
+    });
+  });
+});
