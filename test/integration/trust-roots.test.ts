@@ -1,0 +1,110 @@
+/**
+ * The program's own trust roots with the real engine (pulumi, the language host, the
+ * Kubernetes provider rendering manifests to a directory), without the policy pack: a
+ * production stack of the project cannot be pointed at the sandbox's policy config and the
+ * committed sandbox key through `churn-model:thresholdsFile`; a sandbox-project stack can.
+ */
+import { expect } from "chai";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { upsertStack } from "../../scripts/promotion/engine";
+import { signEvidence } from "../../scripts/promotion/evidence";
+import { PROJECT, SANDBOX_PROJECT } from "../../scripts/promotion/trust-roots";
+import { makeProjectDir } from "../../scripts/sandbox/project";
+import { makeLocalBackend, REPO_ROOT } from "../../scripts/toolchain/env";
+
+const SANDBOX_POLICY = "policy/config/sandbox-production.json";
+const DEMO_KEY = fs.readFileSync(path.join(REPO_ROOT, "scripts/sandbox/demo-evidence-key.pem"), "utf8");
+
+/** A promotion of `version` nobody measured, signed with the committed sandbox key. */
+function handMadeEvidence(version: string): string {
+  const now = new Date();
+  const thresholds = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, SANDBOX_POLICY), "utf8"))[
+    "promotion-evidence"
+  ];
+  return JSON.stringify(
+    signEvidence(
+      {
+        kind: "promotion",
+        modelVersion: version,
+        image: `registry.internal.example.com/ml/churn-model:${version}`,
+        measured: {
+          accuracy: 0.9,
+          latencyP99Ms: 100,
+          errorRate: 0,
+          uptime: 1,
+          soakHours: 1,
+          requests: 10_000,
+          labeledPredictions: 1_000,
+        },
+        window: { start: new Date(now.getTime() - 3600e3).toISOString(), end: now.toISOString() },
+        thresholds,
+        staging: {
+          stack: "staging",
+          updateVersion: 1,
+          deployedAt: new Date(now.getTime() - 7200e3).toISOString(),
+        },
+        approver: "nobody",
+        createdAt: now.toISOString(),
+      },
+      DEMO_KEY,
+    ),
+  );
+}
+
+describe("the program's trust roots with the real engine (no policy pack)", function () {
+  this.timeout(600_000);
+  let tmp: string;
+  let env: Record<string, string>;
+
+  before(function () {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-trust-"));
+    fs.mkdirSync(path.join(tmp, "state"));
+    env = { PULUMI_BACKEND_URL: makeLocalBackend(path.join(tmp, "state")) };
+  });
+
+  after(function () {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** `pulumi preview -s production` of `project` with the redirect; the error text, or "" when it passes. */
+  async function previewRedirected(project: string): Promise<string> {
+    const dir = makeProjectDir(
+      path.join(tmp, project),
+      {
+        production: {
+          renderYamlToDirectory: path.join(tmp, `render-${project}`),
+          modelVersion: "1.4.0",
+          thresholdsFile: SANDBOX_POLICY,
+          evidencePublicKey: crypto
+            .createPublicKey(DEMO_KEY)
+            .export({ type: "spki", format: "pem" })
+            .toString(),
+          promotionEvidence: handMadeEvidence("1.4.0"),
+        },
+      },
+      project,
+    );
+    const stack = await upsertStack("production", { projectDir: dir, env, createProduction: true });
+    try {
+      await stack.preview({ color: "never" });
+      return "";
+    } catch (err) {
+      return String(err);
+    }
+  }
+
+  it("refuses a production stack of the project pointed at the sandbox's config and key", async function () {
+    const message = await previewRedirected(PROJECT);
+    expect(message).to.contain(
+      `production refuses model version 1.4.0: churn-model:thresholdsFile ${path.join(REPO_ROOT, SANDBOX_POLICY)} is refused: ` +
+        "a production stack of project churn-model trusts only the reviewed policy/config/production.json",
+    );
+  });
+
+  it("accepts the same stack config in the sandbox project, whose stacks trust the sandbox key", async function () {
+    expect(await previewRedirected(SANDBOX_PROJECT)).to.equal("");
+  });
+});
