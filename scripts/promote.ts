@@ -12,6 +12,8 @@ import { createPrometheusClient } from "./promotion/prometheus";
 import { PromotionDeps, runPromotion } from "./promotion/promotion";
 import { SECRET_NAMES, stopOwnSessions } from "./promotion/processes";
 import { stackRollout } from "./promotion/rollout";
+import { targetPolicyConfig } from "./promotion/trust-roots";
+import { REPO_ROOT } from "./toolchain/env";
 import { openNotifier, readStackConfig } from "./promotion/notify";
 import type { KeyObject } from "crypto";
 
@@ -51,6 +53,8 @@ export function defaultDeps(io: CliIO, overrides: Partial<PromotionDeps> = {}): 
       o.stagingOutputs !== undefined
         ? Promise.resolve(readStagingOutputsFile(o.stagingOutputs, o.from))
         : readStagingOutputsFromStack(o.from),
+    // The project directory the engine runs in (engine.ts `projectDir`): its Pulumi.yaml and stack files.
+    policyConfig: (stack) => targetPolicyConfig(stack, process.env.CHURN_PROJECT_DIR ?? REPO_ROOT),
     prometheus: (baseUrl, timeoutMs) => createPrometheusClient({ baseUrl, timeoutMs }),
     signingKey,
     deployer: (options) => stackRollout(options),

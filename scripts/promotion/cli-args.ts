@@ -71,12 +71,15 @@ Options:
                              gate passes, to the notification targets (promotions always do)
   --json                     print the decision as JSON on stdout
   --prometheus-url URL       Prometheus to query (default: staging's prometheusUrl output)
-  --staging-outputs FILE     staging outputs as JSON instead of reading the stack
-  --thresholds FILE          thresholds (default: policy/config/<to>.json)
-  --window DURATION          metrics window, e.g. 24h, 90m, 1d12h; 1m to 31d (default: 24h)
-  --at RFC3339               evaluate as of this time, not in the future (default: now)
+  --staging-outputs FILE     dry run only: staging outputs as JSON instead of reading the stack
+  --thresholds FILE          dry run only: thresholds (a promotion uses the target stack's
+                             reviewed policy/config/<environment>.json)
+  --window DURATION          metrics window, e.g. 24h, 90m, 1d12h; 1m to 31d (default: 24h);
+                             a promotion's covers at least minSoakHours
+  --at RFC3339               evaluate as of this time, not in the future (default: now;
+                             a promotion allows 60 s of clock skew, a dry run 5 min)
   --approved-by ID           approver, for runs without a terminal
-  --queries FILE             JSON object overriding the default PromQL queries
+  --queries FILE             dry run only: JSON object overriding the default PromQL queries
   --baseline-selector JSON   labels of production's current version, e.g.
                              '{"namespace":"production","version":"1.0.0"}', to compare with
   --query-timeout DURATION   deadline of each Prometheus request; 100ms to 5m (default: 10s)
@@ -194,8 +197,22 @@ export function parseCount(raw: string, flag: string, min: number, max: number):
   return Number(raw);
 }
 
-/** How far `--at` may lie ahead of this machine's clock (clock skew between runners). */
+/** How far `--at` may lie ahead of this machine's clock in a dry run (clock skew between runners). */
 export const MAX_AT_AHEAD_MS = 5 * 60_000;
+/** How far `--at` may lie ahead of this machine's clock in a promotion. */
+export const PROMOTION_AT_AHEAD_MS = 60_000;
+
+/**
+ * The flags that choose what a promotion measures and judges by: allowed in a dry run, refused
+ * in a promotion, whose evidence is measured by the reviewed queries over the staging stack's
+ * own outputs against the target's reviewed policy config (scripts/promotion/trust-roots.ts).
+ */
+export const DRY_RUN_ONLY: Readonly<Record<string, string>> = {
+  "--staging-outputs": "a promotion reads the staging stack's outputs from the engine",
+  "--thresholds":
+    "a promotion judges by, and gives the policy pack, the reviewed policy config of the target stack (policy/config/<environment>.json)",
+  "--queries": "a promotion measures with the reviewed queries (scripts/promotion/metrics.ts)",
+};
 
 export function parseApprover(raw: string, source: string): string {
   if (!APPROVER.test(raw)) {
@@ -277,6 +294,11 @@ export function parsePromoteArgs(argv: readonly string[], now: Date = new Date()
   if (flag("--notify") && !flag("--dry-run")) {
     throw new BadInput("--notify is for dry runs (--dry-run); a promotion always sends its events");
   }
+  if (!flag("--dry-run")) {
+    for (const [f, why] of Object.entries(DRY_RUN_ONLY)) {
+      if (seen.has(f as Flag)) throw new BadInput(`${f} is for dry runs (--dry-run) only: ${why}`);
+    }
+  }
 
   const takeOverRaw = str("--take-over-from");
   if (takeOverRaw !== undefined && flag("--dry-run")) {
@@ -295,7 +317,10 @@ export function parsePromoteArgs(argv: readonly string[], now: Date = new Date()
     stagingOutputs: outputsRaw === undefined ? undefined : nonEmptyPath(outputsRaw, "--staging-outputs"),
     thresholds: thresholdsRaw === undefined ? undefined : nonEmptyPath(thresholdsRaw, "--thresholds"),
     windowSeconds: boundedDurationSeconds(windowRaw ?? "24h", "--window"),
-    at: atRaw === undefined ? undefined : notInTheFuture(parseTimestamp(atRaw, "--at"), atRaw, now),
+    at:
+      atRaw === undefined
+        ? undefined
+        : notInTheFuture(parseTimestamp(atRaw, "--at"), atRaw, now, flag("--dry-run")),
     approvedBy: approverRaw === undefined ? undefined : parseApprover(approverRaw, "--approved-by"),
     queries: queriesRaw === undefined ? undefined : nonEmptyPath(queriesRaw, "--queries"),
     baselineSelector,
@@ -322,11 +347,19 @@ function parseStrategy(raw: string): Strategy {
   return raw as Strategy;
 }
 
-function notInTheFuture(at: Date, raw: string, now: Date): Date {
-  if (at.getTime() > now.getTime() + MAX_AT_AHEAD_MS) {
+function notInTheFuture(at: Date, raw: string, now: Date, dryRun: boolean): Date {
+  const ahead = at.getTime() - now.getTime();
+  if (ahead > MAX_AT_AHEAD_MS) {
     throw new BadInput(
       `--at ${JSON.stringify(raw)} lies in the future (now is ${now.toISOString()}): ` +
         "metrics can only be judged up to now",
+    );
+  }
+  if (!dryRun && ahead > PROMOTION_AT_AHEAD_MS) {
+    throw new BadInput(
+      `--at ${JSON.stringify(raw)} lies ${Math.round(ahead / 1000)} s ahead of this machine's clock ` +
+        `(now is ${now.toISOString()}): a promotion's window ends at or before its evidence is signed ` +
+        `(at most ${PROMOTION_AT_AHEAD_MS / 1000} s of clock skew; later times only with --dry-run)`,
     );
   }
   return at;

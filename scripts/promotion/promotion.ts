@@ -18,7 +18,8 @@ import type { StagingSnapshot } from "./outputs";
 import type { PrometheusClient } from "./prometheus";
 import { promotionRecord, rollbackRecord } from "./record";
 import { appendStepSummary, decisionJson, decisionMarkdown, decisionTable, OUTCOME_MEANING } from "./report";
-import { defaultThresholdsFile, loadThresholds, Thresholds } from "./thresholds";
+import { loadThresholds, Thresholds } from "./thresholds";
+import { assertWindowEndsBy, checkInputs, chosenInputs } from "./inputs";
 import type { DeployerFactory, ProductionDeployer, Progress } from "./deployer";
 import { renderMatchers } from "./values";
 import { EventSink, PromotionEvents } from "./notify";
@@ -28,6 +29,11 @@ import type { PromotionStrategies, Strategy } from "./canary/config";
 export interface PromotionDeps {
   /** Reads the staging outputs: the stack through the Automation API, or `--staging-outputs`. */
   readonly readStaging: (options: PromoteOptions) => Promise<StagingSnapshot>;
+  /**
+   * The policy config a promotion to a stack judges by and gives the policy pack: the one the
+   * stack's program trusts (trust-roots.ts `targetPolicyConfig`). `--thresholds` replaces it in dry runs only.
+   */
+  readonly policyConfig: (stack: string) => string;
   /** A Prometheus client for a base URL. */
   readonly prometheus: (baseUrl: string, timeoutMs: number) => PrometheusClient;
   /** The signing key (from the runner's environment); asked for only when promoting. */
@@ -59,6 +65,8 @@ export interface GateResult {
   readonly thresholds: Thresholds;
   readonly analysis: AnalysisSettings;
   readonly thresholdsFile: string;
+  /** A dry run's note: that it is one, and what a promotion would refuse of its inputs. */
+  readonly dryRunNote?: string;
 }
 
 export interface PromotionResult {
@@ -71,7 +79,7 @@ export interface PromotionResult {
 
 /** Reads staging, measures the candidate (and the baseline, if any) and decides. */
 export async function evaluateGate(options: PromoteOptions, deps: PromotionDeps): Promise<GateResult> {
-  const thresholdsFile = options.thresholds ?? defaultThresholdsFile(options.to);
+  const thresholdsFile = options.thresholds ?? deps.policyConfig(options.to);
   const thresholds = loadThresholds(thresholdsFile);
   const analysis = loadAnalysisSettings(thresholdsFile);
   const margins = options.baselineSelector === undefined ? undefined : loadBaselineMargins(thresholdsFile);
@@ -91,6 +99,11 @@ export async function evaluateGate(options: PromoteOptions, deps: PromotionDeps)
         `only the version staging runs can be promoted`,
     );
   }
+  // A promotion refuses inputs it did not choose itself (inputs.ts) before measuring anything.
+  const dryRunNote = checkInputs(
+    options,
+    chosenInputs(options, { thresholds, thresholdsFile, staging, now: deps.now() }),
+  );
   const end = options.at ?? deps.now();
   if (end.getTime() <= outputs.deployedAt.getTime()) {
     throw new BadInput(
@@ -132,12 +145,13 @@ export async function evaluateGate(options: PromoteOptions, deps: PromotionDeps)
     analysis,
     baseline,
   });
-  return { decision, metrics, staging, thresholds, analysis, thresholdsFile };
+  return { decision, metrics, staging, thresholds, analysis, thresholdsFile, dryRunNote };
 }
 
-function report(options: PromoteOptions, deps: PromotionDeps, decision: Decision): void {
+function report(options: PromoteOptions, deps: PromotionDeps, decision: Decision, note?: string): void {
   const ctx = { from: options.from, to: options.to };
   deps.out(options.json ? `${decisionJson(decision)}\n` : decisionTable(decision, ctx, deps.outIsTty));
+  if (note !== undefined) deps.log(note);
   if (deps.stepSummaryFile !== undefined && deps.stepSummaryFile !== "") {
     appendStepSummary(deps.stepSummaryFile, decisionMarkdown(decision, ctx));
   }
@@ -195,7 +209,7 @@ async function promote(
 
   // Recovery first: the target's lock is taken (not in a dry run) and whatever an interrupted
   // promotion left is finished before anything is measured or decided.
-  const thresholdsFile = options.thresholds ?? defaultThresholdsFile(options.to);
+  const thresholdsFile = options.thresholds ?? deps.policyConfig(options.to);
   // The strategy is settled before anything changes: a refused --strategy is bad input (exit 2).
   const { strategy, accepted } = resolveStrategy(thresholdsFile, options.strategy);
   const deployer = deps.deployer({
@@ -233,7 +247,7 @@ async function gateThenUpdate(run: {
   const gate = await evaluateGate(options, deps);
   lap("gate");
   events.decided(gate.decision);
-  report(options, deps, gate.decision);
+  report(options, deps, gate.decision, gate.dryRunNote);
   const version = gate.decision.modelVersion;
   if (gate.decision.decision !== "promote") {
     throw rejection(gate.decision, `the gate rejected ${version} for ${options.to}`);
@@ -315,6 +329,8 @@ async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
   const { options, deps, deployer, gate: again, approver, key, timings, lap, events } = ctx;
   const version = again.decision.modelVersion;
   const previous = await deployer.current();
+  const createdAt = deps.now();
+  assertWindowEndsBy(again.decision.window.end, createdAt);
   const evidence = signEvidence(
     promotionRecord({
       decision: again.decision,
@@ -322,7 +338,7 @@ async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
       thresholds: again.thresholds,
       staging: again.staging,
       approver,
-      createdAt: deps.now(),
+      createdAt,
     }),
     key,
   );

@@ -168,6 +168,7 @@ describe("npm run promote --strategy canary (fake production and Prometheus)", f
       env: {},
     };
     const deps: Partial<PromotionDeps> = {
+      policyConfig: () => file,
       readStaging: async () => snapshot(),
       prometheus: () => prometheus(canary),
       signingKey: () => privateKey,
@@ -177,7 +178,7 @@ describe("npm run promote --strategy canary (fake production and Prometheus)", f
       },
       deployer: () => production,
     };
-    const code = await main(["--thresholds", file, "--approved-by", "alice", ...argv], io, deps);
+    const code = await main(["--approved-by", "alice", ...argv], io, deps);
     return { code, stdout, stderr };
   }
 

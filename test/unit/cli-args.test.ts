@@ -254,6 +254,28 @@ describe("every flag bounded, across the delivery CLIs", function () {
       promote("--at", "2099-01-01T00:00:00Z"),
       '--at "2099-01-01T00:00:00Z" lies in the future (now is 2026-12-01T10:00:00.000Z): metrics can only be judged up to now',
     ],
+    [
+      "an --at two minutes ahead of the clock in a promotion",
+      promote("--at", "2026-12-01T10:02:00Z"),
+      '--at "2026-12-01T10:02:00Z" lies 120 s ahead of this machine\'s clock (now is 2026-12-01T10:00:00.000Z): ' +
+        "a promotion's window ends at or before its evidence is signed (at most 60 s of clock skew; later times only with --dry-run)",
+    ],
+    [
+      "--thresholds in a promotion",
+      promote("--thresholds", "weak.json", "--approved-by", "alice"),
+      "--thresholds is for dry runs (--dry-run) only: a promotion judges by, and gives the policy pack, " +
+        "the reviewed policy config of the target stack (policy/config/<environment>.json)",
+    ],
+    [
+      "--queries in a promotion",
+      promote("--queries", "constants.json"),
+      "--queries is for dry runs (--dry-run) only: a promotion measures with the reviewed queries (scripts/promotion/metrics.ts)",
+    ],
+    [
+      "--staging-outputs in a promotion",
+      promote("--staging-outputs", "outputs.json"),
+      "--staging-outputs is for dry runs (--dry-run) only: a promotion reads the staging stack's outputs from the engine",
+    ],
     ["a repeated --to", promote("--to", "production", "--to", "prod-eu"), "--to is given more than once"],
     [
       "a stack name with shell characters",
@@ -326,8 +348,11 @@ describe("every flag bounded, across the delivery CLIs", function () {
         expect(() => parsePromoteArgs([flag, v], NOW), `${flag} ${v}`).to.not.throw();
       }
     }
-    expect(parsePromoteArgs(["--at", "2026-12-01T10:04:00Z"], NOW).at?.toISOString()).to.equal(
+    expect(parsePromoteArgs(["--dry-run", "--at", "2026-12-01T10:04:00Z"], NOW).at?.toISOString()).to.equal(
       "2026-12-01T10:04:00.000Z",
+    );
+    expect(parsePromoteArgs(["--at", "2026-12-01T10:01:00Z"], NOW).at?.toISOString()).to.equal(
+      "2026-12-01T10:01:00.000Z",
     );
     expect(parseHistoryArgs(["--limit", "1000"]).limit).to.equal(1000);
     expect(deploy("--smoke-wait", "1h")()).to.include({ smokeWaitMs: 3_600_000 });

@@ -122,7 +122,8 @@ describe("promotion events reach the notifier", function () {
       env: {},
     };
     const sink = overrides.notifications;
-    const code = await main(["--thresholds", THRESHOLDS_FILE, ...argv], io, {
+    const code = await main(argv, io, {
+      policyConfig: () => THRESHOLDS_FILE,
       readStaging: async () => snapshot(),
       prometheus: () => new FakePrometheus(GOOD),
       signingKey: () => privateKey,

@@ -3,8 +3,6 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PassThrough } from "stream";
-import { CliIO, main } from "../../scripts/promote";
 import { BadInput, ConcurrentUpdate, RecoveryPending } from "../../scripts/promotion/errors";
 import {
   generateEvidenceKeyPair,
@@ -12,100 +10,10 @@ import {
   SignedEvidence,
   verifyEvidence,
 } from "../../scripts/promotion/evidence";
-import type { StagingSnapshot } from "../../scripts/promotion/outputs";
-import { FakePrometheus, Numbers } from "../helpers/fake-prometheus";
+import { FakePrometheus } from "../helpers/fake-prometheus";
 import type { PromotionDeps } from "../../scripts/promotion/promotion";
-import type { Thresholds } from "../../scripts/promotion/thresholds";
-import type {
-  PrepareOptions,
-  ProductionDeployer,
-  ProductionState,
-  UpdateResult,
-  VerifyResult,
-} from "../../scripts/promotion/deployer";
 import { earlierPromotionRecord } from "../fixtures/evidence-records";
-
-const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
-const THRESHOLDS: Thresholds = JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"))["promotion-evidence"];
-const NOW = new Date("2025-03-02T12:00:00Z");
-const DEPLOYED_AT = new Date("2025-03-01T06:00:00Z");
-
-const GOOD: Numbers = {
-  accuracy: 0.91,
-  latency: 180,
-  errors: 0.002,
-  uptime: 1,
-  requests: 172800,
-  labeled: 34560,
-};
-
-function snapshot(over: Partial<StagingSnapshot["outputs"]> = {}): StagingSnapshot {
-  return {
-    stack: "staging",
-    updateVersion: 7,
-    outputs: {
-      modelVersion: "1.1.0",
-      image: "registry.local/churn-model:1.1.0",
-      namespace: "staging",
-      deployedAt: DEPLOYED_AT,
-      serviceUrl: "http://churn-model.staging.svc:8080",
-      prometheusUrl: "http://prometheus.test",
-      metricsSelector: { namespace: "staging", version: "1.1.0" },
-      ...over,
-    },
-  };
-}
-
-/** Records what the CLI asks of production. */
-class FakeDeployer implements ProductionDeployer {
-  readonly calls: string[] = [];
-  /** How each run started and ended: "prepare read-only", "prepare", "close". */
-  readonly lifecycle: string[] = [];
-  readonly deployed: SignedEvidence[] = [];
-  readonly rolledBack: SignedEvidence[] = [];
-  constructor(
-    private readonly state: ProductionState,
-    private readonly outcomes: {
-      deploy?: UpdateResult | Error;
-      verify?: VerifyResult[];
-      rollback?: UpdateResult;
-      prepare?: Error;
-    } = {},
-  ) {}
-  async prepare(opts: PrepareOptions): Promise<void> {
-    this.lifecycle.push(opts.readOnly ? "prepare read-only" : "prepare");
-    if (this.outcomes.prepare !== undefined) throw this.outcomes.prepare;
-  }
-  async close(): Promise<void> {
-    this.lifecycle.push("close");
-  }
-  async current(): Promise<ProductionState> {
-    this.calls.push("current");
-    return this.state;
-  }
-  async deploy(evidence: SignedEvidence): Promise<UpdateResult> {
-    this.calls.push(`deploy ${evidence.record.modelVersion}`);
-    this.deployed.push(evidence);
-    const o = this.outcomes.deploy ?? { ok: true, updateVersion: 3 };
-    if (o instanceof Error) throw o;
-    return o;
-  }
-  async verify(modelVersion: string): Promise<VerifyResult> {
-    this.calls.push(`verify ${modelVersion}`);
-    return this.outcomes.verify?.shift() ?? { healthy: true, reasons: [] };
-  }
-  async rollback(evidence: SignedEvidence): Promise<UpdateResult> {
-    this.calls.push(`rollback ${evidence.record.modelVersion}`);
-    this.rolledBack.push(evidence);
-    return this.outcomes.rollback ?? { ok: true, updateVersion: 4 };
-  }
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { FakeDeployer, GOOD, NOW, Run, runPromote, snapshot, THRESHOLDS } from "../helpers/promote-harness";
 
 describe("the promote flow with fake Prometheus and production", function () {
   const keys = generateEvidenceKeyPair();
@@ -122,29 +30,16 @@ describe("the promote flow with fake Prometheus and production", function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function run(
+  function run(
     argv: string[],
     overrides: Partial<PromotionDeps> = {},
     env: NodeJS.ProcessEnv = {},
   ): Promise<Run> {
-    let stdout = "";
-    let stderr = "";
-    const io: CliIO = {
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s) },
-      stdin: new PassThrough(),
+    return runPromote(
+      argv,
+      { signingKey: () => privateKey, deployer: () => production(), ...overrides },
       env,
-    };
-    const deps: Partial<PromotionDeps> = {
-      readStaging: async () => snapshot(),
-      prometheus: () => new FakePrometheus(GOOD),
-      signingKey: () => privateKey,
-      now: () => NOW,
-      deployer: () => production(),
-      ...overrides,
-    };
-    const code = await main(["--thresholds", THRESHOLDS_FILE, ...argv], io, deps);
-    return { code, stdout, stderr };
+    );
   }
 
   function production(outcomes: ConstructorParameters<typeof FakeDeployer>[1] = {}): FakeDeployer {

@@ -1,0 +1,154 @@
+import { expect } from "chai";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
+import type { DeployerOptions } from "../../scripts/promotion/deployer";
+import type { PromotionDeps } from "../../scripts/promotion/promotion";
+import { PROJECT } from "../../scripts/promotion/trust-roots";
+import { earlierPromotionRecord } from "../fixtures/evidence-records";
+import { FakePrometheus } from "../helpers/fake-prometheus";
+import {
+  FakeDeployer,
+  GOOD,
+  NOW,
+  runPromote,
+  snapshot,
+  THRESHOLDS,
+  THRESHOLDS_FILE,
+} from "../helpers/promote-harness";
+
+/** What the runner of a promotion cannot choose: each refused with exit 2 before anything changes. */
+describe("the promotion's inputs, not the runner's", function () {
+  const privateKey = crypto.createPrivateKey(generateEvidenceKeyPair().privateKeyPem);
+  const previous = signEvidence(earlierPromotionRecord({ thresholds: THRESHOLDS }), privateKey);
+
+  function setup(overrides: Partial<PromotionDeps> = {}) {
+    const deployer = new FakeDeployer({ modelVersion: "1.0.0", evidence: previous });
+    const prometheus = new FakePrometheus(GOOD);
+    const given: DeployerOptions[] = [];
+    const deps: Partial<PromotionDeps> = {
+      signingKey: () => privateKey,
+      prometheus: () => prometheus,
+      deployer: (o) => {
+        given.push(o);
+        return deployer;
+      },
+      ...overrides,
+    };
+    return { deployer, prometheus, given, deps };
+  }
+  const promotion = ["--approved-by", "alice"];
+
+  it("promotes with the target's policy config, which the policy pack is given too (the control case)", async function () {
+    const { deployer, given, deps } = setup();
+    const r = await runPromote(promotion, deps);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(given.map((o) => o.policyConfigFile)).to.deep.equal([THRESHOLDS_FILE]);
+    expect(deployer.calls).to.deep.equal(["current", "deploy 1.1.0", "verify 1.1.0"]);
+  });
+
+  it("refuses a --window shorter than minSoakHours, measuring nothing", async function () {
+    const { deployer, prometheus, deps } = setup();
+    const r = await runPromote([...promotion, "--window", "1h"], deps);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.equal(
+      `promote: --window 1 h is shorter than minSoakHours (24 h) of ${THRESHOLDS_FILE}: a promotion's window ` +
+        "covers at least the soak; nothing was changed\n",
+    );
+    expect(prometheus.queries).to.have.length(0);
+    expect(deployer.calls).to.deep.equal([]);
+  });
+
+  it("refuses metrics-selector labels beyond namespace and version, measuring nothing", async function () {
+    const { deployer, prometheus, deps } = setup({
+      readStaging: async () =>
+        snapshot({ metricsSelector: { namespace: "staging", version: "1.1.0", pod: "a-1" } }),
+    });
+    const r = await runPromote(promotion, deps);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.equal(
+      "promote: the metricsSelector of staging has labels beyond the reviewed namespace and version (pod): " +
+        "a promotion measures every series of the version in its namespace, not a chosen part of them; nothing was changed\n",
+    );
+    expect(prometheus.queries).to.have.length(0);
+    expect(deployer.calls).to.deep.equal([]);
+  });
+
+  it("refuses an --at two minutes ahead of the clock, measuring nothing", async function () {
+    const { deployer, prometheus, deps } = setup();
+    const r = await runPromote([...promotion, "--at", "2025-03-02T12:02:00Z"], deps);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.equal(
+      "promote: --at 2025-03-02T12:02:00.000Z lies ahead of this machine's clock (now is 2025-03-02T12:00:00.000Z; " +
+        "a promotion allows 60 s of skew, a dry run 5 min); nothing was changed\n",
+    );
+    expect(prometheus.queries).to.have.length(0);
+    expect(deployer.calls).to.deep.equal([]);
+  });
+
+  it("signs no evidence whose window ends after its createdAt (an --at within the skew)", async function () {
+    const { deployer, deps } = setup();
+    const r = await runPromote([...promotion, "--at", "2025-03-02T12:00:30Z"], deps);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.include(
+      "promote: the metrics window ends at 2025-03-02T12:00:30.000Z, after the evidence would be signed " +
+        `(${NOW.toISOString()}): --at lies ahead of this machine's clock`,
+    );
+    expect(deployer.deployed).to.have.length(0);
+  });
+
+  it("allows all of it in a dry run, and says what a promotion would refuse", async function () {
+    const { deployer, deps } = setup({
+      readStaging: async () =>
+        snapshot({ metricsSelector: { namespace: "staging", version: "1.1.0", pod: "a-1" } }),
+    });
+    const r = await runPromote(["--dry-run", "--thresholds", THRESHOLDS_FILE, "--window", "1h"], deps);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.include(
+      "Dry run: this decision changes nothing and signs no evidence; a promotion would refuse: --thresholds is for dry runs",
+    );
+    expect(r.stderr).to.include("--window 1 h is shorter than minSoakHours (24 h)");
+    expect(r.stderr).to.include(
+      "the metricsSelector of staging has labels beyond the reviewed namespace and version (pod)",
+    );
+    expect(deployer.calls).to.deep.equal([]);
+  });
+
+  it("says a plain dry run is one", async function () {
+    const r = await runPromote(["--dry-run"], setup().deps);
+    expect(r.code).to.equal(0);
+    expect(r.stderr).to.include("Dry run: this decision changes nothing and signs no evidence\n");
+  });
+
+  describe("the target's policy config from its stack (the real resolution)", function () {
+    let tmp: string;
+    let saved: string | undefined;
+    before(function () {
+      tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-inputs-"));
+      saved = process.env.CHURN_PROJECT_DIR;
+    });
+    after(function () {
+      if (saved === undefined) delete process.env.CHURN_PROJECT_DIR;
+      else process.env.CHURN_PROJECT_DIR = saved;
+      fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it("refuses a production stack of the project that names the sandbox's policy config, before production is opened", async function () {
+      fs.writeFileSync(path.join(tmp, "Pulumi.yaml"), `name: ${PROJECT}\nruntime: nodejs\n`);
+      fs.writeFileSync(
+        path.join(tmp, "Pulumi.production.yaml"),
+        "config:\n  churn-model:environment: production\n  churn-model:thresholdsFile: policy/config/sandbox-production.json\n",
+      );
+      process.env.CHURN_PROJECT_DIR = tmp;
+      const { given, deps } = setup({ policyConfig: undefined });
+      const r = await runPromote(promotion, deps);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.match(
+        /^promote: stack production: churn-model:thresholdsFile .*sandbox-production\.json is refused: a production stack of project churn-model trusts only the reviewed policy\/config\/production\.json/,
+      );
+      expect(given).to.have.length(0);
+    });
+  });
+});
