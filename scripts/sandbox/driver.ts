@@ -206,8 +206,8 @@ export class SandboxDriver {
     return [
       "--model-version",
       version,
-      "--thresholds",
-      PRODUCTION_POLICY,
+      // The thresholds and the pack's config are the production stack's own
+      // (churn-model:thresholdsFile of the sandbox project): a promotion takes no --thresholds.
       "--window",
       "1h",
       "--approved-by",

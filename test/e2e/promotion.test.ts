@@ -153,8 +153,6 @@ describe("staging → production on the sandbox (e2e)", function () {
       path.join(REPO_ROOT, "scripts", "promote.ts"),
       "--model-version",
       VERSIONS.improved,
-      "--thresholds",
-      PRODUCTION_POLICY,
       "--window",
       "1h",
       "--approved-by",

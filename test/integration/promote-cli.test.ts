@@ -21,6 +21,8 @@ import type { InstantResult } from "../../scripts/promotion/prometheus";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const SCRIPT = path.join(REPO, "scripts", "promote.ts");
+/** main() with staging's outputs and the policy config from files (test/helpers/promote-entry.ts). */
+const ENTRY = path.join(REPO, "test", "helpers", "promote-entry.ts");
 const THRESHOLDS = path.join(REPO, "test", "fixtures", "thresholds", "production.json");
 const AT = new Date(END * 1000).toISOString();
 
@@ -32,13 +34,13 @@ interface Result {
 }
 
 /** Runs the CLI as its own process, without a terminal, in a clean environment. */
-function promote(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+function promote(args: readonly string[], env: NodeJS.ProcessEnv = {}, script = SCRIPT): Promise<Result> {
   const base = { ...process.env };
   for (const k of ["GITHUB_STEP_SUMMARY", "CHURN_EVIDENCE_PRIVATE_KEY", "CHURN_EVIDENCE_PRIVATE_KEY_FILE"])
     delete base[k];
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", SCRIPT, ...args], {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...args], {
       cwd: REPO,
       env: { ...base, NO_COLOR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -227,6 +229,11 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
     ];
   }
 
+  /** The same inputs for a promotion through ENTRY, which a promotion of the CLI refuses as flags. */
+  function entryArgs(name: keyof typeof SCENARIOS): string[] {
+    return [outputsFile(stagingOutputs(SCENARIOS[name], prometheus.url)), THRESHOLDS];
+  }
+
   describe("against a real Prometheus", function () {
     it("passes a healthy version's dry run with exit 0 and prints only the decision JSON on stdout", async function () {
       const r = await promote([...scenarioArgs("healthy"), "--dry-run", "--json", "--at", AT]);
@@ -380,9 +387,11 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
 
     it("stops with exit 4 after a passed gate when no terminal and no --approved-by are there", async function () {
       const keys = generateEvidenceKeyPair();
-      const r = await promote([...scenarioArgs("healthy"), "--at", AT], {
-        CHURN_EVIDENCE_PRIVATE_KEY: keys.privateKeyPem,
-      });
+      const r = await promote(
+        [...entryArgs("healthy"), "--at", AT],
+        { CHURN_EVIDENCE_PRIVATE_KEY: keys.privateKeyPem },
+        ENTRY,
+      );
       expect(r.code).to.equal(4);
       expect(r.stderr).to.include(
         "promote: promoting 2.0.0 to production needs an approval: run it on a terminal to be asked, or pass --approved-by ID; nothing was changed",
@@ -397,8 +406,8 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
         process.execPath,
         "-r",
         "ts-node/register/transpile-only",
-        SCRIPT,
-        ...scenarioArgs("healthy"),
+        ENTRY,
+        ...entryArgs("healthy"),
         "--at",
         AT,
       ]
@@ -438,13 +447,29 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
     });
 
     it("fails with exit 2 when promoting without a signing key in the environment", async function () {
-      const r = await promote([...scenarioArgs("healthy"), "--at", AT, "--approved-by", "ci:octocat"]);
+      const r = await promote(
+        [...entryArgs("healthy"), "--at", AT, "--approved-by", "ci:octocat"],
+        {},
+        ENTRY,
+      );
       expect(r.code).to.equal(2);
       expect(r.stderr).to.include("promote: no evidence signing key: set CHURN_EVIDENCE_PRIVATE_KEY");
     });
   });
 
   describe("bad input", function () {
+    it("refuses the runner's own staging outputs and thresholds in a promotion with exit 2, reading neither", async function () {
+      const keys = generateEvidenceKeyPair();
+      const r = await promote(
+        ["--staging-outputs", "/nonexistent", "--thresholds", "/nonexistent", "--approved-by", "ci:octocat"],
+        { CHURN_EVIDENCE_PRIVATE_KEY: keys.privateKeyPem },
+      );
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.equal(
+        "promote: --staging-outputs is for dry runs (--dry-run) only: a promotion reads the staging stack's outputs from the engine\n",
+      );
+    });
+
     it("exits 2 naming the missing thresholds key", async function () {
       const r = await promoteInProcess([
         ...scenarioArgs("healthy").slice(0, 2),

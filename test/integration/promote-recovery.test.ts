@@ -111,7 +111,9 @@ describe("a promotion's processes and its recovery, with the real engine", funct
       [
         "-r",
         require.resolve("ts-node/register/transpile-only"),
-        path.join(REPO_ROOT, "scripts/promote.ts"),
+        // main() with staging's outputs from a file (there is no staging stack here); the
+        // policy config is the production stack's own churn-model:thresholdsFile.
+        path.join(REPO_ROOT, "test/helpers/promote-entry.ts"),
         ...args,
       ],
       {
@@ -137,14 +139,7 @@ describe("a promotion's processes and its recovery, with the real engine", funct
     return { child, done, stderr: () => stderr };
   }
 
-  const gateArgs = (scenario: keyof typeof SCENARIOS) => [
-    "--staging-outputs",
-    outputs(scenario),
-    "--thresholds",
-    policyFile,
-    "--at",
-    AT,
-  ];
+  const gateArgs = (scenario: keyof typeof SCENARIOS) => [outputs(scenario), policyFile, "--at", AT];
 
   it("keeps the signing key out of every engine process and exits 6 when a first promotion fails verification", async function () {
     const run = start([...gateArgs("healthy"), "--approved-by", "it", "--bake", "10s"]);

@@ -24,7 +24,7 @@ describe("the promotion's inputs, not the runner's", function () {
   const privateKey = crypto.createPrivateKey(generateEvidenceKeyPair().privateKeyPem);
   const previous = signEvidence(earlierPromotionRecord({ thresholds: THRESHOLDS }), privateKey);
 
-  function setup(overrides: Partial<PromotionDeps> = {}) {
+  function fixture(overrides: Partial<PromotionDeps> = {}) {
     const deployer = new FakeDeployer({ modelVersion: "1.0.0", evidence: previous });
     const prometheus = new FakePrometheus(GOOD);
     const given: DeployerOptions[] = [];
@@ -42,7 +42,7 @@ describe("the promotion's inputs, not the runner's", function () {
   const promotion = ["--approved-by", "alice"];
 
   it("promotes with the target's policy config, which the policy pack is given too (the control case)", async function () {
-    const { deployer, given, deps } = setup();
+    const { deployer, given, deps } = fixture();
     const r = await runPromote(promotion, deps);
     expect(r.code, r.stderr).to.equal(0);
     expect(given.map((o) => o.policyConfigFile)).to.deep.equal([THRESHOLDS_FILE]);
@@ -50,7 +50,7 @@ describe("the promotion's inputs, not the runner's", function () {
   });
 
   it("refuses a --window shorter than minSoakHours, measuring nothing", async function () {
-    const { deployer, prometheus, deps } = setup();
+    const { deployer, prometheus, deps } = fixture();
     const r = await runPromote([...promotion, "--window", "1h"], deps);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.equal(
@@ -62,7 +62,7 @@ describe("the promotion's inputs, not the runner's", function () {
   });
 
   it("refuses metrics-selector labels beyond namespace and version, measuring nothing", async function () {
-    const { deployer, prometheus, deps } = setup({
+    const { deployer, prometheus, deps } = fixture({
       readStaging: async () =>
         snapshot({ metricsSelector: { namespace: "staging", version: "1.1.0", pod: "a-1" } }),
     });
@@ -77,7 +77,7 @@ describe("the promotion's inputs, not the runner's", function () {
   });
 
   it("refuses an --at two minutes ahead of the clock, measuring nothing", async function () {
-    const { deployer, prometheus, deps } = setup();
+    const { deployer, prometheus, deps } = fixture();
     const r = await runPromote([...promotion, "--at", "2025-03-02T12:02:00Z"], deps);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.equal(
@@ -89,7 +89,7 @@ describe("the promotion's inputs, not the runner's", function () {
   });
 
   it("signs no evidence whose window ends after its createdAt (an --at within the skew)", async function () {
-    const { deployer, deps } = setup();
+    const { deployer, deps } = fixture();
     const r = await runPromote([...promotion, "--at", "2025-03-02T12:00:30Z"], deps);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.include(
@@ -100,7 +100,7 @@ describe("the promotion's inputs, not the runner's", function () {
   });
 
   it("allows all of it in a dry run, and says what a promotion would refuse", async function () {
-    const { deployer, deps } = setup({
+    const { deployer, deps } = fixture({
       readStaging: async () =>
         snapshot({ metricsSelector: { namespace: "staging", version: "1.1.0", pod: "a-1" } }),
     });
@@ -117,7 +117,7 @@ describe("the promotion's inputs, not the runner's", function () {
   });
 
   it("says a plain dry run is one", async function () {
-    const r = await runPromote(["--dry-run"], setup().deps);
+    const r = await runPromote(["--dry-run"], fixture().deps);
     expect(r.code).to.equal(0);
     expect(r.stderr).to.include("Dry run: this decision changes nothing and signs no evidence\n");
   });
@@ -125,10 +125,12 @@ describe("the promotion's inputs, not the runner's", function () {
   describe("the target's policy config from its stack (the real resolution)", function () {
     let tmp: string;
     let saved: string | undefined;
+
     before(function () {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-inputs-"));
       saved = process.env.CHURN_PROJECT_DIR;
     });
+
     after(function () {
       if (saved === undefined) delete process.env.CHURN_PROJECT_DIR;
       else process.env.CHURN_PROJECT_DIR = saved;
@@ -142,7 +144,7 @@ describe("the promotion's inputs, not the runner's", function () {
         "config:\n  churn-model:environment: production\n  churn-model:thresholdsFile: policy/config/sandbox-production.json\n",
       );
       process.env.CHURN_PROJECT_DIR = tmp;
-      const { given, deps } = setup({ policyConfig: undefined });
+      const { given, deps } = fixture({ policyConfig: undefined });
       const r = await runPromote(promotion, deps);
       expect(r.code).to.equal(2);
       expect(r.stderr).to.match(

@@ -20,9 +20,11 @@ const DEMO_KEY = fs.readFileSync(path.join(REPO, "scripts", "sandbox", "demo-evi
 
 describe("trust roots: which policy config and key a stack trusts", function () {
   let tmp: string;
+
   before(function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-trust-"));
   });
+
   after(function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
@@ -126,6 +128,7 @@ describe("trust roots: which policy config and key a stack trusts", function () 
       config = await import("../../stacks/config");
       sign = (await import("../../scripts/promotion/evidence")).signEvidence;
     });
+
     beforeEach(function () {
       recorded.length = 0;
     });

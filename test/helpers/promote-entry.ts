@@ -1,0 +1,18 @@
+/**
+ * The promote CLI's main() as its own process, for the integration tests whose subject is not
+ * where the inputs come from (approval, the signing key, the engine's processes): staging's
+ * outputs come from a JSON file and the target's policy config from a file, as a dry run's
+ * `--staging-outputs` and `--thresholds` would give them, which a promotion refuses.
+ *
+ *   node -r ts-node/register promote-entry.ts OUTPUTS_FILE POLICY_CONFIG [promote flags…]
+ */
+import { main } from "../../scripts/promote";
+import { readStagingOutputsFile } from "../../scripts/promotion/outputs";
+
+const [outputsFile, policyConfig, ...argv] = process.argv.slice(2);
+void main(argv, undefined, {
+  readStaging: (o) => Promise.resolve(readStagingOutputsFile(outputsFile, o.from)),
+  policyConfig: () => policyConfig,
+}).then((code) => {
+  process.exitCode = code;
+});
