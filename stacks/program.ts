@@ -127,11 +127,13 @@ export function assertCanaryEvidence(cfg: StackConfig, now: Date = new Date()): 
 /**
  * Refuses a policy config the stack may not trust (scripts/promotion/trust-roots.ts): outside
  * the sandbox project, `churn-model:thresholdsFile` cannot point the program at another file
- * (the sandbox's, one's own) than the reviewed policy/config/<environment>.json.
+ * (the sandbox's, one's own) than the reviewed policy/config/<environment>.json, nor
+ * `churn-model:environment` make the stack named production a staging one.
  */
-export function assertTrustRoots(cfg: StackConfig, project: string): void {
+export function assertTrustRoots(cfg: StackConfig, project: string, stack?: string): void {
   const problem = trustRootProblem({
     project,
+    stack,
     environment: cfg.environment,
     policyConfigFile: cfg.thresholdsFile,
   });
@@ -143,8 +145,9 @@ export function assertTrustRoots(cfg: StackConfig, project: string): void {
 export async function program(
   cfg: StackConfig,
   project: string = pulumi.getProject(),
+  stack: string = pulumi.getStack(),
 ): Promise<Record<string, unknown>> {
-  assertTrustRoots(cfg, project);
+  assertTrustRoots(cfg, project, stack);
   assertPromotionEvidence(cfg);
   assertCanaryEvidence(cfg);
   return declareService(cfg);

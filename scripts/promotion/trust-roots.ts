@@ -2,7 +2,8 @@
  * Which policy config (thresholds, analysis settings and the evidence key) a stack trusts.
  * For the stacks of the project itself (`churn-model`) it is fixed by the environment: the
  * reviewed policy/config/<environment>.json of the checkout, whatever the stack config says;
- * a config whose key is a sandbox key is refused there. Only the stacks of the sandbox
+ * a config whose key is a sandbox key is refused there, and the stack named `production` is a
+ * production stack whatever its `churn-model:environment` says. Only the stacks of the sandbox
  * project (`churn-model-sandbox`: the sandbox's and the tests' own project directories)
  * take `churn-model:thresholdsFile` from their stack config. The program and the promotion
  * CLI both ask here, so the file the program verifies evidence against is the file the gate
@@ -56,6 +57,8 @@ export interface TrustInput {
   readonly environment: string;
   /** The policy config the stack's config names (resolved), or the default when it names none. */
   readonly policyConfigFile: string;
+  /** The stack's name (`pulumi.getStack()`); one named `production` is production whatever its config says. */
+  readonly stack?: string;
   readonly repoRoot?: string;
 }
 
@@ -66,6 +69,13 @@ export interface TrustInput {
  */
 export function trustRootProblem(input: TrustInput): string | undefined {
   if (isSandboxProject(input.project)) return undefined;
+  const short = input.stack?.split("/").pop();
+  if (short === "production" && input.environment !== "production") {
+    return (
+      `churn-model:environment ${input.environment} is refused for stack ${input.stack} of project ` +
+      `${input.project}: the production stack is production (its evidence, key and policy config are production's)`
+    );
+  }
   const repoRoot = input.repoRoot ?? CHECKOUT;
   const reviewed = reviewedPolicyConfig(input.environment, repoRoot);
   const rel = path.relative(repoRoot, reviewed);
@@ -123,6 +133,7 @@ export function targetPolicyConfig(stack: string, projectDir: string, repoRoot =
     project: projectName(projectDir),
     environment,
     policyConfigFile,
+    stack,
     repoRoot,
   });
   if (problem !== undefined) throw new BadInput(`stack ${stack}: ${problem}`);

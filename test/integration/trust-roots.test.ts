@@ -104,6 +104,30 @@ describe("the program's trust roots with the real engine (no policy pack)", func
     );
   });
 
+  it("refuses the project's production stack configured as staging, which would need no evidence", async function () {
+    const dir = makeProjectDir(
+      path.join(tmp, "downgrade"),
+      {
+        production: {
+          renderYamlToDirectory: path.join(tmp, "render-downgrade"),
+          environment: "staging",
+          modelVersion: "1.4.0",
+        },
+      },
+      PROJECT,
+    );
+    const stack = await upsertStack("production", { projectDir: dir, env, createProduction: true });
+    let message = "";
+    try {
+      await stack.preview({ color: "never" });
+    } catch (err) {
+      message = String(err);
+    }
+    expect(message).to.contain(
+      "staging refuses model version 1.4.0: churn-model:environment staging is refused for stack production of project churn-model",
+    );
+  });
+
   it("accepts the same stack config in the sandbox project, whose stacks trust the sandbox key", async function () {
     expect(await previewRedirected(SANDBOX_PROJECT)).to.equal("");
   });

@@ -61,6 +61,15 @@ describe("trust roots: which policy config and key a stack trusts", function () 
     ).to.equal(undefined);
   });
 
+  it("refuses the stack named production configured as staging (no evidence needed) in the project", function () {
+    const input = { environment: "staging", policyConfigFile: reviewedPolicyConfig("staging") };
+    expect(trustRootProblem({ ...input, project: PROJECT, stack: "acme/churn-model/production" })).to.equal(
+      "churn-model:environment staging is refused for stack acme/churn-model/production of project churn-model: " +
+        "the production stack is production (its evidence, key and policy config are production's)",
+    );
+    expect(trustRootProblem({ ...input, project: PROJECT, stack: "staging" })).to.equal(undefined);
+  });
+
   it("refuses a reviewed production config that names the sandbox key", function () {
     const root = path.join(tmp, "checkout");
     fs.mkdirSync(path.join(root, "policy", "config"), { recursive: true });
