@@ -18,6 +18,7 @@ export const LAYERS = [
   { name: "contract", dir: "policy/contract/", may: ["contract"] },
   { name: "pack", dir: "policy/", may: ["pack", "contract"] },
   { name: "config", dir: "stacks/config.ts", may: ["config", "contract"] },
+  { name: "config", dir: "stacks/trust-roots.ts", may: ["config", "contract"] },
   { name: "program", dir: "stacks/", may: ["program", "config", "components", "contract"] },
   { name: "components", dir: "infra/", may: ["components", "contract"] },
   { name: "errors", dir: "scripts/promotion/errors.ts", may: ["errors"] },

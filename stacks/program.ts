@@ -17,7 +17,7 @@ import {
   verifyEvidence,
   versionLabel,
 } from "../policy/contract";
-import { trustRootProblem } from "../scripts/promotion/trust-roots";
+import { trustRootProblem } from "./trust-roots";
 import { canarySize, IMAGE_NAME, StackConfig } from "./config";
 
 /** The policy config the program verifies evidence against; an unreadable one refuses the update. */
@@ -125,7 +125,7 @@ export function assertCanaryEvidence(cfg: StackConfig, now: Date = new Date()): 
 }
 
 /**
- * Refuses a policy config the stack may not trust (scripts/promotion/trust-roots.ts): outside
+ * Refuses a policy config the stack may not trust (stacks/trust-roots.ts): outside
  * the sandbox project, `churn-model:thresholdsFile` cannot point the program at another file
  * (the sandbox's, one's own) than the reviewed policy/config/<environment>.json, nor
  * `churn-model:environment` make the stack named production a staging one.

@@ -27,6 +27,7 @@ function handMadeEvidence(version: string): string {
   return JSON.stringify(
     signEvidence(
       {
+        format: 2,
         kind: "promotion",
         modelVersion: version,
         image: `registry.internal.example.com/ml/churn-model:${version}`,

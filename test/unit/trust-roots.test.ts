@@ -147,6 +147,7 @@ describe("trust roots: which policy config and key a stack trusts", function () 
       const now = new Date();
       const thresholds = JSON.parse(fs.readFileSync(SANDBOX_POLICY, "utf8"))["promotion-evidence"];
       const record: EvidenceRecord = {
+        format: 2,
         kind: "promotion",
         modelVersion: "1.0.0",
         image: "registry.internal.example.com/ml/churn-model:1.0.0",

@@ -1,0 +1,101 @@
+/**
+ * Which policy config (thresholds, analysis settings and the evidence key) a stack trusts.
+ * For the stacks of the project itself (`churn-model`) it is fixed by the environment: the
+ * reviewed policy/config/<environment>.json of the checkout, whatever the stack config says;
+ * a config whose key is a sandbox key is refused there, and the stack named `production` is a
+ * production stack whatever its `churn-model:environment` says. Only the stacks of the sandbox
+ * project (`churn-model-sandbox`: the sandbox's and the tests' own project directories)
+ * take `churn-model:thresholdsFile` from their stack config. The program and the promotion
+ * CLI (scripts/promotion/trust-roots.ts) both ask here, so the file the program verifies evidence against is the file the gate
+ * judges by and the policy pack receives.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { parsePolicyConfigText } from "../policy/contract";
+
+/** The project whose stacks are the real staging and production. */
+export const PROJECT = "churn-model";
+/** The project of the sandbox's (and the tests') stacks: the only ones whose config chooses the policy config. */
+export const SANDBOX_PROJECT = "churn-model-sandbox";
+
+export const CHECKOUT = path.resolve(__dirname, "..");
+
+/** The reviewed policy config of an environment: policy/config/<environment>.json. */
+export function reviewedPolicyConfig(environment: string, repoRoot = CHECKOUT): string {
+  return path.resolve(repoRoot, "policy", "config", `${environment}.json`);
+}
+
+/** Whether a project's stacks may name their own policy config (and so a sandbox key). */
+export function isSandboxProject(project: string): boolean {
+  return project === SANDBOX_PROJECT;
+}
+
+function spkiDer(pem: string): Buffer | undefined {
+  try {
+    return crypto.createPublicKey(pem).export({ type: "spki", format: "der" });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The evidence keys of the sandbox's policy configs (policy/config/sandbox-*.json). */
+export function sandboxPublicKeys(repoRoot = CHECKOUT): string[] {
+  const dir = path.join(repoRoot, "policy", "config");
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith("sandbox-") && f.endsWith(".json"))
+    .map((f) => publicKeyOf(path.join(dir, f)))
+    .filter((k): k is string => k !== undefined);
+}
+
+export interface TrustInput {
+  /** The Pulumi project of the stack (`pulumi.getProject()`, Pulumi.yaml `name`). */
+  readonly project: string;
+  readonly environment: string;
+  /** The policy config the stack's config names (resolved), or the default when it names none. */
+  readonly policyConfigFile: string;
+  /** The stack's name (`pulumi.getStack()`); one named `production` is production whatever its config says. */
+  readonly stack?: string;
+  readonly repoRoot?: string;
+}
+
+/**
+ * Why a stack may not trust the policy config it names, or undefined when it may. Outside the
+ * sandbox project the file must be the reviewed one of the environment, and its key must not
+ * be a sandbox key.
+ */
+export function trustRootProblem(input: TrustInput): string | undefined {
+  if (isSandboxProject(input.project)) return undefined;
+  const short = input.stack?.split("/").pop();
+  if (short === "production" && input.environment !== "production") {
+    return (
+      `churn-model:environment ${input.environment} is refused for stack ${input.stack} of project ` +
+      `${input.project}: the production stack is production (its evidence, key and policy config are production's)`
+    );
+  }
+  const repoRoot = input.repoRoot ?? CHECKOUT;
+  const reviewed = reviewedPolicyConfig(input.environment, repoRoot);
+  const rel = path.relative(repoRoot, reviewed);
+  if (path.resolve(input.policyConfigFile) !== reviewed) {
+    return (
+      `churn-model:thresholdsFile ${input.policyConfigFile} is refused: a ${input.environment} stack of ` +
+      `project ${input.project} trusts only the reviewed ${rel} (thresholds and evidence key); ` +
+      `other policy configs, such as the sandbox's, are trusted only by stacks of project ${SANDBOX_PROJECT}`
+    );
+  }
+  const key = fs.existsSync(reviewed) ? publicKeyOf(reviewed) : undefined;
+  const der = key === undefined ? undefined : spkiDer(key);
+  if (der !== undefined && sandboxPublicKeys(repoRoot).some((k) => spkiDer(k)?.equals(der) === true)) {
+    return (
+      `${rel} names the sandbox's evidence key: a ${input.environment} stack of project ${input.project} ` +
+      `never trusts a sandbox key (sandbox keys are for stacks of project ${SANDBOX_PROJECT})`
+    );
+  }
+  return undefined;
+}
+
+/** The evidence key a policy config file names, if any. */
+function publicKeyOf(file: string): string | undefined {
+  return parsePolicyConfigText(fs.readFileSync(file, "utf8"), `policy config ${file}`).publicKey;
+}
