@@ -14,6 +14,7 @@ import {
   parsePolicyConfigText,
   PolicyConfig,
   samePublicKey,
+  stableChainOfEvidence,
   verifyEvidence,
   versionLabel,
 } from "../policy/contract";
@@ -69,6 +70,10 @@ export function assertPromotionEvidence(cfg: StackConfig, now: Date = new Date()
     imageVersion: cfg.modelVersion,
     now,
   });
+  if (problems.length === 0) {
+    // The stable moves only as the target's strategies allow (docs/canary.md, "The canary chain").
+    problems.push(...stableChainOfEvidence(cfg.promotionEvidence, policyConfig.strategies));
+  }
   if (problems.length > 0) {
     throw new Error(
       `production refuses model version ${cfg.modelVersion}: the promotion evidence is not valid:\n  - ${problems.join("\n  - ")}`,

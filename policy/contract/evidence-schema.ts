@@ -4,6 +4,7 @@
  * verifier in any language reads it.
  */
 import { analysisShapeProblem, type AnalysisRecord } from "./analysis-record";
+import { canaryShapeProblem, type CanaryEvidence } from "./canary-chain";
 import { ContractError } from "./errors";
 import { parseThresholds, Thresholds } from "./thresholds";
 
@@ -47,6 +48,11 @@ export interface EvidenceRecord {
   rollbackOf?: SignedEvidence;
   /** How the gate decided: method, counts, bounds and per-interval outcomes (docs/analysis.md). */
   analysis?: AnalysisRecord;
+  /**
+   * Kind "promotion" through a canary: its steps and verdicts in production, which the stable's
+   * evidence must show where a target accepts only canary promotions (docs/canary.md).
+   */
+  canary?: CanaryEvidence;
 }
 
 export interface SignedEvidence {
@@ -80,6 +86,7 @@ const RECORD_KEYS = [
   "createdAt",
   "rollbackOf",
   "analysis",
+  "canary",
 ];
 
 function objectAt(value: unknown, at: string, keys: readonly string[]): Record<string, unknown> {
@@ -176,6 +183,10 @@ export function validateRecord(value: unknown, at: string): EvidenceRecord {
     const problem = analysisShapeProblem(obj.analysis);
     if (problem !== undefined) throw new ContractError(`${at}.analysis ${problem}`);
   }
+  if (obj.canary !== undefined) {
+    const problem = canaryShapeProblem(obj.canary, `${at}.canary`);
+    if (problem !== undefined) throw new ContractError(problem);
+  }
 
   nonEmptyString(obj.approver, `${at}.approver`);
   timestamp(obj.createdAt, `${at}.createdAt`);
@@ -185,6 +196,9 @@ export function validateRecord(value: unknown, at: string): EvidenceRecord {
       throw new ContractError(`${at}.rollbackOf is required for rollback evidence`);
     }
     validateSigned(obj.rollbackOf, `${at}.rollbackOf`);
+    if (obj.canary !== undefined) {
+      throw new ContractError(`${at}.canary belongs to promotion evidence only`);
+    }
   } else if ("rollbackOf" in obj) {
     throw new ContractError(`${at}.rollbackOf belongs to rollback evidence only`);
   }

@@ -7,6 +7,7 @@ import * as crypto from "crypto";
 import { AnalysisSettings, DEFAULT_ANALYSIS } from "./analysis";
 import { analysisProblems } from "./analysis-record";
 import { canonicalBytes } from "./canonical";
+import { ChainPolicy, stableChainFor } from "./canary-chain";
 import { ContractError } from "./errors";
 import {
   EvidenceRecord,
@@ -136,6 +137,39 @@ function versionProblems(label: string, record: EvidenceRecord, imageVersion: st
     : [`${label} names version ${record.modelVersion} but the container image runs ${imageVersion}`];
 }
 
+/** Evidence (JSON text or parsed) as signed evidence of EVIDENCE_FORMAT, or why it is not. */
+function wellFormed(evidence: unknown): SignedEvidence | string {
+  try {
+    const value = typeof evidence === "string" ? (JSON.parse(evidence) as unknown) : evidence;
+    const format = formatProblem(value, "promotion evidence");
+    if (format !== undefined) {
+      return format;
+    }
+    return typeof evidence === "string"
+      ? parseSignedEvidence(evidence)
+      : validateSigned(evidence, "evidence");
+  } catch (err) {
+    if (err instanceof SyntaxError) {
+      return `promotion evidence is malformed: promotion evidence is not valid JSON: ${err.message}`;
+    }
+    if (err instanceof ContractError) {
+      return `promotion evidence is malformed: ${err.message}`;
+    }
+    throw err;
+  }
+}
+
+/**
+ * Every reason production's stable version may not run with this evidence under the
+ * target's strategies (stableChainFor, docs/canary.md "The canary chain in the evidence"); []
+ * means it may. Applied to the stable's evidence once verifyEvidence finds nothing wrong, never
+ * to the canary track's. Never throws for bad evidence: malformed evidence is the one problem.
+ */
+export function stableChainOfEvidence(evidence: unknown, policy: ChainPolicy): string[] {
+  const signed = wellFormed(evidence);
+  return typeof signed === "string" ? [signed] : stableChainFor(signed.record, policy);
+}
+
 /**
  * Every reason the evidence does not let `imageVersion` into production, each as a sentence
  * naming the item; [] means valid. Never throws for bad evidence, keys or thresholds: each is
@@ -153,23 +187,9 @@ function versionProblems(label: string, record: EvidenceRecord, imageVersion: st
  *   the rollback, whose measurements meet the thresholds.
  */
 export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[] {
-  let signed: SignedEvidence;
-  try {
-    const value = typeof evidence === "string" ? (JSON.parse(evidence) as unknown) : evidence;
-    const format = formatProblem(value, "promotion evidence");
-    if (format !== undefined) {
-      return [format];
-    }
-    signed =
-      typeof evidence === "string" ? parseSignedEvidence(evidence) : validateSigned(evidence, "evidence");
-  } catch (err) {
-    if (err instanceof SyntaxError) {
-      return [`promotion evidence is malformed: promotion evidence is not valid JSON: ${err.message}`];
-    }
-    if (err instanceof ContractError) {
-      return [`promotion evidence is malformed: ${err.message}`];
-    }
-    throw err;
+  const signed = wellFormed(evidence);
+  if (typeof signed === "string") {
+    return [signed];
   }
   let thresholds: Thresholds;
   try {

@@ -7,6 +7,7 @@ import {
   EVIDENCE_POLICY,
   parsePolicyConfig,
   PolicyConfig,
+  stableChainOfEvidence,
   STRATEGIES,
   thresholdSchemaProperties,
   Thresholds,
@@ -16,6 +17,7 @@ import { isUnknownValueError, record, text, unknownPath } from "../lib/values";
 import {
   containersOf,
   imageVersion,
+  isCanaryTrack,
   isChurnModelWorkload,
   isProduction,
   MODEL_NAME,
@@ -115,6 +117,11 @@ function checkEvidence(
       problems.add(`${w.display}: ${p}`);
     }
   }
+  if (problems.size === 0 && !isCanaryTrack(w)) {
+    // The stable moves only as the target's strategies allow (docs/canary.md, "The canary chain").
+    for (const p of stableChainOfEvidence(evidence, policyConfig.strategies))
+      problems.add(`${w.display}: ${p}`);
+  }
   for (const p of problems) {
     report(p);
   }
@@ -129,7 +136,7 @@ export const promotionEvidence: ResourceValidationPolicy = {
   description:
     "A churn-model workload in production must carry signed promotion evidence that names exactly the " +
     "version its image runs, holds staging metrics meeting this policy's thresholds, and is younger than " +
-    "maxEvidenceAgeHours.",
+    "maxEvidenceAgeHours; the stable's evidence must show a passed canary where only canary is accepted.",
   enforcementLevel: "mandatory",
   configSchema,
   validateResource: (args, report) => {

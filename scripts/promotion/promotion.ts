@@ -344,9 +344,10 @@ async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
   );
   events.signed(evidence);
   let canaryRecord: string | undefined;
+  let stableEvidence = evidence;
   if (ctx.strategy === "canary") {
     // Throws CanaryAborted (exit 5) with the canary removed and the stable unchanged.
-    canaryRecord = await promoteThroughCanary({
+    const passed = await promoteThroughCanary({
       accepted: ctx.accepted,
       policyConfigFile: again.thresholdsFile,
       deployer,
@@ -359,10 +360,14 @@ async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
       sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
       log: deps.log,
     });
+    canaryRecord = passed.record;
+    // The stable's evidence carries the verdicts: the program and the pack refuse a stable
+    // without them where only canary promotions are accepted (docs/canary.md).
+    stableEvidence = signEvidence({ ...evidence.record, canary: passed.canary }, key);
     lap("update");
   }
   deps.log(`Updating ${options.to} from ${previous.modelVersion ?? "nothing"} to ${version}…`);
-  const update = await deployer.deploy(evidence, deps.log, canaryRecord);
+  const update = await deployer.deploy(stableEvidence, deps.log, canaryRecord);
   lap("update");
 
   let failure: string;
@@ -375,7 +380,7 @@ async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
           `${seconds(timings.approval)} · update ${seconds(timings.update)} · ` +
           `verification ${seconds(timings.verification)}`,
       );
-      return { outcome: "promoted", decision: again.decision, evidence, timings };
+      return { outcome: "promoted", decision: again.decision, evidence: stableEvidence, timings };
     }
     failure = `${version} failed verification in ${options.to}: ${health.reasons.join("; ")}`;
   } else {

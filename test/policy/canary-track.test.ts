@@ -1,9 +1,20 @@
+import * as fs from "fs";
+import * as path from "path";
 import { expect } from "chai";
 import { productionAutoscaling } from "../../policy/policies/production-autoscaling";
 import { productionDisruptionBudget } from "../../policy/policies/production-disruption-budget";
 import { productionReplicas } from "../../policy/policies/production-replicas";
 import { promotionEvidence } from "../../policy/policies/promotion-evidence";
-import { deployment, DEPLOYMENT, EVIDENCE_CONFIG, evidenceFor, hpa, pdb } from "./fixtures";
+import { canaryPart } from "../fixtures/canary-evidence";
+import {
+  deployment,
+  DEPLOYMENT,
+  EVIDENCE_CONFIG,
+  evidenceFor,
+  hpa,
+  pdb,
+  rollbackEvidenceFor,
+} from "./fixtures";
 import { runResourcePolicy, runStackPolicy, StackFixture, withValue } from "./helper";
 
 const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
@@ -76,5 +87,72 @@ describe("the pack with a canary track in production", () => {
     );
     const other = await run(canary("1.3.0", evidenceFor("1.2.0")));
     expect(other.violations.join("\n")).to.contain("1.2.0");
+  });
+});
+
+describe("the pack on production's stable where only canary promotions are accepted", () => {
+  const CANARY_ONLY = {
+    ...EVIDENCE_CONFIG,
+    strategies: ["canary"],
+    canary: JSON.parse(fs.readFileSync(path.join(__dirname, "../../policy/config/production.json"), "utf8"))[
+      "promotion-evidence"
+    ].canary,
+  };
+  const STABLE = 'Deployment "churn-model"';
+  const run = (props: Record<string, unknown>, config: Record<string, unknown> = CANARY_ONLY) =>
+    runResourcePolicy(promotionEvidence, { type: DEPLOYMENT, props }, config);
+
+  it("lets the stable move to a version whose evidence shows its canary passed every configured step", async () => {
+    const evidence = evidenceFor("1.2.0", { canary: canaryPart("1.1.0") });
+    expect((await run(deployment({ evidence }))).violations).to.deep.equal([]);
+  });
+
+  it("refuses the stable moved without a canary verdict (all-at-once evidence, or stack config edited by hand)", async () => {
+    expect((await run(deployment())).violations).to.deep.equal([
+      `${STABLE}: the evidence of 1.2.0 shows no canary, and this target accepts only canary: the stable may ` +
+        "move only to a version that passed its canary in production (or back to an earlier promoted one)",
+    ]);
+    // The same evidence passes where all-at-once is accepted, as the committed configs do today.
+    expect(
+      (await run(deployment(), { ...CANARY_ONLY, strategies: ["all-at-once", "canary"] })).violations,
+    ).to.deep.equal([]);
+  });
+
+  it("refuses the stable moved to an aborted canary, or one that skipped a configured step", async () => {
+    const aborted = evidenceFor("1.2.0", {
+      canary: canaryPart("1.1.0", {
+        weights: [10],
+        verdict: "fail",
+        aborted: { cause: "fail", reason: "worse" },
+      }),
+    });
+    const violations = (await run(deployment({ evidence: aborted }))).violations;
+    expect(violations).to.include(`${STABLE}: the canary of 1.2.0 was aborted (fail): worse`);
+    expect(violations).to.include(`${STABLE}: the canary of 1.2.0 did not pass its 10 % step (fail)`);
+    const skipped = evidenceFor("1.2.0", { canary: canaryPart("1.1.0", { weights: [50] }) });
+    expect((await run(deployment({ evidence: skipped }))).violations).to.deep.equal([
+      `${STABLE}: the canary of 1.2.0 ran the steps 50 %, but this target configures 10 → 50 %`,
+    ]);
+  });
+
+  it("refuses a canary part the signature does not cover", async () => {
+    const signed = JSON.parse(evidenceFor("1.2.0"));
+    signed.record.canary = canaryPart("1.1.0");
+    const violations = (await run(deployment({ evidence: JSON.stringify(signed) }))).violations;
+    expect(violations).to.deep.equal([
+      `${STABLE}: promotion evidence carries a signature that does not verify under the configured public key`,
+    ]);
+  });
+
+  it("lets the stable return to an earlier promoted version (rollback) without a canary", async () => {
+    const outcome = await run(deployment({ version: "1.1.0", evidence: rollbackEvidenceFor("1.1.0") }));
+    expect(outcome.violations).to.deep.equal([]);
+  });
+
+  it("still lets the canary track in with staging evidence only", async () => {
+    let props = withValue(deployment({ version: "1.3.0" }), ["metadata", "name"], "churn-model-canary");
+    props = withValue(props, ["spec", "selector", "matchLabels", "churn-model/track"], "canary");
+    props = withValue(props, ["spec", "template", "metadata", "labels", "churn-model/track"], "canary");
+    expect((await run(props)).violations).to.deep.equal([]);
   });
 });

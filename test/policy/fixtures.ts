@@ -58,6 +58,23 @@ export function evidenceFor(
   return JSON.stringify(signEvidence(evidenceRecord(version, overrides), privateKeyPem));
 }
 
+/**
+ * Signed rollback evidence to `version` (as the annotation carries it), embedding promotion
+ * evidence of `returnedTo` (default the same version) from 30 days ago.
+ */
+export function rollbackEvidenceFor(version: string, returnedTo: string = version): string {
+  const earlier = signEvidence(
+    evidenceRecord(returnedTo, { createdAt: hoursAgo(24 * 30) }),
+    KEYS.privateKeyPem,
+  );
+  const rollback = evidenceRecord(version, {
+    kind: "rollback",
+    approver: "promotion-runner",
+    rollbackOf: earlier,
+  });
+  return JSON.stringify(signEvidence(rollback, KEYS.privateKeyPem));
+}
+
 export function imageOf(version: string): string {
   return version.startsWith("sha256:")
     ? `${REGISTRY}/churn-model@${version}`

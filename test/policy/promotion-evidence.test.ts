@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { EVIDENCE_ANNOTATION, signEvidence } from "../../scripts/promotion/evidence";
+import { EVIDENCE_ANNOTATION } from "../../scripts/promotion/evidence";
 import { promotionEvidence } from "../../policy/policies/promotion-evidence";
 import {
   deployment,
@@ -12,6 +12,7 @@ import {
   KEYS,
   OTHER_KEYS,
   REGISTRY,
+  rollbackEvidenceFor,
   THRESHOLDS,
 } from "./fixtures";
 import { Outcome, runResourcePolicy, UNKNOWN, withValue } from "./helper";
@@ -140,26 +141,13 @@ describe("policy promotion-evidence", () => {
   });
 
   it("passes a valid rollback to a version production ran before", async () => {
-    const earlier = signEvidence(
-      evidenceRecord("1.1.0", { createdAt: hoursAgo(24 * 30) }),
-      KEYS.privateKeyPem,
-    );
-    const rollback = signEvidence(
-      evidenceRecord("1.1.0", { kind: "rollback", approver: "promotion-runner", rollbackOf: earlier }),
-      KEYS.privateKeyPem,
-    );
-    const outcome = await run(deployment({ version: "1.1.0", evidence: JSON.stringify(rollback) }));
+    const outcome = await run(deployment({ version: "1.1.0", evidence: rollbackEvidenceFor("1.1.0") }));
     expect(outcome.violations).to.deep.equal([]);
   });
 
   it("refuses a rollback to a version never promoted", async () => {
-    const other = signEvidence(evidenceRecord("1.0.0", { createdAt: hoursAgo(24 * 30) }), KEYS.privateKeyPem);
-    const rollback = signEvidence(
-      evidenceRecord("1.1.0", { kind: "rollback", approver: "promotion-runner", rollbackOf: other }),
-      KEYS.privateKeyPem,
-    );
     expectOnly(
-      await run(deployment({ version: "1.1.0", evidence: JSON.stringify(rollback) })),
+      await run(deployment({ version: "1.1.0", evidence: rollbackEvidenceFor("1.1.0", "1.0.0") })),
       `${SUBJECT}: the earlier promotion evidence in the rollback names version 1.0.0 but the container image ` +
         "runs 1.1.0",
     );

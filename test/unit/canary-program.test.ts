@@ -6,6 +6,7 @@ import { byType, installMocks, recorded, Recorded, settle } from "../helpers/pul
 import { REPO, source, stackConfigMap } from "../helpers/stack-config";
 import type { StackConfig } from "../../stacks/config";
 import type { EvidenceRecord } from "../../scripts/promotion/evidence";
+import { canaryPart } from "../fixtures/canary-evidence";
 
 type ProgramModule = typeof import("../../stacks/program");
 type ConfigModule = typeof import("../../stacks/config");
@@ -30,6 +31,8 @@ describe("the churn-model program with a canary", function () {
   let keys: { publicKeyPem: string; privateKeyPem: string };
   let tmp: string;
   let policyFile: string;
+  /** The same policy config accepting canary promotions only. */
+  let canaryOnlyFile: string;
 
   before(async function () {
     installMocks();
@@ -44,6 +47,9 @@ describe("the churn-model program with a canary", function () {
     policyConfig["promotion-evidence"].publicKey = keys.publicKeyPem;
     policyFile = path.join(tmp, "production.json");
     fs.writeFileSync(policyFile, JSON.stringify(policyConfig));
+    policyConfig["promotion-evidence"].strategies = ["canary"];
+    canaryOnlyFile = path.join(tmp, "production-canary-only.json");
+    fs.writeFileSync(canaryOnlyFile, JSON.stringify(policyConfig));
   });
 
   after(function () {
@@ -54,7 +60,11 @@ describe("the churn-model program with a canary", function () {
     recorded.length = 0;
   });
 
-  function signed(version: string, privateKeyPem = keys.privateKeyPem): string {
+  function signed(
+    version: string,
+    privateKeyPem = keys.privateKeyPem,
+    extra: Partial<EvidenceRecord> = {},
+  ): string {
     const thresholds = JSON.parse(fs.readFileSync(policyFile, "utf8"))["promotion-evidence"];
     const now = new Date();
     const record: EvidenceRecord = {
@@ -80,6 +90,7 @@ describe("the churn-model program with a canary", function () {
       },
       approver: "alice",
       createdAt: now.toISOString(),
+      ...extra,
     };
     return JSON.stringify(evidence.signEvidence(record, privateKeyPem));
   }
@@ -87,11 +98,12 @@ describe("the churn-model program with a canary", function () {
   function productionConfig(
     canary?: Record<string, unknown>,
     replicas?: { min: number; max: number },
+    stable?: { thresholdsFile: string; evidence: (version: string) => string },
   ): StackConfig {
     const map = stackConfigMap("production");
     map.set("evidencePublicKey", keys.publicKeyPem);
-    map.set("thresholdsFile", policyFile);
-    map.set("promotionEvidence", signed(map.get("modelVersion")!));
+    map.set("thresholdsFile", stable?.thresholdsFile ?? policyFile);
+    map.set("promotionEvidence", (stable?.evidence ?? signed)(map.get("modelVersion")!));
     if (replicas !== undefined) map.set("replicas", JSON.stringify(replicas));
     if (canary !== undefined) map.set("canary", JSON.stringify(canary));
     return config.readStackConfig(source(map), REPO);
@@ -286,5 +298,45 @@ describe("the churn-model program with a canary", function () {
     );
     expect(message).to.contain("production refuses the canary 1.1.0: its promotion evidence is not valid");
     expect(recorded).to.have.length(0);
+  });
+
+  describe("where the policy config accepts only canary promotions", function () {
+    const stable = (evidence: (version: string) => string) =>
+      productionConfig(undefined, undefined, {
+        thresholdsFile: canaryOnlyFile,
+        evidence,
+      });
+
+    it("refuses moving the stable to a version without a canary verdict, declaring nothing", async function () {
+      const message = await refusal(stable((v) => signed(v)));
+      expect(message).to.match(/production refuses model version \S+: the promotion evidence is not valid/);
+      expect(message).to.contain("shows no canary, and this target accepts only canary");
+      expect(recorded).to.have.length(0);
+    });
+
+    it("refuses a stable whose canary was aborted", async function () {
+      const aborted = canaryPart("1.0.0", {
+        weights: [10],
+        verdict: "fail",
+        aborted: { cause: "fail", reason: "worse" },
+      });
+      const message = await refusal(stable((v) => signed(v, keys.privateKeyPem, { canary: aborted })));
+      expect(message).to.contain("was aborted (fail): worse");
+      expect(recorded).to.have.length(0);
+    });
+
+    it("moves the stable to a version whose signed evidence shows its canary passed every step", async function () {
+      await declare(stable((v) => signed(v, keys.privateKeyPem, { canary: canaryPart("0.9.0") })));
+      expect(byType(DEPLOYMENT)).to.have.length(1);
+    });
+
+    it("lets the stable roll back to an earlier promoted version", async function () {
+      const rollback = (v: string) => {
+        const earlier = JSON.parse(signed(v));
+        return signed(v, keys.privateKeyPem, { kind: "rollback", rollbackOf: earlier });
+      };
+      await declare(stable(rollback));
+      expect(byType(DEPLOYMENT)).to.have.length(1);
+    });
   });
 });

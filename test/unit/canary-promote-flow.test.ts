@@ -86,6 +86,8 @@ function prometheus(canary: Numbers): PrometheusClient {
 class CanaryProduction implements ProductionDeployer {
   readonly calls: string[] = [];
   readonly records: (string | undefined)[] = [];
+  /** The evidence each deploy moved the stable with. */
+  readonly deployed: SignedEvidence[] = [];
   canary: CanarySpec | null = null;
   constructor(private readonly state: ProductionState) {}
   async prepare(_opts: PrepareOptions): Promise<void> {}
@@ -97,6 +99,7 @@ class CanaryProduction implements ProductionDeployer {
   async deploy(evidence: SignedEvidence, _p: unknown, canaryRecord?: string): Promise<UpdateResult> {
     this.calls.push(`deploy ${evidence.record.modelVersion}`);
     this.records.push(canaryRecord);
+    this.deployed.push(evidence);
     this.canary = null;
     return { ok: true, updateVersion: 9 };
   }
@@ -215,6 +218,17 @@ describe("npm run promote --strategy canary (fake production and Prometheus)", f
       [50, 5, 5, "pass"],
     ]);
     expect(record.canary).to.not.have.property("aborted");
+    // The stable's own evidence carries the same verdicts, signed with it.
+    const moved = production.deployed[0];
+    expect(moved.record.canary).to.deep.equal(record.canary);
+    expect(
+      crypto.verify(
+        null,
+        Buffer.from(canonicalJson(moved.record), "utf8"),
+        keys.publicKeyPem,
+        Buffer.from(moved.signature, "base64"),
+      ),
+    ).to.equal(true);
     expect(r.stderr).to.contain("Canary of 1.1.0 against 1.0.0: 10 % → 50 %, then the stable");
   });
 

@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { generateEvidenceKeyPair, signEvidence, SignedEvidence } from "../../scripts/promotion/evidence";
 import { rollbackRecord } from "../../scripts/promotion/record";
+import { canaryPart } from "../fixtures/canary-evidence";
 import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
 
 const DOC = fs.readFileSync(path.resolve(__dirname, "..", "..", "docs", "evidence-format.md"), "utf8");
@@ -120,6 +121,27 @@ describe("verifying evidence with the recipe of docs/evidence-format.md (python3
     };
     const e = evidence({ analysis });
     expect(e.record.analysis?.intervals).to.have.length(24);
+    const result = recipe(JSON.stringify(e));
+    expect(result.output).to.contain("Signature Verified Successfully");
+    expect(result.openssl).to.equal(0);
+  });
+
+  it("verifies the stable's evidence carrying its canary's verdicts (nulls, unbounded edges)", function () {
+    const canary = canaryPart("1.4.1");
+    const e = evidence({
+      canary: {
+        ...canary,
+        steps: canary.steps.map((s) => ({
+          ...s,
+          checks: [
+            ...s.checks,
+            { ...s.checks[0], name: "latency_p99", worseBy: { lower: null, upper: 12.5 }, margin: 50 },
+            { ...s.checks[0], name: "accuracy", canary: null, stable: null, worseBy: null },
+          ],
+        })),
+      },
+    });
+    expect(e.record.canary?.steps).to.have.length(2);
     const result = recipe(JSON.stringify(e));
     expect(result.output).to.contain("Signature Verified Successfully");
     expect(result.openssl).to.equal(0);

@@ -11,6 +11,7 @@ exports.parseSignedEvidence = parseSignedEvidence;
  * verifier in any language reads it.
  */
 const analysis_record_1 = require("./analysis-record");
+const canary_chain_1 = require("./canary-chain");
 const errors_1 = require("./errors");
 const thresholds_1 = require("./thresholds");
 /** The evidence format this contract writes and reads; any other is refused. */
@@ -39,6 +40,7 @@ const RECORD_KEYS = [
     "createdAt",
     "rollbackOf",
     "analysis",
+    "canary",
 ];
 function objectAt(value, at, keys) {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -121,6 +123,11 @@ function validateRecord(value, at) {
         if (problem !== undefined)
             throw new errors_1.ContractError(`${at}.analysis ${problem}`);
     }
+    if (obj.canary !== undefined) {
+        const problem = (0, canary_chain_1.canaryShapeProblem)(obj.canary, `${at}.canary`);
+        if (problem !== undefined)
+            throw new errors_1.ContractError(problem);
+    }
     nonEmptyString(obj.approver, `${at}.approver`);
     timestamp(obj.createdAt, `${at}.createdAt`);
     if (kind === "rollback") {
@@ -128,6 +135,9 @@ function validateRecord(value, at) {
             throw new errors_1.ContractError(`${at}.rollbackOf is required for rollback evidence`);
         }
         validateSigned(obj.rollbackOf, `${at}.rollbackOf`);
+        if (obj.canary !== undefined) {
+            throw new errors_1.ContractError(`${at}.canary belongs to promotion evidence only`);
+        }
     }
     else if ("rollbackOf" in obj) {
         throw new errors_1.ContractError(`${at}.rollbackOf belongs to rollback evidence only`);

@@ -36,6 +36,7 @@ Object.defineProperty(exports, "__esModule", { value: true });
 exports.MAX_CLOCK_SKEW_MS = void 0;
 exports.publicKeyFrom = publicKeyFrom;
 exports.samePublicKey = samePublicKey;
+exports.stableChainOfEvidence = stableChainOfEvidence;
 exports.verifyEvidence = verifyEvidence;
 /**
  * Evidence verification: the one judgement the pack, the program and the promotion tools all
@@ -46,6 +47,7 @@ const crypto = __importStar(require("crypto"));
 const analysis_1 = require("./analysis");
 const analysis_record_1 = require("./analysis-record");
 const canonical_1 = require("./canonical");
+const canary_chain_1 = require("./canary-chain");
 const errors_1 = require("./errors");
 const evidence_schema_1 = require("./evidence-schema");
 const thresholds_1 = require("./thresholds");
@@ -139,6 +141,38 @@ function versionProblems(label, record, imageVersion) {
         ? []
         : [`${label} names version ${record.modelVersion} but the container image runs ${imageVersion}`];
 }
+/** Evidence (JSON text or parsed) as signed evidence of EVIDENCE_FORMAT, or why it is not. */
+function wellFormed(evidence) {
+    try {
+        const value = typeof evidence === "string" ? JSON.parse(evidence) : evidence;
+        const format = (0, evidence_schema_1.formatProblem)(value, "promotion evidence");
+        if (format !== undefined) {
+            return format;
+        }
+        return typeof evidence === "string"
+            ? (0, evidence_schema_1.parseSignedEvidence)(evidence)
+            : (0, evidence_schema_1.validateSigned)(evidence, "evidence");
+    }
+    catch (err) {
+        if (err instanceof SyntaxError) {
+            return `promotion evidence is malformed: promotion evidence is not valid JSON: ${err.message}`;
+        }
+        if (err instanceof errors_1.ContractError) {
+            return `promotion evidence is malformed: ${err.message}`;
+        }
+        throw err;
+    }
+}
+/**
+ * Every reason production's stable version may not run with this evidence under the
+ * target's strategies (stableChainFor, docs/canary.md "The canary chain in the evidence"); []
+ * means it may. Applied to the stable's evidence once verifyEvidence finds nothing wrong, never
+ * to the canary track's. Never throws for bad evidence: malformed evidence is the one problem.
+ */
+function stableChainOfEvidence(evidence, policy) {
+    const signed = wellFormed(evidence);
+    return typeof signed === "string" ? [signed] : (0, canary_chain_1.stableChainFor)(signed.record, policy);
+}
 /**
  * Every reason the evidence does not let `imageVersion` into production, each as a sentence
  * naming the item; [] means valid. Never throws for bad evidence, keys or thresholds: each is
@@ -156,24 +190,9 @@ function versionProblems(label, record, imageVersion) {
  *   the rollback, whose measurements meet the thresholds.
  */
 function verifyEvidence(evidence, opts) {
-    let signed;
-    try {
-        const value = typeof evidence === "string" ? JSON.parse(evidence) : evidence;
-        const format = (0, evidence_schema_1.formatProblem)(value, "promotion evidence");
-        if (format !== undefined) {
-            return [format];
-        }
-        signed =
-            typeof evidence === "string" ? (0, evidence_schema_1.parseSignedEvidence)(evidence) : (0, evidence_schema_1.validateSigned)(evidence, "evidence");
-    }
-    catch (err) {
-        if (err instanceof SyntaxError) {
-            return [`promotion evidence is malformed: promotion evidence is not valid JSON: ${err.message}`];
-        }
-        if (err instanceof errors_1.ContractError) {
-            return [`promotion evidence is malformed: ${err.message}`];
-        }
-        throw err;
+    const signed = wellFormed(evidence);
+    if (typeof signed === "string") {
+        return [signed];
     }
     let thresholds;
     try {

@@ -77,6 +77,11 @@ function checkEvidence(w, config, report, now) {
             problems.add(`${w.display}: ${p}`);
         }
     }
+    if (problems.size === 0 && !(0, workloads_1.isCanaryTrack)(w)) {
+        // The stable moves only as the target's strategies allow (docs/canary.md, "The canary chain").
+        for (const p of (0, contract_1.stableChainOfEvidence)(evidence, policyConfig.strategies))
+            problems.add(`${w.display}: ${p}`);
+    }
     for (const p of problems) {
         report(p);
     }
@@ -89,7 +94,7 @@ exports.promotionEvidence = {
     name: contract_1.EVIDENCE_POLICY,
     description: "A churn-model workload in production must carry signed promotion evidence that names exactly the " +
         "version its image runs, holds staging metrics meeting this policy's thresholds, and is younger than " +
-        "maxEvidenceAgeHours.",
+        "maxEvidenceAgeHours; the stable's evidence must show a passed canary where only canary is accepted.",
     enforcementLevel: "mandatory",
     configSchema,
     validateResource: (args, report) => {

@@ -1,43 +1,19 @@
 /**
- * The canary chain as evidence: what a promotion that went through a canary records (the
- * steps and their verdicts, signed with the rest of the evidence), what an aborted canary
- * records, and the rule the program and the policy pack apply to production's stable version.
- * Pure, and it imports nothing but types, so the pack can carry it unchanged.
+ * The canary chain as the promotion writes it: the part of the evidence a canary walk leaves
+ * (passed or aborted). Its shape and the rule the program and the policy pack apply to
+ * production's stable version are the contract's (policy/contract/canary-chain.ts).
  */
-import type { Strategy } from "./config";
+import type { CanaryEvidence, CanaryStepRecord } from "../../../policy/contract";
 import type { CanaryOutcome, StepRecord } from "./run";
 
-/** One check of a step's last analysis, as the evidence keeps it. */
-export interface CanaryCheckRecord {
-  readonly name: string;
-  readonly status: string;
-  readonly canary: number | null;
-  readonly stable: number | null;
-  /** The interval of how much worse the canary was; null when not computed. */
-  readonly worseBy: { readonly lower: number | null; readonly upper: number | null } | null;
-  readonly margin: number;
-}
-
-/** One step as the evidence keeps it. */
-export interface CanaryStepRecord {
-  readonly weight: number;
-  readonly canaryReplicas: number;
-  readonly stableReplicas: number;
-  readonly window: { readonly start: string; readonly end: string };
-  readonly verdict: string;
-  readonly reason: string;
-  readonly checks: readonly CanaryCheckRecord[];
-}
-
-/** The canary part of a promotion's evidence (or of an abort record). */
-export interface CanaryEvidence {
-  readonly strategy: "canary";
-  /** The version the canary was compared with. */
-  readonly stableVersion: string;
-  readonly steps: readonly CanaryStepRecord[];
-  /** Set for an aborted canary: why, and the cause (fail, inconclusive, error). */
-  readonly aborted?: { readonly cause: string; readonly reason: string };
-}
+export type {
+  CanaryCheckRecord,
+  CanaryEvidence,
+  CanaryStepRecord,
+  ChainPolicy,
+  ChainSubject,
+} from "../../../policy/contract";
+export { canaryShapeProblem, stableChainFor, stableChainProblems } from "../../../policy/contract";
 
 /** JSON has no ±Infinity: an unbounded interval edge is kept as null. */
 function edge(v: number): number | null {
@@ -71,58 +47,4 @@ export function canaryEvidence(outcome: CanaryOutcome, stableVersion: string): C
     steps: outcome.steps.map(stepRecord),
     ...(outcome.outcome === "aborted" ? { aborted: { cause: outcome.cause, reason: outcome.reason } } : {}),
   };
-}
-
-/** What the chain rule needs of an evidence record. */
-export interface ChainSubject {
-  readonly kind: string;
-  readonly modelVersion: string;
-  readonly canary?: CanaryEvidence;
-}
-
-/**
- * Why production's stable version may not run with this evidence, or [] when it may. Rules,
- * in order:
- * - rollback evidence returns to an earlier promoted version: always allowed (its embedded
- *   promotion evidence is verified as before);
- * - promotion evidence without a canary part is an all-at-once promotion: allowed only when
- *   the target accepts "all-at-once";
- * - promotion evidence with a canary part must show the canary passed: not aborted, compared
- *   with another version, and a passing verdict for every step the target configures, at the
- *   configured weights and in order; "canary" must be accepted.
- */
-export function stableChainProblems(
-  subject: ChainSubject,
-  strategies: readonly Strategy[],
-  configuredWeights: readonly number[],
-): string[] {
-  if (subject.kind === "rollback") return [];
-  const v = subject.modelVersion;
-  const c = subject.canary;
-  if (c === undefined) {
-    return strategies.includes("all-at-once")
-      ? []
-      : [
-          `the evidence of ${v} shows no canary, and this target accepts only ${strategies.join(", ")}: ` +
-            "the stable may move only to a version that passed its canary in production (or back to an earlier promoted one)",
-        ];
-  }
-  const problems: string[] = [];
-  if (!strategies.includes("canary")) problems.push(`this target does not accept canary promotions`);
-  if (c.strategy !== "canary")
-    problems.push(`the evidence's canary part names the strategy ${JSON.stringify(c.strategy)}`);
-  if (c.aborted !== undefined)
-    problems.push(`the canary of ${v} was aborted (${c.aborted.cause}): ${c.aborted.reason}`);
-  if (c.stableVersion === v) problems.push(`the canary of ${v} was compared with ${v} itself`);
-  const weights = c.steps.map((s) => s.weight);
-  if (weights.join(",") !== configuredWeights.join(",")) {
-    problems.push(
-      `the canary of ${v} ran the steps ${weights.join(" → ") || "none"} %, but this target configures ${configuredWeights.join(" → ")} %`,
-    );
-  }
-  for (const s of c.steps) {
-    if (s.verdict !== "pass")
-      problems.push(`the canary of ${v} did not pass its ${s.weight} % step (${s.verdict})`);
-  }
-  return problems;
 }

@@ -70,12 +70,21 @@ export interface CanaryPromotionContext {
   readonly log: Progress;
 }
 
+/** What a canary that passed every step leaves: its signed record and the part the stable's evidence carries. */
+export interface PassedCanary {
+  /** The signed canary record, JSON (churn-model:canaryRecord). */
+  readonly record: string;
+  /** The steps and verdicts, signed again inside the stable's promotion evidence. */
+  readonly canary: CanaryEvidence;
+}
+
 /**
- * Runs the canary steps. Returns the signed canary record (JSON) of a canary that passed every
- * step; throws CanaryAborted after removing an aborted canary, BadInput when there is nothing
- * to compare with, DependencyUnavailable when the target cannot run canaries.
+ * Runs the canary steps. Returns what a canary that passed every step leaves (its signed record
+ * and the part the stable's evidence carries); throws CanaryAborted after removing an aborted
+ * canary, BadInput when there is nothing to compare with, DependencyUnavailable when the target
+ * cannot run canaries.
  */
-export async function promoteThroughCanary(ctx: CanaryPromotionContext): Promise<string> {
+export async function promoteThroughCanary(ctx: CanaryPromotionContext): Promise<PassedCanary> {
   const { deployer, evidence } = ctx;
   const version = evidence.record.modelVersion;
   const settings = ctx.accepted.canary;
@@ -167,5 +176,6 @@ export async function promoteThroughCanary(ctx: CanaryPromotionContext): Promise
     );
   }
   ctx.log(`Canary of ${version} passed every step; the stable moves to it next.`);
-  return sign(canaryEvidence(outcome, stableVersion));
+  const canary = canaryEvidence(outcome, stableVersion);
+  return { record: sign(canary), canary };
 }
