@@ -3,6 +3,7 @@
  * the toolchain) runs the real program on both stacks' config, with the provider rendering
  * manifests to a directory instead of applying them to a cluster.
  */
+import { handMadePromotionRecord } from "../fixtures/evidence-records";
 import { expect } from "chai";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
@@ -44,34 +45,16 @@ describe("the real engine on both stacks (manifests rendered to a directory)", f
   const keys = generateEvidenceKeyPair();
 
   function evidenceFor(version: string): string {
-    const now = new Date();
     const thresholds = loadThresholds(path.join(REPO_ROOT, "policy/config/production.json"));
     return JSON.stringify(
       signEvidence(
-        {
-          format: 2,
-          kind: "promotion",
-          modelVersion: version,
-          image: `registry.internal.example.com/ml/churn-model:${version}`,
-          measured: {
-            accuracy: 0.9,
-            latencyP99Ms: 100,
-            errorRate: 0,
-            uptime: 1,
-            soakHours: 48,
-            requests: 100_000,
-            labeledPredictions: 10_000,
-          },
-          window: { start: new Date(now.getTime() - 86_400_000).toISOString(), end: now.toISOString() },
+        handMadePromotionRecord({
+          version,
           thresholds,
-          staging: {
-            stack: "staging",
-            updateVersion: 1,
-            deployedAt: new Date(now.getTime() - 2 * 86_400_000).toISOString(),
-          },
+          hours: 48,
+          requests: 100_000,
           approver: "integration-test",
-          createdAt: now.toISOString(),
-        },
+        }),
         keys.privateKeyPem,
       ),
     );

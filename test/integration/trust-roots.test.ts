@@ -4,6 +4,7 @@
  * production stack of the project cannot be pointed at the sandbox's policy config and the
  * committed sandbox key through `churn-model:thresholdsFile`; a sandbox-project stack can.
  */
+import { handMadePromotionRecord } from "../fixtures/evidence-records";
 import { expect } from "chai";
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -20,36 +21,12 @@ const DEMO_KEY = fs.readFileSync(path.join(REPO_ROOT, "scripts/sandbox/demo-evid
 
 /** A promotion of `version` nobody measured, signed with the committed sandbox key. */
 function handMadeEvidence(version: string): string {
-  const now = new Date();
   const thresholds = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, SANDBOX_POLICY), "utf8"))[
     "promotion-evidence"
   ];
   return JSON.stringify(
     signEvidence(
-      {
-        format: 2,
-        kind: "promotion",
-        modelVersion: version,
-        image: `registry.internal.example.com/ml/churn-model:${version}`,
-        measured: {
-          accuracy: 0.9,
-          latencyP99Ms: 100,
-          errorRate: 0,
-          uptime: 1,
-          soakHours: 1,
-          requests: 10_000,
-          labeledPredictions: 1_000,
-        },
-        window: { start: new Date(now.getTime() - 3600e3).toISOString(), end: now.toISOString() },
-        thresholds,
-        staging: {
-          stack: "staging",
-          updateVersion: 1,
-          deployedAt: new Date(now.getTime() - 7200e3).toISOString(),
-        },
-        approver: "nobody",
-        createdAt: now.toISOString(),
-      },
+      handMadePromotionRecord({ version, thresholds, hours: 1, requests: 10_000, approver: "nobody" }),
       DEMO_KEY,
     ),
   );

@@ -1,3 +1,4 @@
+import { handMadePromotionRecord } from "../fixtures/evidence-records";
 import { expect } from "chai";
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -5,7 +6,6 @@ import * as os from "os";
 import * as path from "path";
 import { installMocks, recorded, settle } from "../helpers/pulumi-mocks";
 import { REPO, source, stackConfigMap } from "../helpers/stack-config";
-import type { EvidenceRecord } from "../../scripts/promotion/evidence";
 import { BadInput } from "../../scripts/promotion/errors";
 import {
   PROJECT,
@@ -146,30 +146,14 @@ describe("trust roots: which policy config and key a stack trusts", function () 
     function redirected() {
       const now = new Date();
       const thresholds = JSON.parse(fs.readFileSync(SANDBOX_POLICY, "utf8"))["promotion-evidence"];
-      const record: EvidenceRecord = {
-        format: 2,
-        kind: "promotion",
-        modelVersion: "1.0.0",
-        image: "registry.internal.example.com/ml/churn-model:1.0.0",
-        measured: {
-          accuracy: 0.9,
-          latencyP99Ms: 100,
-          errorRate: 0,
-          uptime: 1,
-          soakHours: 1,
-          requests: 10_000,
-          labeledPredictions: 1_000,
-        },
-        window: { start: new Date(now.getTime() - 3600e3).toISOString(), end: now.toISOString() },
+      const record = handMadePromotionRecord({
+        version: "1.0.0",
         thresholds,
-        staging: {
-          stack: "staging",
-          updateVersion: 1,
-          deployedAt: new Date(now.getTime() - 2 * 3600e3).toISOString(),
-        },
+        hours: 1,
+        requests: 10_000,
         approver: "nobody",
-        createdAt: now.toISOString(),
-      };
+        now,
+      });
       const map = stackConfigMap("production");
       map.set("thresholdsFile", "policy/config/sandbox-production.json");
       map.set(
