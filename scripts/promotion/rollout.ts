@@ -8,7 +8,8 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import * as path from "path";
 import { defaultStateDir, REPO_ROOT } from "../toolchain/env";
 import { readStackConfig } from "../../stacks/config";
-import { BakeObservation, judgeBake, RollbackTriggers, rollbackTriggers } from "./bake";
+import { RollbackTriggers, rollbackTriggers } from "./bake";
+import { watchBake } from "./bake-watch";
 import { engineError, EngineOptions, firstLine, latestUpdateNumber, projectDir, selectStack } from "./engine";
 import { acquirePromotionLock, HeldLock, pendingRecovery } from "./lock";
 import { DependencyUnavailable, RecoveryPending } from "./errors";
@@ -16,8 +17,7 @@ import { commandLine, sessionMembers, watchSessions } from "./processes";
 import { EngineLock, planRecovery, RecoveryPlan } from "./recovery";
 import { carryOutRecovery, fileBackendLocks, operationStarted } from "./recovery-run";
 import { parseSignedEvidence, SignedEvidence } from "./evidence";
-import { collectMetrics, DEFAULT_QUERIES, QueryTemplates } from "./metrics";
-import { createPrometheusClient } from "./prometheus";
+import { QueryTemplates } from "./metrics";
 import type {
   CanarySpec,
   CanaryTarget,
@@ -226,39 +226,20 @@ export class StackRollout implements ProductionDeployer {
     if (before[CANARY_KEY] !== undefined) await stack.removeConfig(CANARY_KEY);
     if (canaryRecord !== undefined) await stack.setConfig(CANARY_RECORD_KEY, { value: canaryRecord });
     else if (before[CANARY_RECORD_KEY] !== undefined) await stack.removeConfig(CANARY_RECORD_KEY);
-    const t0 = Date.now();
     progress(
       `${what}: pulumi up on stack ${this.opts.stack} → ${evidence.record.modelVersion} (policy pack enforced)`,
     );
-    try {
-      await stack.up({
-        color: "never",
-        policyPacks: [this.opts.policyPackDir ?? path.join(REPO_ROOT, "policy")],
-        policyPackConfigs: [this.opts.policyConfigFile],
-        onOutput: (out) => {
-          for (const line of out.split("\n")) {
-            if (line.trim() !== "") progress(`  ${line.trimEnd()}`);
-          }
-        },
-      });
+    const settled = () => {
       if (promotion) held.update({ phase: "verifying" });
-      const updateVersion = await latestUpdateNumber(stack).catch(() => null);
-      progress(
-        `${what}: update ${updateVersion ?? "?"} succeeded in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
-      );
-      return { ok: true, updateVersion };
-    } catch (err) {
-      const started = await operationStarted(stack, "update", t0);
-      if (!started) {
-        await restore();
-        // Nothing changed: a promotion that never started leaves production settled.
-        if (promotion && settledBefore)
-          held.update({ phase: "locked", previousConfig: undefined, target: undefined });
-        throw engineError(this.opts.stack, `the ${what} update of ${this.opts.stack} did not start`, err);
-      }
-      progress(`${what}: update failed after ${((Date.now() - t0) / 1000).toFixed(1)}s: ${firstLine(err)}`);
-      return { ok: false, reason: summarise(err) };
-    }
+    };
+    return this.runUpdate(stack, what, progress, settled, async (err, t0) => {
+      if (await operationStarted(stack, "update", t0)) return;
+      await restore();
+      // Nothing changed: a promotion that never started leaves production settled.
+      if (promotion && settledBefore)
+        held.update({ phase: "locked", previousConfig: undefined, target: undefined });
+      throw engineError(this.opts.stack, `the ${what} update of ${this.opts.stack} did not start`, err);
+    });
   }
 
   /**
@@ -282,29 +263,10 @@ export class StackRollout implements ProductionDeployer {
     else if (before[CANARY_KEY] !== undefined) await stack.removeConfig(CANARY_KEY);
     if (record !== undefined) await stack.setConfig(CANARY_RECORD_KEY, { value: record });
     const what = canary === null ? "canary removal" : `canary ${canary.version} at ${canary.weight} %`;
-    const t0 = Date.now();
     progress(`${what}: pulumi up on stack ${this.opts.stack} (policy pack enforced)`);
-    try {
-      await stack.up({
-        color: "never",
-        policyPacks: [this.opts.policyPackDir ?? path.join(REPO_ROOT, "policy")],
-        policyPackConfigs: [this.opts.policyConfigFile],
-        onOutput: (out) => {
-          for (const line of out.split("\n")) {
-            if (line.trim() !== "") progress(`  ${line.trimEnd()}`);
-          }
-        },
-      });
+    return this.runUpdate(stack, what, progress, () => {
       if (canary === null) held.update({ phase: "locked", previousConfig: undefined, target: undefined });
-      const updateVersion = await latestUpdateNumber(stack).catch(() => null);
-      progress(
-        `${what}: update ${updateVersion ?? "?"} succeeded in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
-      );
-      return { ok: true, updateVersion };
-    } catch (err) {
-      progress(`${what}: update failed after ${((Date.now() - t0) / 1000).toFixed(1)}s: ${firstLine(err)}`);
-      return { ok: false, reason: summarise(err) };
-    }
+    });
   }
 
   async canaryTarget(): Promise<CanaryTarget> {
@@ -364,83 +326,62 @@ export class StackRollout implements ProductionDeployer {
     }
   }
 
-  /**
-   * Watches production for the bake window: the service's readiness path every poll, and
-   * the version's error rate, p99 latency and requests since the watch began. Each look is
-   * judged by `judgeBake` (bake.ts); this method only polls.
-   */
+  /** Watches production for the bake window (bake-watch.ts polls, `judgeBake` in bake.ts judges). */
   async verify(modelVersion: string, progress: Progress): Promise<VerifyResult> {
-    const t = this.triggers;
     const out = await this.outputs();
     const readinessPath = await this.readinessPath();
-    const selector = parseLabelSelector(
-      { namespace: out.namespace, version: modelVersion },
-      "production selector",
+    const result = await watchBake(
+      {
+        modelVersion,
+        ...out,
+        readinessPath,
+        triggers: this.triggers,
+        queries: this.opts.queries,
+        sleep: this.sleep,
+      },
+      progress,
     );
-    const prometheus = createPrometheusClient({ baseUrl: out.prometheusUrl, timeoutMs: 10_000 });
-    const start = new Date();
-    let failedInARow = 0;
-    progress(
-      `verify: watching ${modelVersion} in ${out.namespace} for ${t.bakeSeconds}s ` +
-        `(${out.serviceUrl}${readinessPath})`,
-    );
-    for (;;) {
-      const health = await healthCheck(out.serviceUrl, readinessPath);
-      failedInARow = health.ok ? 0 : failedInARow + 1;
-      const now = new Date();
-      const elapsedSeconds = (now.getTime() - start.getTime()) / 1000;
-      let traffic: BakeObservation["traffic"];
-      if (elapsedSeconds >= 1) {
-        try {
-          const [m] = await collectMetrics(prometheus, this.opts.queries ?? DEFAULT_QUERIES, [
-            { selector, window: { start, end: now } },
-          ]);
-          traffic = {
-            requests: m.requests.value,
-            errorRate: m.errorRate.value,
-            latencyP99Ms: m.latencyP99Ms.value,
-          };
-        } catch (err) {
-          traffic = { unreadable: firstLine(err) };
-        }
-      }
-      const verdict = judgeBake(
-        {
-          elapsedSeconds,
-          failedHealthChecksInARow: failedInARow,
-          lastHealthFailure: health.ok ? undefined : health.reason,
-          traffic,
+    const held = this.held;
+    if (result.healthy && held !== undefined && held.journal().target === modelVersion) {
+      held.update({ phase: "locked", previousConfig: undefined, target: undefined });
+    }
+    return result;
+  }
+
+  /**
+   * `pulumi up` on the stack with the policy pack, its output streamed as progress. `settle`
+   * runs as soon as the update succeeded; `failedToRun` first when it failed (it may throw).
+   */
+  private async runUpdate(
+    stack: ProductionStack,
+    what: string,
+    progress: Progress,
+    settle: () => void,
+    failedToRun: (err: unknown, t0: number) => Promise<void> = async () => undefined,
+  ): Promise<UpdateResult> {
+    const t0 = Date.now();
+    const seconds = () => ((Date.now() - t0) / 1000).toFixed(1);
+    try {
+      await stack.up({
+        color: "never",
+        policyPacks: [this.opts.policyPackDir ?? path.join(REPO_ROOT, "policy")],
+        policyPackConfigs: [this.opts.policyConfigFile],
+        onOutput: (out) => {
+          for (const line of out.split("\n")) {
+            if (line.trim() !== "") progress(`  ${line.trimEnd()}`);
+          }
         },
-        t,
-      );
-      if (verdict.status === "unhealthy") return { healthy: false, reasons: verdict.reasons };
-      if (traffic !== undefined)
-        progress(
-          `verify: ${Math.round(elapsedSeconds)}s/${t.bakeSeconds}s ${describe(traffic)} health=${health.ok ? "ok" : "failing"}`,
-        );
-      if (verdict.status === "healthy") {
-        const held = this.held;
-        if (held !== undefined && held.journal().target === modelVersion) {
-          held.update({ phase: "locked", previousConfig: undefined, target: undefined });
-        }
-        return { healthy: true, reasons: [] };
-      }
-      await this.sleep(t.pollSeconds * 1000);
+      });
+      settle();
+      const updateVersion = await latestUpdateNumber(stack).catch(() => null);
+      progress(`${what}: update ${updateVersion ?? "?"} succeeded in ${seconds()}s`);
+      return { ok: true, updateVersion };
+    } catch (err) {
+      await failedToRun(err, t0);
+      progress(`${what}: update failed after ${seconds()}s: ${firstLine(err)}`);
+      return { ok: false, reason: summarise(err) };
     }
   }
-}
-
-function fmt(v: number | null): string {
-  if (v === null) return "none";
-  return Number.isInteger(v) ? String(v) : v.toPrecision(3);
-}
-
-function describe(traffic: NonNullable<BakeObservation["traffic"]>): string {
-  if ("unreadable" in traffic) return `metrics unreadable (${traffic.unreadable})`;
-  return (
-    `requests=${traffic.requests === null ? "none" : Math.round(traffic.requests)} ` +
-    `error_rate=${fmt(traffic.errorRate)} p99=${fmt(traffic.latencyP99Ms)}ms`
-  );
 }
 
 function summarise(err: unknown): string {
@@ -449,20 +390,6 @@ function summarise(err: unknown): string {
     .map((l) => l.trim())
     .filter((l) => /error|fail|refuse|violation|timed out/i.test(l));
   return lines.slice(0, 6).join(" | ") || firstLine(err);
-}
-
-async function healthCheck(
-  serviceUrl: string,
-  readinessPath: string,
-): Promise<{ ok: boolean; reason: string }> {
-  try {
-    const res = await fetch(new URL(readinessPath, serviceUrl), { signal: AbortSignal.timeout(5000) });
-    return res.ok
-      ? { ok: true, reason: "" }
-      : { ok: false, reason: `GET ${readinessPath} answered ${res.status}` };
-  } catch (err) {
-    return { ok: false, reason: `GET ${readinessPath} failed: ${firstLine(err)}` };
-  }
 }
 
 /** The deployer the promote CLI uses for a target stack. */

@@ -1,0 +1,104 @@
+/**
+ * The bake's polling: watches production for the bake window — the service's readiness path
+ * every poll, and the version's error rate, p99 latency and requests since the watch began —
+ * and hands each look to `judgeBake` (bake.ts), which alone decides. This file only polls.
+ */
+import { BakeObservation, judgeBake, RollbackTriggers } from "./bake";
+import { firstLine } from "./engine";
+import { collectMetrics, DEFAULT_QUERIES, QueryTemplates } from "./metrics";
+import { createPrometheusClient } from "./prometheus";
+import type { Progress, VerifyResult } from "./deployer";
+import { parseLabelSelector } from "./values";
+
+/** Where and how production is watched. */
+export interface BakeWatch {
+  readonly modelVersion: string;
+  readonly serviceUrl: string;
+  readonly prometheusUrl: string;
+  readonly namespace: string;
+  /** The readiness path production's pods are probed on (`churn-model:probes.readinessPath`). */
+  readonly readinessPath: string;
+  readonly triggers: RollbackTriggers;
+  readonly queries?: QueryTemplates;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/** Polls until `judgeBake` calls production healthy or unhealthy. */
+export async function watchBake(w: BakeWatch, progress: Progress): Promise<VerifyResult> {
+  const t = w.triggers;
+  const selector = parseLabelSelector(
+    { namespace: w.namespace, version: w.modelVersion },
+    "production selector",
+  );
+  const prometheus = createPrometheusClient({ baseUrl: w.prometheusUrl, timeoutMs: 10_000 });
+  const start = new Date();
+  let failedInARow = 0;
+  progress(
+    `verify: watching ${w.modelVersion} in ${w.namespace} for ${t.bakeSeconds}s ` +
+      `(${w.serviceUrl}${w.readinessPath})`,
+  );
+  for (;;) {
+    const health = await healthCheck(w.serviceUrl, w.readinessPath);
+    failedInARow = health.ok ? 0 : failedInARow + 1;
+    const now = new Date();
+    const elapsedSeconds = (now.getTime() - start.getTime()) / 1000;
+    let traffic: BakeObservation["traffic"];
+    if (elapsedSeconds >= 1) {
+      try {
+        const [m] = await collectMetrics(prometheus, w.queries ?? DEFAULT_QUERIES, [
+          { selector, window: { start, end: now } },
+        ]);
+        traffic = {
+          requests: m.requests.value,
+          errorRate: m.errorRate.value,
+          latencyP99Ms: m.latencyP99Ms.value,
+        };
+      } catch (err) {
+        traffic = { unreadable: firstLine(err) };
+      }
+    }
+    const verdict = judgeBake(
+      {
+        elapsedSeconds,
+        failedHealthChecksInARow: failedInARow,
+        lastHealthFailure: health.ok ? undefined : health.reason,
+        traffic,
+      },
+      t,
+    );
+    if (verdict.status === "unhealthy") return { healthy: false, reasons: verdict.reasons };
+    if (traffic !== undefined)
+      progress(
+        `verify: ${Math.round(elapsedSeconds)}s/${t.bakeSeconds}s ${describe(traffic)} health=${health.ok ? "ok" : "failing"}`,
+      );
+    if (verdict.status === "healthy") return { healthy: true, reasons: [] };
+    await w.sleep(t.pollSeconds * 1000);
+  }
+}
+
+function fmt(v: number | null): string {
+  if (v === null) return "none";
+  return Number.isInteger(v) ? String(v) : v.toPrecision(3);
+}
+
+function describe(traffic: NonNullable<BakeObservation["traffic"]>): string {
+  if ("unreadable" in traffic) return `metrics unreadable (${traffic.unreadable})`;
+  return (
+    `requests=${traffic.requests === null ? "none" : Math.round(traffic.requests)} ` +
+    `error_rate=${fmt(traffic.errorRate)} p99=${fmt(traffic.latencyP99Ms)}ms`
+  );
+}
+
+async function healthCheck(
+  serviceUrl: string,
+  readinessPath: string,
+): Promise<{ ok: boolean; reason: string }> {
+  try {
+    const res = await fetch(new URL(readinessPath, serviceUrl), { signal: AbortSignal.timeout(5000) });
+    return res.ok
+      ? { ok: true, reason: "" }
+      : { ok: false, reason: `GET ${readinessPath} answered ${res.status}` };
+  } catch (err) {
+    return { ok: false, reason: `GET ${readinessPath} failed: ${firstLine(err)}` };
+  }
+}
