@@ -9,65 +9,12 @@ import * as os from "os";
 import * as path from "path";
 import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
 import { readLatest } from "../../scripts/promotion/lock";
-import { ProductionStack, promotionLockDir, StackRollout } from "../../scripts/promotion/rollout";
-import type { Thresholds } from "../../scripts/promotion/thresholds";
-import { stackConfigMap } from "../helpers/stack-config";
+import { StackRollout } from "../../scripts/promotion/rollout";
+import { fakeRollout, FakeStack, lockDirOf, productionConfig, THRESHOLDS } from "../helpers/fake-stack";
 import { earlierPromotionRecord } from "../fixtures/evidence-records";
 
-const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
-const THRESHOLDS: Thresholds = JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"))["promotion-evidence"];
 const CANARY_KEY = "churn-model:canary";
 const RECORD_KEY = "churn-model:canaryRecord";
-
-type ConfigMap = Record<string, { value: string }>;
-
-class FakeStack {
-  readonly calls: string[] = [];
-  readonly config: ConfigMap;
-  /** The config each `up` ran with. */
-  readonly upConfigs: ConfigMap[] = [];
-  constructor(
-    config: Record<string, string>,
-    private readonly outputValues: Record<string, unknown> = {},
-  ) {
-    this.config = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v }]));
-  }
-  async getAllConfig(): Promise<ConfigMap> {
-    return JSON.parse(JSON.stringify(this.config)) as ConfigMap;
-  }
-  async setConfig(key: string, value: { value: string }): Promise<void> {
-    this.calls.push(`set ${key}`);
-    this.config[key] = { value: value.value };
-  }
-  async removeConfig(key: string): Promise<void> {
-    this.calls.push(`remove ${key}`);
-    delete this.config[key];
-  }
-  async up(opts: { policyPacks?: string[] }): Promise<unknown> {
-    this.calls.push(`up${opts.policyPacks?.length ? " with the pack" : ""}`);
-    this.upConfigs.push(JSON.parse(JSON.stringify(this.config)) as ConfigMap);
-    return {};
-  }
-  async refresh(): Promise<unknown> {
-    return {};
-  }
-  async cancel(): Promise<void> {}
-  async history(): Promise<unknown[]> {
-    return [];
-  }
-  async outputs(): Promise<Record<string, { value: unknown }>> {
-    return Object.fromEntries(Object.entries(this.outputValues).map(([k, v]) => [k, { value: v }]));
-  }
-  asStack(): ProductionStack {
-    return this as unknown as ProductionStack;
-  }
-}
-
-function productionConfig(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of stackConfigMap("production")) out[`churn-model:${k}`] = v;
-  return out;
-}
 
 describe("canary updates of the production rollout", function () {
   let tmp: string;
@@ -81,26 +28,9 @@ describe("canary updates of the production rollout", function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  function rollout(stack: FakeStack): StackRollout {
-    return new StackRollout({
-      stack: "production",
-      policyConfigFile: THRESHOLDS_FILE,
-      thresholds: THRESHOLDS,
-      bakeSeconds: 10,
-      projectDir: tmp,
-      env: { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}` },
-      engineLocks: () => [],
-      selectStack: async () => stack.asStack(),
-    });
-  }
+  const rollout = (stack: FakeStack): StackRollout => fakeRollout(tmp, stack, { bakeSeconds: 10 });
 
-  const journal = () =>
-    readLatest(
-      promotionLockDir(
-        { projectDir: tmp, env: { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}` } },
-        "production",
-      ),
-    );
+  const journal = () => readLatest(lockDirOf(tmp));
 
   const prepare = (r: StackRollout) =>
     r
@@ -169,11 +99,13 @@ describe("canary updates of the production rollout", function () {
 
   it("reads the canary target from the stack's outputs and config", async function () {
     const stack = new FakeStack(productionConfig(), {
-      prometheusUrl: "http://127.0.0.1:9090",
-      serviceUrl: "http://127.0.0.1:8080",
-      namespace: "production",
-      metricsSelector: { namespace: "production", version: "1.0.0" },
-      canary: { modelVersion: "1.1.0", metricsSelector: { namespace: "production", version: "1.1.0" } },
+      outputs: {
+        prometheusUrl: "http://127.0.0.1:9090",
+        serviceUrl: "http://127.0.0.1:8080",
+        namespace: "production",
+        metricsSelector: { namespace: "production", version: "1.0.0" },
+        canary: { modelVersion: "1.1.0", metricsSelector: { namespace: "production", version: "1.1.0" } },
+      },
     });
     const target = await rollout(stack).canaryTarget();
     expect(target).to.deep.equal({

@@ -19,67 +19,9 @@ import {
 import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
 import { generationFile, Journal, pendingRecovery, readLatest } from "../../scripts/promotion/lock";
 import { bootId } from "../../scripts/promotion/processes";
-import { ProductionStack, promotionLockDir, StackRollout } from "../../scripts/promotion/rollout";
-import type { Thresholds } from "../../scripts/promotion/thresholds";
-import { stackConfigMap } from "../helpers/stack-config";
+import { StackRollout } from "../../scripts/promotion/rollout";
+import { fakeRollout, FakeStack, lockDirOf, productionConfig, THRESHOLDS } from "../helpers/fake-stack";
 import { earlierPromotionRecord } from "../fixtures/evidence-records";
-
-const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
-const THRESHOLDS: Thresholds = JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"))["promotion-evidence"];
-
-type ConfigMap = Record<string, { value: string; secret?: boolean }>;
-
-/** The parts of a stack the rollout uses, in memory; `up` does what the test says. */
-class FakeStack {
-  readonly calls: string[] = [];
-  readonly config: ConfigMap;
-  historyEntries: { startTime: Date; kind: string; version: number }[] = [];
-  constructor(
-    config: Record<string, string>,
-    private readonly upBehaviour: () => Promise<void>,
-    private readonly outputValues: Record<string, string> = {},
-  ) {
-    this.config = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, { value: v }]));
-  }
-  async getAllConfig(): Promise<ConfigMap> {
-    return JSON.parse(JSON.stringify(this.config)) as ConfigMap;
-  }
-  async setConfig(key: string, value: { value: string }): Promise<void> {
-    this.calls.push(`set ${key}`);
-    this.config[key] = { value: value.value };
-  }
-  async removeConfig(key: string): Promise<void> {
-    this.calls.push(`remove ${key}`);
-    delete this.config[key];
-  }
-  async up(): Promise<unknown> {
-    this.calls.push("up");
-    await this.upBehaviour();
-    return {};
-  }
-  async refresh(): Promise<unknown> {
-    this.calls.push("refresh");
-    return {};
-  }
-  async cancel(): Promise<void> {
-    this.calls.push("cancel");
-  }
-  async history(): Promise<unknown[]> {
-    return this.historyEntries;
-  }
-  async outputs(): Promise<Record<string, { value: string }>> {
-    return Object.fromEntries(Object.entries(this.outputValues).map(([k, v]) => [k, { value: v }]));
-  }
-  asStack(): ProductionStack {
-    return this as unknown as ProductionStack;
-  }
-}
-
-function productionConfig(over: Record<string, string> = {}): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of stackConfigMap("production")) out[`churn-model:${k}`] = v;
-  return { ...out, ...over };
-}
 
 async function listen(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer(handler);
@@ -122,16 +64,8 @@ describe("the production rollout", function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  function rollout(stack: FakeStack, over: Partial<ConstructorParameters<typeof StackRollout>[0]> = {}) {
-    return new StackRollout({
-      stack: "production",
-      policyConfigFile: THRESHOLDS_FILE,
-      thresholds: THRESHOLDS,
-      bakeSeconds: 2,
-      projectDir: tmp,
-      env: { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}` },
-      engineLocks: () => [],
-      selectStack: async () => stack.asStack(),
+  function rollout(stack: FakeStack, over: Parameters<typeof fakeRollout>[2] = {}) {
+    return fakeRollout(tmp, stack, {
       sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))),
       ...over,
     });
@@ -144,8 +78,10 @@ describe("the production rollout", function () {
   } as unknown as Parameters<StackRollout["deploy"]>[0];
 
   it("turns an update that never started into DependencyUnavailable (exit 2) and restores the config", async function () {
-    const stack = new FakeStack(productionConfig(), async () => {
-      throw new Error("error: could not load plugin for kubernetes provider: no resource plugin found");
+    const stack = new FakeStack(productionConfig(), {
+      up: async () => {
+        throw new Error("error: could not load plugin for kubernetes provider: no resource plugin found");
+      },
     });
     const before = await stack.getAllConfig();
     const r = rollout(stack);
@@ -169,10 +105,12 @@ describe("the production rollout", function () {
   });
 
   it("turns a locked stack into ConcurrentUpdate and restores the config", async function () {
-    const stack = new FakeStack(productionConfig(), async () => {
-      throw new Error(
-        "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.",
-      );
+    const stack = new FakeStack(productionConfig(), {
+      up: async () => {
+        throw new Error(
+          "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.",
+        );
+      },
     });
     const before = await stack.getAllConfig();
     const r = rollout(stack);
@@ -187,9 +125,11 @@ describe("the production rollout", function () {
   });
 
   it("reports a failed update that started as { ok: false } and keeps the new config for the rollback", async function () {
-    const stack = new FakeStack(productionConfig(), async () => {
-      stack.historyEntries = [{ startTime: new Date(), kind: "update", version: 0 }];
-      throw new Error("error: update failed\n  kubernetes:apps/v1:Deployment churn-model: timed out");
+    const stack = new FakeStack(productionConfig(), {
+      up: async () => {
+        stack.historyEntries = [{ startTime: new Date(), kind: "update", version: 0 }];
+        throw new Error("error: update failed\n  kubernetes:apps/v1:Deployment churn-model: timed out");
+      },
     });
     const r = rollout(stack);
     await r.prepare(prepare);
@@ -230,10 +170,8 @@ describe("the production rollout", function () {
     });
 
     function served(config: Record<string, string>): FakeStack {
-      return new FakeStack(config, async () => undefined, {
-        serviceUrl: service.url,
-        prometheusUrl: prometheus.url,
-        namespace: "production",
+      return new FakeStack(config, {
+        outputs: { serviceUrl: service.url, prometheusUrl: prometheus.url, namespace: "production" },
       });
     }
 
@@ -267,8 +205,7 @@ describe("the production rollout", function () {
           generateEvidenceKeyPair().privateKeyPem,
         ),
       );
-      const lockDir = () =>
-        promotionLockDir({ env: { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}` } }, "production");
+      const lockDir = () => lockDirOf(tmp);
       function plantStale(over: Partial<Journal> = {}): void {
         const j: Journal = {
           generation: 3,
@@ -344,7 +281,7 @@ describe("the production rollout", function () {
           "refresh",
           "set churn-model:modelVersion",
           "set churn-model:promotionEvidence",
-          "up",
+          "up with the pack",
         ]);
         expect(stack.config["churn-model:modelVersion"].value).to.equal("1.0.0");
         expect(JSON.parse(stack.config["churn-model:promotionEvidence"].value)).to.deep.equal(
