@@ -19,6 +19,8 @@ export const LAYERS = [
   { name: "pack", dir: "policy/", may: ["pack", "contract"] },
   { name: "config", dir: "stacks/config.ts", may: ["config", "contract"] },
   { name: "config", dir: "stacks/trust-roots.ts", may: ["config", "contract"] },
+  { name: "config", dir: "stacks/config-reader.ts", may: ["config", "contract"] },
+  { name: "config", dir: "stacks/canary-config.ts", may: ["config", "contract"] },
   { name: "program", dir: "stacks/", may: ["program", "config", "components", "contract"] },
   { name: "components", dir: "infra/", may: ["components", "contract"] },
   { name: "errors", dir: "scripts/promotion/errors.ts", may: ["errors"] },
@@ -33,7 +35,7 @@ export const LAYERS = [
     dir: "scripts/",
     may: ["tools", "promotion", "errors", "contract", "toolchain", "components"],
   },
-  { name: "deployments", dir: "deployments/", may: ["deployments", "contract", "toolchain"] },
+  { name: "deployments", dir: "deployments/", may: ["deployments", "config", "contract", "toolchain"] },
   { name: "tests", dir: "test/", may: "*" },
 ];
 

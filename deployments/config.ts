@@ -9,6 +9,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { ContractError, PACK_NAME, parsePolicyConfig } from "../policy/contract";
+import { ConfigReader, ConfigSource as StackConfigSource } from "../stacks/config-reader";
 
 export const NAMESPACE = "churn-model-deployments";
 
@@ -79,8 +80,7 @@ export interface EnvironmentRef {
 }
 
 /** What the reader needs from Pulumi's config object (lets unit tests pass a plain map). */
-export interface ConfigSource {
-  get(key: string): string | undefined;
+export interface ConfigSource extends StackConfigSource {
   getSecret(key: string): pulumi.Output<string> | undefined;
 }
 
@@ -103,66 +103,14 @@ const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$/;
 const IMAGE = /^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$/;
 const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$/;
 
-class Reader {
-  readonly problems: string[] = [];
-  constructor(private readonly src: ConfigSource) {}
-
-  fail(key: string, message: string): void {
-    this.problems.push(`${NAMESPACE}:${key} ${message}`);
-  }
-
-  string(key: string, opts: { default?: string; pattern: RegExp; accepted: string }): string {
-    const v = this.src.get(key) ?? opts.default;
-    if (v === undefined) {
-      this.fail(key, `is required (${opts.accepted})`);
-      return "";
-    }
-    if (!opts.pattern.test(v)) {
-      this.fail(key, `must be ${opts.accepted} (got ${JSON.stringify(v)})`);
-    }
-    return v;
-  }
-
-  optional(key: string, pattern: RegExp, accepted: string): string | undefined {
-    const v = this.src.get(key);
-    if (v !== undefined && !pattern.test(v)) {
-      this.fail(key, `must be ${accepted} (got ${JSON.stringify(v)})`);
-    }
-    return v;
-  }
-
-  oneOf<T extends string>(key: string, allowed: readonly T[], def: T): T {
-    const v = this.src.get(key) ?? def;
-    if (!(allowed as readonly string[]).includes(v)) {
-      this.fail(key, `must be one of ${allowed.join(", ")} (got ${JSON.stringify(v)})`);
-      return def;
-    }
-    return v as T;
-  }
-
-  bool(key: string, def: boolean): boolean {
-    const v = this.src.get(key);
-    if (v === undefined) return def;
-    if (v !== "true" && v !== "false") {
-      this.fail(key, `must be true or false (got ${JSON.stringify(v)})`);
-      return def;
-    }
-    return v === "true";
-  }
-
-  int(key: string, def: number, min: number, max: number): number {
-    const v = this.src.get(key);
-    if (v === undefined) return def;
-    const n = Number(v);
-    if (!/^\d+$/.test(v.trim()) || n < min || n > max) {
-      this.fail(key, `must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})`);
-      return def;
-    }
-    return n;
+/** The stack-config reader (stacks/config-reader.ts), with what only this program's config holds. */
+class Reader extends ConfigReader {
+  constructor(private readonly source: ConfigSource) {
+    super(NAMESPACE, source);
   }
 
   url(key: string, required: boolean): string | undefined {
-    const v = this.src.get(key);
+    const v = this.raw(key);
     if (v === undefined) {
       if (required) this.fail(key, "is required (an https:// URL)");
       return undefined;
@@ -180,17 +128,20 @@ class Reader {
   }
 
   environment(key: string, def: string): EnvironmentRef {
-    const v = this.string(key, {
-      default: def,
-      pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/,
-      accepted: "an ESC environment as <project>/<name>",
-    });
+    const v =
+      this.string(key, {
+        default: def,
+        pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+        accepted: "an ESC environment as <project>/<name>",
+      }) ??
+      this.raw(key) ??
+      def;
     const [project = "", name = ""] = v.split("/");
     return { project, name };
   }
 
   secret(key: string): pulumi.Output<string> | undefined {
-    return this.src.getSecret(key);
+    return this.source.getSecret(key);
   }
 }
 
@@ -309,21 +260,21 @@ export function readServiceProject(root: string = REPO_ROOT): string {
 export function readDeliveryConfig(src: ConfigSource): DeliveryConfig {
   const r = new Reader(src);
   const name = (key: string, def?: string) =>
-    r.string(key, { default: def, pattern: NAME, accepted: "a name of letters, digits, '.', '_' or '-'" });
+    r.string(key, { default: def, pattern: NAME, accepted: "a name of letters, digits, '.', '_' or '-'" }) ??
+    "";
 
   const organization = name("organization");
-  const repository = r.string("repository", {
-    pattern: REPOSITORY,
-    accepted: "a GitHub repository as owner/name",
-  });
-  const branch = r.string("branch", { default: "main", pattern: BRANCH, accepted: "a branch name" });
+  const repository =
+    r.string("repository", { pattern: REPOSITORY, accepted: "a GitHub repository as owner/name" }) ?? "";
+  const branch = r.string("branch", { default: "main", pattern: BRANCH, accepted: "a branch name" }) ?? "";
   const serviceProject = readServiceProject();
   const backendUrl = r.url("backendUrl", false) ?? "https://api.pulumi.com";
-  const executorImage = r.string("executorImage", {
-    default: "pulumi/pulumi-nodejs-22:latest",
-    pattern: IMAGE,
-    accepted: "a container image reference",
-  });
+  const executorImage =
+    r.string("executorImage", {
+      default: "pulumi/pulumi-nodejs-22:latest",
+      pattern: IMAGE,
+      accepted: "a container image reference",
+    }) ?? "";
 
   const roleAccepted = "an IAM role ARN (arn:aws:iam::<account>:role/<name>)";
   const stagingAwsRoleArn = r.optional("stagingAwsRoleArn", ROLE_ARN, roleAccepted);
@@ -353,7 +304,7 @@ export function readDeliveryConfig(src: ConfigSource): DeliveryConfig {
   const productionPolicyConfig = readPolicyConfig(r, policyConfigFile);
 
   const webhookUrl = r.url("webhookUrl", true) ?? "";
-  const webhookFormat = r.oneOf("webhookFormat", WEBHOOK_FORMATS, "raw");
+  const webhookFormat = r.oneOf("webhookFormat", WEBHOOK_FORMATS, "raw") ?? "raw";
   if (webhookFormat === "slack" && webhookUrl !== "" && !webhookUrl.startsWith("https://hooks.slack.com/")) {
     r.fail(
       "webhookUrl",

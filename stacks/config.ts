@@ -13,8 +13,13 @@ import {
   modelVersionProblem,
 } from "../policy/contract";
 
+import { CanaryConfig, readCanary } from "./canary-config";
+import { ConfigReader, ConfigSource, isInt } from "./config-reader";
+
 export type { Environment } from "../policy/contract";
 export { ENVIRONMENTS, imageFor, modelVersionProblem } from "../policy/contract";
+export type { CanaryConfig } from "./canary-config";
+export type { ConfigSource } from "./config-reader";
 
 export interface Quantities {
   readonly cpu: string;
@@ -71,25 +76,11 @@ export interface StackConfig {
   readonly canary?: CanaryConfig;
 }
 
-/** `churn-model:canary`: a second Deployment running `version` beside the stable, behind the same Service. */
-export interface CanaryConfig {
-  readonly version: string;
-  /** A weight (percent of `replicas.min`, rounded as docs/canary.md says) or an explicit replica count. */
-  readonly size: CanarySizeSpec;
-  /** Signed staging promotion evidence of `version`, written by `npm run promote`. */
-  readonly promotionEvidence?: string;
-}
-
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "ConfigError";
   }
-}
-
-/** What the reader needs from Pulumi's config object (lets unit tests pass a plain map). */
-export interface ConfigSource {
-  get(key: string): string | undefined;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -104,96 +95,7 @@ const REGISTRY = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-
 /** The image repository's last segment: the model's name. */
 export const IMAGE_NAME = MODEL_NAME;
 
-class Reader {
-  readonly problems: string[] = [];
-  constructor(private readonly src: ConfigSource) {}
-
-  private fail(key: string, message: string): undefined {
-    this.problems.push(`churn-model:${key} ${message}`);
-    return undefined;
-  }
-
-  raw(key: string): string | undefined {
-    return this.src.get(key);
-  }
-
-  string(
-    key: string,
-    opts: { default?: string; pattern?: RegExp; accepted?: string } = {},
-  ): string | undefined {
-    const v = this.src.get(key) ?? opts.default;
-    if (v === undefined) return this.fail(key, `is required (${opts.accepted ?? "a string"})`);
-    if (opts.pattern && !opts.pattern.test(v)) {
-      return this.fail(
-        key,
-        `must be ${opts.accepted ?? `matching ${opts.pattern}`} (got ${JSON.stringify(v)})`,
-      );
-    }
-    return v;
-  }
-
-  oneOf<T extends string>(key: string, allowed: readonly T[], def?: T): T | undefined {
-    const v = this.src.get(key) ?? def;
-    if (v === undefined) return this.fail(key, `is required: one of ${allowed.join(", ")}`);
-    if (!(allowed as readonly string[]).includes(v)) {
-      return this.fail(key, `must be one of ${allowed.join(", ")} (got ${JSON.stringify(v)})`);
-    }
-    return v as T;
-  }
-
-  int(key: string, def: number, min: number, max: number): number {
-    const raw = this.src.get(key);
-    if (raw === undefined) return def;
-    const n = Number(raw);
-    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      this.fail(key, `must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`);
-      return def;
-    }
-    return n;
-  }
-
-  bool(key: string, def: boolean): boolean {
-    const raw = this.src.get(key);
-    if (raw === undefined) return def;
-    if (raw !== "true" && raw !== "false") {
-      this.fail(key, `must be true or false (got ${JSON.stringify(raw)})`);
-      return def;
-    }
-    return raw === "true";
-  }
-
-  /** A structured (object) config value, e.g. `replicas: {min: 2, max: 6}`. */
-  object(key: string): Record<string, unknown> {
-    const raw = this.src.get(key);
-    if (raw === undefined) return {};
-    try {
-      const v: unknown = JSON.parse(raw);
-      if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
-    } catch {
-      // reported below
-    }
-    this.fail(key, `must be an object (got ${JSON.stringify(raw)})`);
-    return {};
-  }
-
-  field(
-    key: string,
-    obj: Record<string, unknown>,
-    name: string,
-    check: (v: unknown) => boolean,
-    accepted: string,
-  ): unknown {
-    const v = obj[name];
-    if (v === undefined) return this.fail(`${key}.${name}`, `is required (${accepted})`);
-    if (!check(v)) return this.fail(`${key}.${name}`, `must be ${accepted} (got ${JSON.stringify(v)})`);
-    return v;
-  }
-}
-
-const isInt = (lo: number, hi: number) => (v: unknown) =>
-  typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi;
-
-function quantities(r: Reader, key: string, obj: Record<string, unknown>, def: Quantities): Quantities {
+function quantities(r: ConfigReader, key: string, obj: Record<string, unknown>, def: Quantities): Quantities {
   const given = Object.keys(obj).length > 0;
   const src: Record<string, unknown> = given ? obj : { ...def };
   const cpu = r.field(
@@ -215,7 +117,7 @@ function quantities(r: Reader, key: string, obj: Record<string, unknown>, def: Q
 
 /** Reads and validates the whole stack configuration; throws one ConfigError listing every problem. */
 export function readStackConfig(src: ConfigSource, repoRoot = path.resolve(__dirname, "..")): StackConfig {
-  const r = new Reader(src);
+  const r = new ConfigReader("churn-model", src);
   const environment = r.oneOf("environment", ENVIRONMENTS);
   const namespace =
     r.string("namespace", {
@@ -386,117 +288,5 @@ export function readStackConfig(src: ConfigSource, repoRoot = path.resolve(__dir
       oidcIssuer: awsRaw.oidcIssuer as string | undefined,
     },
     ...(canary !== undefined ? { canary } : {}),
-  };
-}
-
-/**
- * `churn-model:canary: {version, weight | replicas, promotionEvidence}`. Production only; the
- * version must differ from the stable's; exactly one of weight (1–99) and replicas (1–100).
- */
-function readCanary(
-  r: Reader,
-  environment: Environment | undefined,
-  stable: string | undefined,
-): CanaryConfig | undefined {
-  if (r.raw("canary") === undefined) return undefined;
-  const obj = r.object("canary");
-  const problems = r.problems.length;
-  if (environment !== undefined && environment !== "production") {
-    r.problems.push(`churn-model:canary belongs to production only (this stack is ${environment})`);
-  }
-  const known = ["version", "weight", "replicas", "promotionEvidence"];
-  for (const k of Object.keys(obj).filter((k) => !known.includes(k))) {
-    r.problems.push(`churn-model:canary.${k} is not a canary setting (known: ${known.join(", ")})`);
-  }
-  const version = obj.version;
-  if (typeof version !== "string") {
-    r.problems.push(
-      "churn-model:canary.version is required (a semantic version like 1.4.2 or sha256:<digest>)",
-    );
-  } else {
-    const problem = modelVersionProblem(version);
-    if (problem) r.problems.push(`churn-model:canary.version ${problem} (got ${JSON.stringify(version)})`);
-    else if (version === stable) {
-      r.problems.push(`churn-model:canary.version (${version}) must differ from churn-model:modelVersion`);
-    }
-  }
-  let size: CanarySizeSpec | undefined;
-  if ((obj.weight === undefined) === (obj.replicas === undefined)) {
-    r.problems.push(
-      "churn-model:canary needs exactly one of weight (a percentage 1–99) and replicas (1–100)",
-    );
-  } else if (obj.weight !== undefined) {
-    const w = r.field("canary", obj, "weight", isInt(1, 99), "an integer percentage from 1 to 99");
-    if (w !== undefined) size = { weight: w as number };
-  } else {
-    const n = r.field("canary", obj, "replicas", isInt(1, 100), "an integer from 1 to 100");
-    if (n !== undefined) size = { replicas: n as number };
-  }
-  const evidence = obj.promotionEvidence;
-  if (evidence !== undefined && typeof evidence !== "string") {
-    r.problems.push("churn-model:canary.promotionEvidence must be the signed evidence as a JSON string");
-  }
-  if (r.problems.length > problems || size === undefined) return undefined;
-  return {
-    version: version as string,
-    size,
-    ...(evidence !== undefined ? { promotionEvidence: evidence as string } : {}),
-  };
-}
-
-// The canary's size: Argo Rollouts' basic-canary rounding (utils/replicaset/canary.go), with the
-// two differences docs/canary.md ("Weight → replicas") describes. It lives beside the config
-// because the program sizes the tracks from it and the promotion plans its steps with it.
-
-/** Fewest stable replicas in production, whatever the weight. */
-export const PRODUCTION_MIN_REPLICAS = 2;
-
-export interface ReplicaBounds {
-  readonly min: number;
-  readonly max: number;
-}
-
-/** The canary's size as stack config gives it: a weight, or an explicit replica count. */
-export type CanarySizeSpec = { readonly weight: number } | { readonly replicas: number };
-
-export interface TrackSizes {
-  /** Replicas of the canary Deployment (fixed: the canary has no autoscaler). */
-  readonly canaryReplicas: number;
-  /** The stable Deployment's replicas and its autoscaler's bounds while the canary runs. */
-  readonly stable: ReplicaBounds;
-  /** The canary's share of the ready pods at these sizes, 0..1. */
-  readonly canaryShare: number;
-}
-
-/**
- * The two tracks' sizes for a canary of `spec` beside a stable declared with `replicas`.
- * Rules, in order:
- * - an explicit `replicas` count is taken as it is and the stable keeps its full size;
- * - a weight w gives canary = ceil(min × w/100) and stable = ceil(min × (100−w)/100);
- * - the stable never goes below PRODUCTION_MIN_REPLICAS, and its autoscaler's maximum is
- *   ceil(max × (100−w)/100), never below the stable's own size.
- * Throws a RangeError naming the field for a weight outside 1..99 or a count outside 1..100.
- */
-export function canarySize(replicas: ReplicaBounds, spec: CanarySizeSpec): TrackSizes {
-  if ("replicas" in spec) {
-    const n = spec.replicas;
-    if (!Number.isInteger(n) || n < 1 || n > 100) {
-      throw new RangeError(`canary.replicas (${n}) must be an integer from 1 to 100`);
-    }
-    return { canaryReplicas: n, stable: { ...replicas }, canaryShare: n / (n + replicas.min) };
-  }
-  const w = spec.weight;
-  if (!Number.isInteger(w) || w < 1 || w > 99) {
-    throw new RangeError(`canary.weight (${w}) must be an integer percentage from 1 to 99`);
-  }
-  // Integer arithmetic: ceil(min × w / 100) without binary fractions (0.1 × 30 ≠ 3).
-  const ceilShare = (n: number, percent: number) => Math.ceil((n * percent) / 100);
-  const canaryReplicas = ceilShare(replicas.min, w);
-  const stableMin = Math.max(PRODUCTION_MIN_REPLICAS, ceilShare(replicas.min, 100 - w));
-  const stableMax = Math.max(stableMin, ceilShare(replicas.max, 100 - w));
-  return {
-    canaryReplicas,
-    stable: { min: stableMin, max: stableMax },
-    canaryShare: canaryReplicas / (canaryReplicas + stableMin),
   };
 }

@@ -19,7 +19,8 @@ import {
   versionLabel,
 } from "../policy/contract";
 import { trustRootProblem } from "./trust-roots";
-import { canarySize, IMAGE_NAME, StackConfig } from "./config";
+import { canarySize } from "./canary-config";
+import { IMAGE_NAME, StackConfig } from "./config";
 
 /** The policy config the program verifies evidence against; an unreadable one refuses the update. */
 function policyConfigOf(cfg: StackConfig): PolicyConfig {

@@ -99,7 +99,30 @@ describe("the import boundaries between layers", function () {
     expect(
       await layerErrors("deployments/x.ts", 'export { policies } from "../policy/pack";\n'),
     ).to.deep.equal([
-      'deployments (deployments/) may not import pack (policy/): "../policy/pack"; deployments may import deployments, contract, toolchain',
+      'deployments (deployments/) may not import pack (policy/): "../policy/pack"; deployments may import deployments, config, contract, toolchain',
     ]);
+  });
+
+  it("lets the Deployments program read its config with the config layer's reader, never the program or its parts", async function () {
+    expect(
+      await layerErrors("deployments/x.ts", 'export { ConfigReader } from "../stacks/config-reader";\n'),
+    ).to.deep.equal([]);
+    expect(
+      await layerErrors(
+        "deployments/x.ts",
+        'export { declareProgram } from "../stacks/program";\nexport { ModelService } from "../infra";\n',
+      ),
+    ).to.deep.equal([
+      'deployments (deployments/) may not import program (stacks/): "../stacks/program"; deployments may import deployments, config, contract, toolchain',
+      'deployments (deployments/) may not import components (infra/): "../infra"; deployments may import deployments, config, contract, toolchain',
+    ]);
+  });
+
+  it("keeps the config layer's canary part and reader from the program and the components", async function () {
+    for (const file of ["stacks/canary-config.ts", "stacks/config-reader.ts"]) {
+      expect(await layerErrors(file, 'export { ModelService } from "../infra";\n')).to.deep.equal([
+        `config (${file}) may not import components (infra/): "../infra"; config may import config, contract`,
+      ]);
+    }
   });
 });

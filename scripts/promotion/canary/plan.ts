@@ -14,11 +14,11 @@
  * does not scale the stable back up and dilute the canary's share. Traffic follows ready pods,
  * so the canary's real share is canary / (canary + stable), which the plan reports.
  */
-import { canarySize, ReplicaBounds, TrackSizes } from "../../../stacks/config";
+import { canarySize, ReplicaBounds, TrackSizes } from "../../../stacks/canary-config";
 import type { CanarySettings } from "./config";
 
-export { canarySize, PRODUCTION_MIN_REPLICAS } from "../../../stacks/config";
-export type { CanarySizeSpec, ReplicaBounds, TrackSizes } from "../../../stacks/config";
+export { canarySize, PRODUCTION_MIN_REPLICAS } from "../../../stacks/canary-config";
+export type { CanarySizeSpec, ReplicaBounds, TrackSizes } from "../../../stacks/canary-config";
 
 export interface PlannedStep extends TrackSizes {
   /** 1-based position in the plan. */
