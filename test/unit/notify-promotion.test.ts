@@ -3,44 +3,14 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PassThrough } from "stream";
-import { CliIO, main } from "../../scripts/promote";
 import { generateEvidenceKeyPair, signEvidence, SignedEvidence } from "../../scripts/promotion/evidence";
 import { openNotifier } from "../../scripts/promotion/notify";
 import { EventInput, evidenceDigest } from "../../scripts/promotion/notify/events";
 import type { EventSink } from "../../scripts/promotion/notify/notifier";
-import type { StagingSnapshot } from "../../scripts/promotion/outputs";
 import type { PromotionDeps } from "../../scripts/promotion/promotion";
-import { FakePrometheus, Numbers } from "../helpers/fake-prometheus";
+import { FakePrometheus } from "../helpers/fake-prometheus";
+import { FakeDeployer, GOOD, runPromote, snapshot, THRESHOLDS } from "../helpers/promote-harness";
 import { earlierPromotionRecord } from "../fixtures/evidence-records";
-
-const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
-const NOW = new Date("2025-03-02T12:00:00Z");
-
-const GOOD: Numbers = {
-  accuracy: 0.91,
-  latency: 180,
-  errors: 0.002,
-  uptime: 1,
-  requests: 172800,
-  labeled: 34560,
-};
-
-function snapshot(deployedAt = "2025-03-01T06:00:00Z"): StagingSnapshot {
-  return {
-    stack: "staging",
-    updateVersion: 7,
-    outputs: {
-      modelVersion: "1.1.0",
-      image: "registry.local/churn-model:1.1.0",
-      namespace: "staging",
-      deployedAt: new Date(deployedAt),
-      serviceUrl: "http://churn-model.staging.svc:8080",
-      prometheusUrl: "http://prometheus.test",
-      metricsSelector: { namespace: "staging", version: "1.1.0" },
-    },
-  };
-}
 
 /** Records every event the promotion sends, and whether it drained. */
 class RecordingSink implements EventSink {
@@ -64,70 +34,36 @@ describe("promotion events reach the notifier", function () {
   let previous: SignedEvidence;
 
   before(function () {
-    previous = signEvidence(
-      earlierPromotionRecord({
-        thresholds: JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"))["promotion-evidence"],
-      }),
-      privateKey,
-    );
+    previous = signEvidence(earlierPromotionRecord({ thresholds: THRESHOLDS }), privateKey);
   });
 
-  interface Production {
-    deployed: SignedEvidence[];
-    calls: string[];
-  }
-
+  /** Production at 1.0.0; each verification's health in turn from `healthy` (then healthy). */
   function production(opts: { healthy?: boolean[]; deployThrows?: Error } = {}): {
-    p: Production;
+    p: FakeDeployer;
     deployer: PromotionDeps["deployer"];
   } {
-    const p: Production = { deployed: [], calls: [] };
-    const healthy = [...(opts.healthy ?? [true])];
-    return {
-      p,
-      deployer: () => ({
-        prepare: async () => undefined,
-        close: async () => undefined,
-        current: async () => ({ modelVersion: "1.0.0", evidence: previous }),
-        deploy: async (e) => {
-          p.calls.push(`deploy ${e.record.modelVersion}`);
-          if (opts.deployThrows) throw opts.deployThrows;
-          p.deployed.push(e);
-          return { ok: true, updateVersion: 3 };
-        },
-        verify: async (v) => {
-          p.calls.push(`verify ${v}`);
-          return healthy.shift() !== false
+    const p = new FakeDeployer(
+      { modelVersion: "1.0.0", evidence: previous },
+      {
+        deploy: opts.deployThrows,
+        verify: (opts.healthy ?? []).map((healthy) =>
+          healthy
             ? { healthy: true, reasons: [] }
-            : { healthy: false, reasons: ["error rate 0.08 over 30s exceeds 0.01"] };
-        },
-        rollback: async (e) => {
-          p.calls.push(`rollback ${e.record.modelVersion}`);
-          return { ok: true, updateVersion: 4 };
-        },
-      }),
-    };
+            : { healthy: false, reasons: ["error rate 0.08 over 30s exceeds 0.01"] },
+        ),
+      },
+    );
+    return { p, deployer: () => p };
   }
 
   async function run(
     argv: string[],
     overrides: Partial<PromotionDeps>,
   ): Promise<{ code: number; stderr: string; opened: string[] }> {
-    let stderr = "";
     const opened: string[] = [];
-    const io: CliIO = {
-      stdout: { write: () => true },
-      stderr: { write: (s: string) => (stderr += s) },
-      stdin: new PassThrough(),
-      env: {},
-    };
     const sink = overrides.notifications;
-    const code = await main(argv, io, {
-      policyConfig: () => THRESHOLDS_FILE,
-      readStaging: async () => snapshot(),
-      prometheus: () => new FakePrometheus(GOOD),
+    const { code, stderr } = await runPromote(argv, {
       signingKey: () => privateKey,
-      now: () => NOW,
       deployer: production().deployer,
       ...overrides,
       notifications: async (stack) => {
@@ -218,7 +154,13 @@ describe("promotion events reach the notifier", function () {
     const { p, deployer } = production({ healthy: [false, true] });
     const r = await run(["--approved-by", "ci:octocat"], { deployer, notifications: async () => sink });
     expect(r.code).to.equal(5);
-    expect(p.calls).to.deep.equal(["deploy 1.1.0", "verify 1.1.0", "rollback 1.0.0", "verify 1.0.0"]);
+    expect(p.calls).to.deep.equal([
+      "current",
+      "deploy 1.1.0",
+      "verify 1.1.0",
+      "rollback 1.0.0",
+      "verify 1.0.0",
+    ]);
     expect(sink.types()).to.deep.equal(["rolled-back"]);
     expect(sink.events[0].reason).to.include("error rate 0.08 over 30s exceeds 0.01");
     expect(sink.events[0].evidence?.record.modelVersion).to.equal("1.1.0");
@@ -237,7 +179,8 @@ describe("promotion events reach the notifier", function () {
     const sink = new RecordingSink();
     let reads = 0;
     const r = await run(["--approved-by", "ci:octocat"], {
-      readStaging: async () => (++reads === 1 ? snapshot() : snapshot("2025-03-01T07:00:00Z")),
+      readStaging: async () =>
+        ++reads === 1 ? snapshot() : snapshot({ deployedAt: new Date("2025-03-01T07:00:00Z") }),
       notifications: async () => sink,
     });
     expect(r.code).to.equal(3);
@@ -254,7 +197,7 @@ describe("promotion events reach the notifier", function () {
     const { p, deployer } = production();
     const r = await run(["--approved-by", "ci:octocat"], { deployer, notifications: async () => broken });
     expect(r.code).to.equal(0);
-    expect(p.calls).to.deep.equal(["deploy 1.1.0", "verify 1.1.0"]);
+    expect(p.calls).to.deep.equal(["current", "deploy 1.1.0", "verify 1.1.0"]);
   });
 
   it("refuses an invalid notification config with exit 2 before measuring anything", async function () {
