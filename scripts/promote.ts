@@ -12,7 +12,7 @@ import { createPrometheusClient } from "./promotion/prometheus";
 import { PromotionDeps, runPromotion } from "./promotion/promotion";
 import { SECRET_NAMES, stopOwnSessions } from "./promotion/processes";
 import { stackRollout } from "./promotion/rollout";
-import { targetPolicyConfig } from "./promotion/trust-roots";
+import { assertProjectDir, targetPolicyConfig } from "./promotion/trust-roots";
 import { REPO_ROOT } from "./toolchain/env";
 import { openNotifier, readStackConfig } from "./promotion/notify";
 import type { KeyObject } from "crypto";
@@ -96,6 +96,8 @@ export async function main(
       io.stdout.write(USAGE);
       return 0;
     }
+    // The project the engine runs is the checkout's (or a sandbox's) in a promotion.
+    if (!options.dryRun) assertProjectDir(process.env.CHURN_PROJECT_DIR);
     await runPromotion(options, defaultDeps(io, overrides));
     return 0;
   } catch (err) {

@@ -134,13 +134,15 @@ export function assertCanaryEvidence(cfg: StackConfig, now: Date = new Date()): 
  * Refuses a policy config the stack may not trust (stacks/trust-roots.ts): outside
  * the sandbox project, `churn-model:thresholdsFile` cannot point the program at another file
  * (the sandbox's, one's own) than the reviewed policy/config/<environment>.json, nor
- * `churn-model:environment` make the stack named production a staging one.
+ * `churn-model:environment` make the stack named production, or one in production's namespace,
+ * a staging one.
  */
 export function assertTrustRoots(cfg: StackConfig, project: string, stack?: string): void {
   const problem = trustRootProblem({
     project,
     stack,
     environment: cfg.environment,
+    namespace: cfg.namespace,
     policyConfigFile: cfg.thresholdsFile,
   });
   if (problem !== undefined) {

@@ -2,22 +2,27 @@
  * Which policy config (thresholds, analysis settings and the evidence key) a stack trusts.
  * For the stacks of the project itself (`churn-model`) it is fixed by the environment: the
  * reviewed policy/config/<environment>.json of the checkout, whatever the stack config says;
- * a config whose key is a sandbox key is refused there, and the stack named `production` is a
- * production stack whatever its `churn-model:environment` says. Only the stacks of the sandbox
+ * a config whose key is a sandbox key (pinned by fingerprint in policy/contract/trust.ts) is
+ * refused there, and the stack named `production`, or any stack whose namespace is production's,
+ * is a production stack whatever its name or `churn-model:environment` say. Only the stacks of the sandbox
  * project (`churn-model-sandbox`: the sandbox's and the tests' own project directories)
  * take `churn-model:thresholdsFile` from their stack config. The program and the promotion
  * CLI (scripts/promotion/trust-roots.ts) both ask here, so the file the program verifies evidence against is the file the gate
  * judges by and the policy pack receives.
  */
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { parsePolicyConfigText } from "../policy/contract";
+import {
+  isSandboxKey,
+  keyFingerprint,
+  parsePolicyConfigText,
+  PRODUCTION_NAMESPACE,
+  SANDBOX_PROJECT,
+} from "../policy/contract";
 
 /** The project whose stacks are the real staging and production. */
 export const PROJECT = "churn-model";
-/** The project of the sandbox's (and the tests') stacks: the only ones whose config chooses the policy config. */
-export const SANDBOX_PROJECT = "churn-model-sandbox";
+export { SANDBOX_PROJECT };
 
 export const CHECKOUT = path.resolve(__dirname, "..");
 
@@ -31,22 +36,15 @@ export function isSandboxProject(project: string): boolean {
   return project === SANDBOX_PROJECT;
 }
 
-function spkiDer(pem: string): Buffer | undefined {
-  try {
-    return crypto.createPublicKey(pem).export({ type: "spki", format: "der" });
-  } catch {
-    return undefined;
-  }
-}
-
-/** The evidence keys of the sandbox's policy configs (policy/config/sandbox-*.json). */
-export function sandboxPublicKeys(repoRoot = CHECKOUT): string[] {
-  const dir = path.join(repoRoot, "policy", "config");
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.startsWith("sandbox-") && f.endsWith(".json"))
-    .map((f) => publicKeyOf(path.join(dir, f)))
-    .filter((k): k is string => k !== undefined);
+/**
+ * The namespace of production: the checkout's Pulumi.production.yaml `churn-model:namespace`,
+ * else PRODUCTION_NAMESPACE. Read as text (this layer has no YAML parser): one `key: value` line.
+ */
+export function productionNamespace(repoRoot = CHECKOUT): string {
+  const file = path.join(repoRoot, "Pulumi.production.yaml");
+  const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  const m = /^\s*churn-model:namespace:\s*["']?([a-z0-9-]+)["']?\s*$/m.exec(text);
+  return m?.[1] ?? PRODUCTION_NAMESPACE;
 }
 
 export interface TrustInput {
@@ -57,6 +55,8 @@ export interface TrustInput {
   readonly policyConfigFile: string;
   /** The stack's name (`pulumi.getStack()`); one named `production` is production whatever its config says. */
   readonly stack?: string;
+  /** The stack's namespace; production's (productionNamespace) makes it production whatever else it says. */
+  readonly namespace?: string;
   readonly repoRoot?: string;
 }
 
@@ -75,6 +75,14 @@ export function trustRootProblem(input: TrustInput): string | undefined {
     );
   }
   const repoRoot = input.repoRoot ?? CHECKOUT;
+  const prodNamespace = productionNamespace(repoRoot);
+  if (input.namespace === prodNamespace && input.environment !== "production") {
+    return (
+      `churn-model:environment ${input.environment} is refused for stack ${input.stack ?? "(unnamed)"} of project ` +
+      `${input.project}: its namespace ${input.namespace} is production's (Pulumi.production.yaml), so it is ` +
+      "production whatever its name (its evidence, key and policy config are production's)"
+    );
+  }
   const reviewed = reviewedPolicyConfig(input.environment, repoRoot);
   const rel = path.relative(repoRoot, reviewed);
   if (path.resolve(input.policyConfigFile) !== reviewed) {
@@ -85,11 +93,10 @@ export function trustRootProblem(input: TrustInput): string | undefined {
     );
   }
   const key = fs.existsSync(reviewed) ? publicKeyOf(reviewed) : undefined;
-  const der = key === undefined ? undefined : spkiDer(key);
-  if (der !== undefined && sandboxPublicKeys(repoRoot).some((k) => spkiDer(k)?.equals(der) === true)) {
+  if (isSandboxKey(key)) {
     return (
-      `${rel} names the sandbox's evidence key: a ${input.environment} stack of project ${input.project} ` +
-      `never trusts a sandbox key (sandbox keys are for stacks of project ${SANDBOX_PROJECT})`
+      `${rel} names the sandbox's evidence key (fingerprint ${keyFingerprint(key!)}): a ${input.environment} stack ` +
+      `of project ${input.project} never trusts a sandbox key (sandbox keys are for stacks of project ${SANDBOX_PROJECT})`
     );
   }
   return undefined;

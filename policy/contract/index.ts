@@ -15,5 +15,6 @@ export * from "./names";
 export * from "./policy-config";
 export * from "./stats";
 export * from "./thresholds";
+export * from "./trust";
 export * from "./verify";
 export * from "./version";

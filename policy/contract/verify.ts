@@ -22,6 +22,15 @@ import { parseThresholds, Thresholds } from "./thresholds";
 /** How far in the future a createdAt may lie before it counts as forged or mis-clocked. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
+/**
+ * The moment of promotion evidence: its window ends at or before it is signed, at most
+ * MAX_WINDOW_LAG_MS before (the gate is evaluated again just before the update, so a window
+ * judged long ago cannot be signed now), and covers at most MAX_WINDOW_HOURS (the longest
+ * `--window`).
+ */
+export const MAX_WINDOW_LAG_MS = 10 * 60 * 1000;
+export const MAX_WINDOW_HOURS = 31 * 24;
+
 export interface VerifyOptions {
   /** The Ed25519 verification key, SPKI PEM. Absent: nothing verifies. */
   publicKeyPem: string | undefined;
@@ -131,6 +140,33 @@ function ageProblems(label: string, createdAt: string, now: Date, maxAgeHours: n
   return [];
 }
 
+/** Why a promotion record's window is not the moment it was signed at (MAX_WINDOW_LAG_MS, MAX_WINDOW_HOURS). */
+export function momentProblems(label: string, record: EvidenceRecord): string[] {
+  const start = Date.parse(record.window.start);
+  const end = Date.parse(record.window.end);
+  const created = Date.parse(record.createdAt);
+  const problems: string[] = [];
+  if (end > created) {
+    problems.push(
+      `${label} has a window ending at ${record.window.end}, after the evidence was created (createdAt ${record.createdAt}): ` +
+        "metrics are judged up to the moment of signing, never beyond it",
+    );
+  } else if (created - end > MAX_WINDOW_LAG_MS) {
+    problems.push(
+      `${label} has a window ending at ${record.window.end}, ${((created - end) / 60_000).toFixed(1)} min before ` +
+        `the evidence was created (createdAt ${record.createdAt}), more than the ${MAX_WINDOW_LAG_MS / 60_000} min allowed: ` +
+        "the window must end when the evidence is signed",
+    );
+  }
+  if (end - start > MAX_WINDOW_HOURS * 3_600_000) {
+    problems.push(
+      `${label} has a window of ${((end - start) / 3_600_000).toFixed(1)} hours (${record.window.start} → ` +
+        `${record.window.end}), longer than the ${MAX_WINDOW_HOURS} hours allowed`,
+    );
+  }
+  return problems;
+}
+
 function versionProblems(label: string, record: EvidenceRecord, imageVersion: string): string[] {
   return record.modelVersion === imageVersion
     ? []
@@ -181,6 +217,8 @@ export function stableChainOfEvidence(evidence: unknown, policy: ChainPolicy): s
  * - a usable Ed25519 key is configured and the signature verifies under it;
  * - the record names exactly the image's version;
  * - it was created within maxEvidenceAgeHours of `now` and not in the future;
+ * - promotion: its window ends at or before createdAt,
+ *   at most MAX_WINDOW_LAG_MS before, and is at most MAX_WINDOW_HOURS long (momentProblems);
  * - promotion: the measurements meet the thresholds, and a recorded analysis shows a pass under
  *   the policy config's analysis settings (analysisProblems);
  * - rollback: `rollbackOf` is signed promotion evidence for the same version, created before
@@ -223,6 +261,7 @@ export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[]
   problems.push(...ageProblems(label, record.createdAt, now, thresholds.maxEvidenceAgeHours));
 
   if (record.kind === "promotion") {
+    problems.push(...momentProblems(label, record));
     problems.push(...measuredProblems(label, record.measured, thresholds));
     if (record.analysis !== undefined) {
       problems.push(

@@ -8,6 +8,7 @@ import {
   CANARY_TRACK,
   ENVIRONMENT_LABEL,
   MODEL_NAME,
+  PRODUCTION_NAMESPACE,
   TRACK_LABEL,
   versionOfTag,
 } from "../contract";
@@ -208,12 +209,12 @@ export function isChurnModelWorkload(w: Workload): boolean {
 }
 
 /**
- * Whether the workload is held to production rules: everything not labelled
- * churn-model/environment=staging (a missing label counts as production). Throws
- * UnknownValueError when the label is unknown during preview.
+ * Whether the workload is held to production rules: everything in production's namespace, and
+ * everything else not labelled churn-model/environment=staging (a missing label counts as
+ * production). Throws UnknownValueError when the namespace or label is unknown during preview.
  */
 export function isProduction(w: Workload): boolean {
-  return labelOf(w, ENVIRONMENT_LABEL) !== "staging";
+  return namespaceOf(w.props) === PRODUCTION_NAMESPACE || labelOf(w, ENVIRONMENT_LABEL) !== "staging";
 }
 
 /**

@@ -5,8 +5,12 @@ import {
   DEFAULT_THRESHOLDS,
   EVIDENCE_ANNOTATION,
   EVIDENCE_POLICY,
+  isSandboxKey,
+  keyFingerprint,
   parsePolicyConfig,
   PolicyConfig,
+  projectOfUrn,
+  SANDBOX_PROJECT,
   stableChainOfEvidence,
   STRATEGIES,
   thresholdSchemaProperties,
@@ -63,6 +67,7 @@ function checkEvidence(
   config: PromotionEvidenceConfig,
   report: ReportViolation,
   now: Date,
+  project: string | undefined,
 ): void {
   let policyConfig: PolicyConfig;
   try {
@@ -73,6 +78,14 @@ function checkEvidence(
       return;
     }
     throw err;
+  }
+  if (project !== SANDBOX_PROJECT && isSandboxKey(policyConfig.publicKey)) {
+    report(
+      `${w.display}: the policy config's evidence key is the sandbox's demo key (fingerprint ` +
+        `${keyFingerprint(policyConfig.publicKey!)}), whose private half is public: production of project ` +
+        `${project ?? "(unknown)"} never trusts it (only stacks of project ${SANDBOX_PROJECT} do)`,
+    );
+    return;
   }
   const evidence = record(w.metadata?.annotations)?.[EVIDENCE_ANNOTATION];
   if (evidence === undefined) {
@@ -162,7 +175,7 @@ export const promotionEvidence: ResourceValidationPolicy = {
       if (production instanceof Error) {
         throw production;
       }
-      checkEvidence(w, args.getConfig<PromotionEvidenceConfig>(), report, new Date());
+      checkEvidence(w, args.getConfig<PromotionEvidenceConfig>(), report, new Date(), projectOfUrn(args.urn));
     } catch (err) {
       if (!isUnknownValueError(err)) {
         throw err;

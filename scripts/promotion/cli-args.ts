@@ -77,7 +77,8 @@ Options:
   --window DURATION          metrics window, e.g. 24h, 90m, 1d12h; 1m to 31d (default: 24h);
                              a promotion's covers at least minSoakHours
   --at RFC3339               evaluate as of this time, not in the future (default: now;
-                             a promotion allows 60 s of clock skew, a dry run 5 min)
+                             a promotion allows 60 s of clock skew and at most 10 min in
+                             the past, a dry run 5 min ahead and any time before)
   --approved-by ID           approver, for runs without a terminal
   --queries FILE             dry run only: JSON object overriding the default PromQL queries
   --baseline-selector JSON   labels of production's current version, e.g.

@@ -11,6 +11,7 @@ export {
   EVIDENCE_ANNOTATION,
   EVIDENCE_FORMAT,
   MAX_CLOCK_SKEW_MS,
+  MAX_WINDOW_LAG_MS,
   verifyEvidence,
 } from "../../policy/contract";
 export {

@@ -1,12 +1,13 @@
 /**
  * What the runner of a promotion cannot choose. The flags that pick the data or the rules
  * (`--staging-outputs`, `--thresholds`, `--queries`, an `--at` ahead of the clock) are refused
- * when parsed (cli-args.ts); what needs the policy config or the staging outputs to judge is
- * refused here, before anything is measured: a window shorter than the soak and metrics
+ * when parsed (cli-args.ts); the rest is refused here, before anything is measured: an `--at`
+ * more than MAX_WINDOW_LAG_MS in the past, a window shorter than the soak and metrics
  * selector labels beyond the reviewed ones. A dry run accepts all of it and says so.
  */
 import { DRY_RUN_ONLY, MAX_AT_AHEAD_MS, PROMOTION_AT_AHEAD_MS, PromoteOptions } from "./cli-args";
 import { BadInput } from "./errors";
+import { MAX_WINDOW_LAG_MS } from "./evidence";
 import type { StagingSnapshot } from "./outputs";
 import type { Thresholds } from "./thresholds";
 
@@ -39,6 +40,13 @@ export function chosenInputs(
     out.push(
       `--at ${options.at.toISOString()} lies ahead of this machine's clock (now is ${context.now.toISOString()}; ` +
         `a promotion allows ${PROMOTION_AT_AHEAD_MS / 1000} s of skew, a dry run ${MAX_AT_AHEAD_MS / 60_000} min)`,
+    );
+  }
+  if (options.at !== undefined && context.now.getTime() - options.at.getTime() > MAX_WINDOW_LAG_MS) {
+    out.push(
+      `--at ${options.at.toISOString()} lies more than ${MAX_WINDOW_LAG_MS / 60_000} min before this machine's clock ` +
+        `(now is ${context.now.toISOString()}): a promotion's window ends when its evidence is signed, ` +
+        "so it judges the metrics up to now; earlier times only with --dry-run",
     );
   }
   const soakSeconds = context.thresholds.minSoakHours * 3600;
@@ -75,12 +83,22 @@ export function checkInputs(options: PromoteOptions, chosen: readonly string[]):
   );
 }
 
-/** Refuses evidence whose window ends after the moment it is signed (an `--at` ahead of the clock). */
+/**
+ * Refuses evidence whose window ends after the moment it is signed (an `--at` ahead of the
+ * clock) or more than MAX_WINDOW_LAG_MS before it (an `--at` that aged while approval waited):
+ * the verifiers refuse both (policy/contract/verify.ts, momentProblems).
+ */
 export function assertWindowEndsBy(windowEnd: string, createdAt: Date): void {
   if (Date.parse(windowEnd) > createdAt.getTime()) {
     throw new BadInput(
       `the metrics window ends at ${windowEnd}, after the evidence would be signed (${createdAt.toISOString()}): ` +
         "--at lies ahead of this machine's clock; promote without --at, or with a time not after now; nothing was changed",
+    );
+  }
+  if (createdAt.getTime() - Date.parse(windowEnd) > MAX_WINDOW_LAG_MS) {
+    throw new BadInput(
+      `the metrics window ends at ${windowEnd}, more than ${MAX_WINDOW_LAG_MS / 60_000} min before the evidence ` +
+        `would be signed (${createdAt.toISOString()}): promote without --at, so the window ends now; nothing was changed`,
     );
   }
 }

@@ -6,7 +6,13 @@
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { CHECKOUT, reviewedPolicyConfig, trustRootProblem } from "../../stacks/trust-roots";
+import {
+  CHECKOUT,
+  isSandboxProject,
+  reviewedPolicyConfig,
+  SANDBOX_PROJECT,
+  trustRootProblem,
+} from "../../stacks/trust-roots";
 import { BadInput } from "./errors";
 
 export {
@@ -14,7 +20,6 @@ export {
   SANDBOX_PROJECT,
   isSandboxProject,
   reviewedPolicyConfig,
-  sandboxPublicKeys,
   trustRootProblem,
 } from "../../stacks/trust-roots";
 export type { TrustInput } from "../../stacks/trust-roots";
@@ -49,6 +54,7 @@ export function targetPolicyConfig(stack: string, projectDir: string, repoRoot =
   const environment =
     typeof config["churn-model:environment"] === "string" ? config["churn-model:environment"] : short;
   const named = config["churn-model:thresholdsFile"];
+  const namespace = config["churn-model:namespace"];
   const policyConfigFile =
     typeof named === "string" ? path.resolve(repoRoot, named) : reviewedPolicyConfig(environment, repoRoot);
   const problem = trustRootProblem({
@@ -56,8 +62,27 @@ export function targetPolicyConfig(stack: string, projectDir: string, repoRoot =
     environment,
     policyConfigFile,
     stack,
+    namespace: typeof namespace === "string" ? namespace : undefined,
     repoRoot,
   });
   if (problem !== undefined) throw new BadInput(`stack ${stack}: ${problem}`);
   return policyConfigFile;
+}
+
+/**
+ * Outside a dry run, `CHURN_PROJECT_DIR` (the project the engine runs: its program, stack files
+ * and policy configs) must be the checkout itself or a sandbox project's directory: a project
+ * of the real stacks elsewhere would bring its own program and policy configs.
+ */
+export function assertProjectDir(dir: string | undefined, repoRoot = CHECKOUT): void {
+  if (dir === undefined || dir === "") return;
+  const real = (p: string) => (fs.existsSync(p) ? fs.realpathSync(p) : path.resolve(p));
+  if (real(dir) === real(repoRoot)) return;
+  const name = projectName(dir);
+  if (isSandboxProject(name)) return;
+  throw new BadInput(
+    `CHURN_PROJECT_DIR ${dir} is refused outside --dry-run: it holds project ${name}, and a promotion ` +
+      `runs the checkout's own project directory (${repoRoot}) or a sandbox project's (${SANDBOX_PROJECT}); ` +
+      "unset it or point it at the checkout; nothing was changed",
+  );
 }

@@ -2,7 +2,8 @@
  * Kill tests on the sandbox (real engine, control plane, Prometheus, traffic): a promotion
  * SIGKILLed while production verifies the candidate, and one SIGKILLed during its own
  * rollback's `pulumi up`. Each is followed by a dry run (it reports the pending recovery and
- * changes nothing) and by a promotion the gate rejects (it recovers production first:
+ * changes nothing) and by a promotion the gate rejects (a freshly staged version short of its
+ * soak; it recovers production first:
  * production runs the last good version, verified, nothing pending, the lock free).
  */
 import { expect } from "chai";
@@ -59,8 +60,8 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
 
   /**
    * After the kill: a dry run reports the pending recovery and changes nothing; then a
-   * promotion the gate rejects (staging's version judged as of 30 s after its deploy, short
-   * of the soak time) recovers production first and exits 3.
+   * promotion the gate rejects (the regressed version, just deployed to staging, short of the
+   * soak time) recovers production first and exits 3.
    */
   async function dryRunThenRejected(version: string, killed: Journal): Promise<string> {
     const lockFiles = fs.readdirSync(lockDir()).sort();
@@ -75,9 +76,11 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
     expect(fs.readdirSync(lockDir()).sort(), "the dry run leaves the lock alone").to.deep.equal(lockFiles);
     expect(await productionConfig(), "the dry run changes nothing").to.deep.equal(configBefore);
 
-    const deployedAt = await stories.stagingDeployedAt();
-    const at = new Date(deployedAt.getTime() + 30_000).toISOString();
-    const rejected = await stories.promote(version, ["--at", at]);
+    // The gate's rejection: staging gets the accuracy-regressed version, promoted at once, short
+    // of its soak (a promotion judges up to now; it takes no --at in the past).
+    const deploy = await stories.deployStaging(VERSIONS.regressed);
+    expect(deploy.code, deploy.stderr).to.equal(0);
+    const rejected = await stories.promote(VERSIONS.regressed);
     expect(rejected.run.code, rejected.run.stderr).to.equal(3);
     expect(rejected.decision?.checks.find((c) => c.name === "soak_time")?.passed).to.equal(false);
     return rejected.run.stderr;

@@ -42,7 +42,8 @@ function promote(args: readonly string[], env: NodeJS.ProcessEnv = {}, script = 
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...args], {
       cwd: REPO,
-      env: { ...base, NO_COLOR: "1", ...env },
+      // Through ENTRY the promotion's clock starts at AT, where the synthetic metrics end.
+      env: { ...base, NO_COLOR: "1", ...(script === ENTRY ? { PROMOTE_ENTRY_CLOCK: AT } : {}), ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -422,6 +423,7 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
             NO_COLOR: "1",
             GITHUB_STEP_SUMMARY: "",
             CHURN_EVIDENCE_PRIVATE_KEY: keys.privateKeyPem,
+            PROMOTE_ENTRY_CLOCK: AT,
           },
           stdio: ["pipe", "pipe", "pipe"],
         });

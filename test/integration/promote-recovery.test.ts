@@ -124,6 +124,8 @@ describe("a promotion's processes and its recovery, with the real engine", funct
           NO_COLOR: "1",
           CHURN_PROJECT_DIR: projectDir,
           CHURN_EVIDENCE_PRIVATE_KEY: keys.privateKeyPem,
+          // The promotion's clock starts at AT, where the synthetic metrics end (promote-entry.ts).
+          PROMOTE_ENTRY_CLOCK: AT,
         },
         stdio: ["ignore", "pipe", "pipe"],
       },

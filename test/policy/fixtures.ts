@@ -25,7 +25,10 @@ export function hoursAgo(hours: number): string {
   return new Date(Date.now() - hours * HOUR).toISOString();
 }
 
+/** A promotion record of `version`; its 24 h window ends 2 min before its createdAt unless given. */
 export function evidenceRecord(version: string, overrides: Partial<EvidenceRecord> = {}): EvidenceRecord {
+  const createdAt = overrides.createdAt ?? hoursAgo(1);
+  const end = Date.parse(createdAt) - 2 * 60_000;
   return {
     format: 2,
     kind: "promotion",
@@ -40,11 +43,11 @@ export function evidenceRecord(version: string, overrides: Partial<EvidenceRecor
       requests: 50000,
       labeledPredictions: 1500,
     },
-    window: { start: hoursAgo(25), end: hoursAgo(1) },
+    window: { start: new Date(end - 24 * HOUR).toISOString(), end: new Date(end).toISOString() },
     thresholds: { ...THRESHOLDS },
     staging: { stack: "staging", updateVersion: 42, deployedAt: hoursAgo(31) },
     approver: "alice@example.com",
-    createdAt: hoursAgo(1),
+    createdAt,
     ...overrides,
   };
 }

@@ -1,4 +1,8 @@
 import { expect } from "chai";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { SANDBOX_KEY_FINGERPRINTS } from "../../policy/contract";
 import { EVIDENCE_ANNOTATION } from "../../scripts/promotion/evidence";
 import { promotionEvidence } from "../../policy/policies/promotion-evidence";
 import {
@@ -51,6 +55,34 @@ describe("policy promotion-evidence", () => {
     expectOnly(
       outcome,
       `${SUBJECT}: promotion evidence reports uptime 0.998, below the minimum 0.999 (minUptime)`,
+    );
+  });
+
+  it("holds a staging-labelled Deployment in production's namespace to production: no evidence, refused", async () => {
+    const props = deployment({ environment: "staging", evidence: null });
+    (props.metadata as Record<string, unknown>).namespace = "production";
+    expectOnly(
+      await run(props),
+      `${SUBJECT} runs in production without promotion evidence: the annotation ${EVIDENCE_ANNOTATION} ` +
+        "must hold the signed evidence the promotion wrote",
+    );
+  });
+
+  it("never trusts the sandbox's demo key outside the sandbox project, even with evidence it signed", async () => {
+    const demo = fs.readFileSync(
+      path.join(__dirname, "..", "..", "scripts", "sandbox", "demo-evidence-key.pem"),
+      "utf8",
+    );
+    const demoPublic = crypto.createPublicKey(demo).export({ type: "spki", format: "pem" }).toString();
+    const outcome = await run(deployment({ evidence: evidenceFor("1.2.0", {}, demo) }), {
+      ...EVIDENCE_CONFIG,
+      publicKey: demoPublic,
+    });
+    expectOnly(
+      outcome,
+      `${SUBJECT}: the policy config's evidence key is the sandbox's demo key (fingerprint ` +
+        `${SANDBOX_KEY_FINGERPRINTS[0]}), whose private half is public: production of project churn-model-cd ` +
+        "never trusts it (only stacks of project churn-model-sandbox do)",
     );
   });
 
@@ -260,9 +292,11 @@ describe("policy promotion-evidence", () => {
       );
     });
 
-    it("refuses a churn-model Deployment whose environment label is unknown", async () => {
+    it("refuses a churn-model Deployment whose environment label is unknown (outside production's namespace)", async () => {
+      const props = deployment();
+      (props.metadata as Record<string, unknown>).namespace = "ml";
       expectOnly(
-        await run(withValue(deployment(), ["metadata", "labels", "churn-model/environment"], UNKNOWN)),
+        await run(withValue(props, ["metadata", "labels", "churn-model/environment"], UNKNOWN)),
         `${SUBJECT}: promotion evidence could not be verified because ` +
           "metadata.labels.churn-model/environment is unknown at preview; a production version must be " +
           "provable before the update runs",

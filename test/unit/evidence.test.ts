@@ -24,7 +24,10 @@ const SIGNATURE_PROBLEM =
 
 const THRESHOLDS: Thresholds = DESIGN_THRESHOLDS;
 
+/** A record; its window ends 2 min before its createdAt (the moment it is signed at) unless given. */
 function record(overrides: Partial<EvidenceRecord> = {}): EvidenceRecord {
+  const createdAt = overrides.createdAt ?? "2025-06-01T07:00:00Z";
+  const end = Date.parse(createdAt) - 2 * 60_000;
   return {
     format: 2,
     kind: "promotion",
@@ -39,11 +42,11 @@ function record(overrides: Partial<EvidenceRecord> = {}): EvidenceRecord {
       requests: 50000,
       labeledPredictions: 1500,
     },
-    window: { start: "2025-05-31T06:00:00Z", end: "2025-06-01T06:00:00Z" },
+    window: { start: new Date(end - 24 * 3_600_000).toISOString(), end: new Date(end).toISOString() },
     thresholds: { ...THRESHOLDS },
     staging: { stack: "staging", updateVersion: 42, deployedAt: "2025-05-30T06:00:00Z" },
     approver: "alice@example.com",
-    createdAt: "2025-06-01T07:00:00Z",
+    createdAt,
     ...overrides,
   };
 }
@@ -391,6 +394,29 @@ describe("verifyEvidence freshness and version", () => {
   it("fails evidence older than maxEvidenceAgeHours", () => {
     expect(verify(signed({ createdAt: "2025-05-29T11:00:00Z" }))).to.deep.equal([
       "promotion evidence was created at 2025-05-29T11:00:00Z, 73.0 hours ago, older than the maximum 72 hours (maxEvidenceAgeHours)",
+    ]);
+  });
+
+  it("refuses a window that ends after the evidence was created (a future --at)", () => {
+    const ev = signed({ window: { start: "2025-06-01T07:00:00Z", end: "2025-06-02T03:00:00Z" } });
+    expect(verify(ev, { now: new Date("2025-06-02T04:00:00Z") })).to.deep.equal([
+      "promotion evidence has a window ending at 2025-06-02T03:00:00Z, after the evidence was created (createdAt 2025-06-01T07:00:00Z): metrics are judged up to the moment of signing, never beyond it",
+    ]);
+  });
+
+  it("refuses a window that ended more than 10 min before the evidence was created (a past --at)", () => {
+    const ev = signed({ window: { start: "2025-05-31T06:49:00Z", end: "2025-06-01T06:49:00Z" } });
+    expect(verify(ev)).to.deep.equal([
+      "promotion evidence has a window ending at 2025-06-01T06:49:00Z, 11.0 min before the evidence was created (createdAt 2025-06-01T07:00:00Z), more than the 10 min allowed: the window must end when the evidence is signed",
+    ]);
+    const edge = signed({ window: { start: "2025-05-31T06:50:00Z", end: "2025-06-01T06:50:00Z" } });
+    expect(verify(edge), "exactly 10 min is allowed").to.deep.equal([]);
+  });
+
+  it("refuses a window longer than 31 days", () => {
+    const ev = signed({ window: { start: "2025-04-30T06:00:00Z", end: "2025-06-01T06:58:00Z" } });
+    expect(verify(ev)).to.deep.equal([
+      "promotion evidence has a window of 769.0 hours (2025-04-30T06:00:00Z → 2025-06-01T06:58:00Z), longer than the 744 hours allowed",
     ]);
   });
 

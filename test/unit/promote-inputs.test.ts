@@ -6,6 +6,8 @@ import * as path from "path";
 import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
 import type { DeployerOptions } from "../../scripts/promotion/deployer";
 import type { PromotionDeps } from "../../scripts/promotion/promotion";
+import { BadInput } from "../../scripts/promotion/errors";
+import { assertWindowEndsBy } from "../../scripts/promotion/inputs";
 import { PROJECT } from "../../scripts/promotion/trust-roots";
 import { earlierPromotionRecord } from "../fixtures/evidence-records";
 import { FakePrometheus } from "../helpers/fake-prometheus";
@@ -88,6 +90,35 @@ describe("the promotion's inputs, not the runner's", function () {
     expect(deployer.calls).to.deep.equal([]);
   });
 
+  it("refuses an --at more than 10 min before the clock, measuring nothing; a dry run takes it", async function () {
+    const { deployer, prometheus, deps } = fixture();
+    const r = await runPromote([...promotion, "--at", "2025-03-02T11:49:00Z"], deps);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.equal(
+      "promote: --at 2025-03-02T11:49:00.000Z lies more than 10 min before this machine's clock " +
+        "(now is 2025-03-02T12:00:00.000Z): a promotion's window ends when its evidence is signed, so it " +
+        "judges the metrics up to now; earlier times only with --dry-run; nothing was changed\n",
+    );
+    expect(prometheus.queries).to.have.length(0);
+    expect(deployer.calls).to.deep.equal([]);
+
+    const dry = await runPromote(["--dry-run", "--at", "2025-03-02T11:49:00Z"], fixture().deps);
+    expect(dry.stderr).to.include(
+      "a promotion would refuse: --at 2025-03-02T11:49:00.000Z lies more than 10 min before",
+    );
+    const recent = await runPromote([...promotion, "--at", "2025-03-02T11:51:00Z"], fixture().deps);
+    expect(recent.code, recent.stderr).to.equal(0);
+  });
+
+  it("signs no evidence whose window ended more than 10 min before its createdAt", function () {
+    const createdAt = new Date("2025-03-02T12:00:00Z");
+    expect(() => assertWindowEndsBy("2025-03-02T11:50:00.000Z", createdAt)).not.to.throw();
+    expect(() => assertWindowEndsBy("2025-03-02T11:49:59.000Z", createdAt)).to.throw(
+      BadInput,
+      "the metrics window ends at 2025-03-02T11:49:59.000Z, more than 10 min before the evidence would be signed (2025-03-02T12:00:00.000Z)",
+    );
+  });
+
   it("signs no evidence whose window ends after its createdAt (an --at within the skew)", async function () {
     const { deployer, deps } = fixture();
     const r = await runPromote([...promotion, "--at", "2025-03-02T12:00:30Z"], deps);
@@ -137,7 +168,40 @@ describe("the promotion's inputs, not the runner's", function () {
       fs.rmSync(tmp, { recursive: true, force: true });
     });
 
-    it("refuses a production stack of the project that names the sandbox's policy config, before production is opened", async function () {
+    it("refuses a CHURN_PROJECT_DIR outside the checkout that holds the project, before production is opened", async function () {
+      fs.writeFileSync(path.join(tmp, "Pulumi.yaml"), `name: ${PROJECT}\nruntime: nodejs\n`);
+      fs.writeFileSync(
+        path.join(tmp, "Pulumi.production.yaml"),
+        "config:\n  churn-model:environment: production\n",
+      );
+      process.env.CHURN_PROJECT_DIR = tmp;
+      const { given, deps } = fixture({ policyConfig: undefined });
+      const r = await runPromote(promotion, deps);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.equal(
+        `promote: CHURN_PROJECT_DIR ${tmp} is refused outside --dry-run: it holds project ${PROJECT}, and a ` +
+          `promotion runs the checkout's own project directory (${path.resolve(__dirname, "..", "..")}) or a sandbox ` +
+          "project's (churn-model-sandbox); unset it or point it at the checkout; nothing was changed\n",
+      );
+      expect(given).to.have.length(0);
+    });
+
+    it("takes a sandbox project's CHURN_PROJECT_DIR in a promotion", async function () {
+      const sandbox = fs.mkdtempSync(path.join(os.tmpdir(), "churn-inputs-sandbox-"));
+      try {
+        fs.writeFileSync(path.join(sandbox, "Pulumi.yaml"), "name: churn-model-sandbox\nruntime: nodejs\n");
+        process.env.CHURN_PROJECT_DIR = sandbox;
+        const { deployer, deps } = fixture();
+        const r = await runPromote(promotion, deps);
+        expect(r.code, r.stderr).to.equal(0);
+        expect(deployer.calls).to.deep.equal(["current", "deploy 1.1.0", "verify 1.1.0"]);
+      } finally {
+        process.env.CHURN_PROJECT_DIR = tmp;
+        fs.rmSync(sandbox, { recursive: true, force: true });
+      }
+    });
+
+    it("refuses a production stack of the project that names the sandbox's policy config, in a dry run too", async function () {
       fs.writeFileSync(path.join(tmp, "Pulumi.yaml"), `name: ${PROJECT}\nruntime: nodejs\n`);
       fs.writeFileSync(
         path.join(tmp, "Pulumi.production.yaml"),
@@ -145,7 +209,7 @@ describe("the promotion's inputs, not the runner's", function () {
       );
       process.env.CHURN_PROJECT_DIR = tmp;
       const { given, deps } = fixture({ policyConfig: undefined });
-      const r = await runPromote(promotion, deps);
+      const r = await runPromote(["--dry-run"], deps);
       expect(r.code).to.equal(2);
       expect(r.stderr).to.match(
         /^promote: stack production: churn-model:thresholdsFile .*sandbox-production\.json is refused: a production stack of project churn-model trusts only the reviewed policy\/config\/production\.json/,

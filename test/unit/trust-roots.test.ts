@@ -7,6 +7,7 @@ import * as path from "path";
 import { installMocks, recorded, settle } from "../helpers/pulumi-mocks";
 import { REPO, source, stackConfigMap } from "../helpers/stack-config";
 import { BadInput } from "../../scripts/promotion/errors";
+import { isSandboxKey, keyFingerprint, SANDBOX_KEY_FINGERPRINTS } from "../../policy/contract";
 import {
   PROJECT,
   reviewedPolicyConfig,
@@ -82,9 +83,53 @@ describe("trust roots: which policy config and key a stack trusts", function () 
       repoRoot: root,
     });
     expect(problem).to.equal(
-      "policy/config/production.json names the sandbox's evidence key: a production stack of project " +
-        "churn-model never trusts a sandbox key (sandbox keys are for stacks of project churn-model-sandbox)",
+      `policy/config/production.json names the sandbox's evidence key (fingerprint ${SANDBOX_KEY_FINGERPRINTS[0]}): ` +
+        "a production stack of project churn-model never trusts a sandbox key (sandbox keys are for stacks of " +
+        "project churn-model-sandbox)",
     );
+  });
+
+  it("knows the sandbox key by its pinned fingerprint, not by the sandbox's files beside the config", function () {
+    // A checkout whose policy/config holds no sandbox-*.json: nothing to read the sandbox key from.
+    const root = path.join(tmp, "no-sandbox-files");
+    fs.mkdirSync(path.join(root, "policy", "config"), { recursive: true });
+    fs.copyFileSync(SANDBOX_POLICY, path.join(root, "policy", "config", "production.json"));
+    const problem = trustRootProblem({
+      project: PROJECT,
+      environment: "production",
+      policyConfigFile: path.join(root, "policy", "config", "production.json"),
+      repoRoot: root,
+    });
+    expect(problem).to.match(/^policy\/config\/production\.json names the sandbox's evidence key/);
+  });
+
+  it("pins the fingerprint of the demo key that the sandbox's policy configs name", function () {
+    const demoPublic = crypto.createPublicKey(DEMO_KEY).export({ type: "spki", format: "pem" }).toString();
+    expect(keyFingerprint(demoPublic)).to.equal(SANDBOX_KEY_FINGERPRINTS[0]);
+    for (const f of ["sandbox-staging.json", "sandbox-production.json"]) {
+      const cfg = JSON.parse(fs.readFileSync(path.join(REPO, "policy", "config", f), "utf8"));
+      expect(isSandboxKey(cfg["promotion-evidence"].publicKey), f).to.equal(true);
+    }
+    for (const f of ["staging.json", "production.json"]) {
+      const cfg = JSON.parse(fs.readFileSync(path.join(REPO, "policy", "config", f), "utf8"));
+      expect(isSandboxKey(cfg["promotion-evidence"].publicKey), f).to.equal(false);
+    }
+  });
+
+  it("makes a stack in production's namespace production, whatever its name and environment say", function () {
+    const input = { environment: "staging", policyConfigFile: reviewedPolicyConfig("staging") };
+    expect(trustRootProblem({ ...input, project: PROJECT, stack: "prod", namespace: "production" })).to.equal(
+      "churn-model:environment staging is refused for stack prod of project churn-model: its namespace production " +
+        "is production's (Pulumi.production.yaml), so it is production whatever its name (its evidence, key and " +
+        "policy config are production's)",
+    );
+    expect(trustRootProblem({ ...input, project: PROJECT, stack: "prod", namespace: "staging" })).to.equal(
+      undefined,
+    );
+    expect(
+      trustRootProblem({ ...input, project: SANDBOX_PROJECT, stack: "prod", namespace: "production" }),
+      "the sandbox project's stacks are not the real production",
+    ).to.equal(undefined);
   });
 
   describe("the promotion's policy config for its target stack", function () {
@@ -112,6 +157,17 @@ describe("trust roots: which policy config and key a stack trusts", function () 
         .with.property("message")
         .that.matches(
           /^stack production: churn-model:thresholdsFile .*sandbox-production\.json is refused: /,
+        );
+    });
+
+    it("refuses a promotion to a stack configured as staging in production's namespace, with exit 2", function () {
+      const dir = projectDir("prod-namespace", PROJECT, { environment: "staging", namespace: "production" });
+      fs.renameSync(path.join(dir, "Pulumi.production.yaml"), path.join(dir, "Pulumi.prod.yaml"));
+      expect(() => targetPolicyConfig("prod", dir))
+        .to.throw(BadInput)
+        .with.property("message")
+        .that.matches(
+          /^stack prod: churn-model:environment staging is refused for stack prod of project churn-model: its namespace production/,
         );
     });
 
@@ -173,6 +229,21 @@ describe("trust roots: which policy config and key a stack trusts", function () 
       }
       expect(message).to.match(
         /^production refuses model version 1\.0\.0: churn-model:thresholdsFile .*sandbox-production\.json is refused: /,
+      );
+      expect(recorded).to.have.length(0);
+    });
+
+    it("refuses stack prod configured as staging in production's namespace, declaring nothing (it needs evidence)", async function () {
+      const map = stackConfigMap("staging");
+      map.set("namespace", "production");
+      let message = "";
+      try {
+        await program.program(config.readStackConfig(source(map), REPO), PROJECT, "acme/churn-model/prod");
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).to.match(
+        /^staging refuses model version .*: churn-model:environment staging is refused for stack acme\/churn-model\/prod of project churn-model: its namespace production is production's/,
       );
       expect(recorded).to.have.length(0);
     });

@@ -31,5 +31,6 @@ __exportStar(require("./names"), exports);
 __exportStar(require("./policy-config"), exports);
 __exportStar(require("./stats"), exports);
 __exportStar(require("./thresholds"), exports);
+__exportStar(require("./trust"), exports);
 __exportStar(require("./verify"), exports);
 __exportStar(require("./version"), exports);

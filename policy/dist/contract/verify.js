@@ -33,9 +33,10 @@ var __importStar = (this && this.__importStar) || (function () {
     };
 })();
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.MAX_CLOCK_SKEW_MS = void 0;
+exports.MAX_WINDOW_HOURS = exports.MAX_WINDOW_LAG_MS = exports.MAX_CLOCK_SKEW_MS = void 0;
 exports.publicKeyFrom = publicKeyFrom;
 exports.samePublicKey = samePublicKey;
+exports.momentProblems = momentProblems;
 exports.stableChainOfEvidence = stableChainOfEvidence;
 exports.verifyEvidence = verifyEvidence;
 /**
@@ -53,6 +54,14 @@ const evidence_schema_1 = require("./evidence-schema");
 const thresholds_1 = require("./thresholds");
 /** How far in the future a createdAt may lie before it counts as forged or mis-clocked. */
 exports.MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+/**
+ * The moment of promotion evidence: its window ends at or before it is signed, at most
+ * MAX_WINDOW_LAG_MS before (the gate is evaluated again just before the update, so a window
+ * judged long ago cannot be signed now), and covers at most MAX_WINDOW_HOURS (the longest
+ * `--window`).
+ */
+exports.MAX_WINDOW_LAG_MS = 10 * 60 * 1000;
+exports.MAX_WINDOW_HOURS = 31 * 24;
 const MEASURED_CHECKS = [
     { key: "accuracy", what: "accuracy", unit: "", limit: "minAccuracy", bound: "min" },
     { key: "latencyP99Ms", what: "p99 latency", unit: " ms", limit: "maxLatencyP99Ms", bound: "max" },
@@ -136,6 +145,27 @@ function ageProblems(label, createdAt, now, maxAgeHours) {
     }
     return [];
 }
+/** Why a promotion record's window is not the moment it was signed at (MAX_WINDOW_LAG_MS, MAX_WINDOW_HOURS). */
+function momentProblems(label, record) {
+    const start = Date.parse(record.window.start);
+    const end = Date.parse(record.window.end);
+    const created = Date.parse(record.createdAt);
+    const problems = [];
+    if (end > created) {
+        problems.push(`${label} has a window ending at ${record.window.end}, after the evidence was created (createdAt ${record.createdAt}): ` +
+            "metrics are judged up to the moment of signing, never beyond it");
+    }
+    else if (created - end > exports.MAX_WINDOW_LAG_MS) {
+        problems.push(`${label} has a window ending at ${record.window.end}, ${((created - end) / 60_000).toFixed(1)} min before ` +
+            `the evidence was created (createdAt ${record.createdAt}), more than the ${exports.MAX_WINDOW_LAG_MS / 60_000} min allowed: ` +
+            "the window must end when the evidence is signed");
+    }
+    if (end - start > exports.MAX_WINDOW_HOURS * 3_600_000) {
+        problems.push(`${label} has a window of ${((end - start) / 3_600_000).toFixed(1)} hours (${record.window.start} → ` +
+            `${record.window.end}), longer than the ${exports.MAX_WINDOW_HOURS} hours allowed`);
+    }
+    return problems;
+}
 function versionProblems(label, record, imageVersion) {
     return record.modelVersion === imageVersion
         ? []
@@ -184,6 +214,8 @@ function stableChainOfEvidence(evidence, policy) {
  * - a usable Ed25519 key is configured and the signature verifies under it;
  * - the record names exactly the image's version;
  * - it was created within maxEvidenceAgeHours of `now` and not in the future;
+ * - promotion: its window ends at or before createdAt,
+ *   at most MAX_WINDOW_LAG_MS before, and is at most MAX_WINDOW_HOURS long (momentProblems);
  * - promotion: the measurements meet the thresholds, and a recorded analysis shows a pass under
  *   the policy config's analysis settings (analysisProblems);
  * - rollback: `rollbackOf` is signed promotion evidence for the same version, created before
@@ -224,6 +256,7 @@ function verifyEvidence(evidence, opts) {
     problems.push(...versionProblems(label, record, opts.imageVersion));
     problems.push(...ageProblems(label, record.createdAt, now, thresholds.maxEvidenceAgeHours));
     if (record.kind === "promotion") {
+        problems.push(...momentProblems(label, record));
         problems.push(...measuredProblems(label, record.measured, thresholds));
         if (record.analysis !== undefined) {
             problems.push(...(0, analysis_record_1.analysisProblems)(label, record.analysis, opts.analysis ?? analysis_1.DEFAULT_ANALYSIS, thresholds, record.window.end));

@@ -162,12 +162,12 @@ function isChurnModelWorkload(w) {
     return false;
 }
 /**
- * Whether the workload is held to production rules: everything not labelled
- * churn-model/environment=staging (a missing label counts as production). Throws
- * UnknownValueError when the label is unknown during preview.
+ * Whether the workload is held to production rules: everything in production's namespace, and
+ * everything else not labelled churn-model/environment=staging (a missing label counts as
+ * production). Throws UnknownValueError when the namespace or label is unknown during preview.
  */
 function isProduction(w) {
-    return labelOf(w, contract_1.ENVIRONMENT_LABEL) !== "staging";
+    return namespaceOf(w.props) === contract_1.PRODUCTION_NAMESPACE || labelOf(w, contract_1.ENVIRONMENT_LABEL) !== "staging";
 }
 /**
  * Whether a workload is a canary track: its pods are labelled `churn-model/track: canary` and

@@ -28,7 +28,7 @@ const configSchema = {
 function policyConfigOf(config) {
     return (0, contract_1.parsePolicyConfig)({ [contract_1.EVIDENCE_POLICY]: config }, "the policy config");
 }
-function checkEvidence(w, config, report, now) {
+function checkEvidence(w, config, report, now, project) {
     let policyConfig;
     try {
         policyConfig = policyConfigOf(config);
@@ -39,6 +39,12 @@ function checkEvidence(w, config, report, now) {
             return;
         }
         throw err;
+    }
+    if (project !== contract_1.SANDBOX_PROJECT && (0, contract_1.isSandboxKey)(policyConfig.publicKey)) {
+        report(`${w.display}: the policy config's evidence key is the sandbox's demo key (fingerprint ` +
+            `${(0, contract_1.keyFingerprint)(policyConfig.publicKey)}), whose private half is public: production of project ` +
+            `${project ?? "(unknown)"} never trusts it (only stacks of project ${contract_1.SANDBOX_PROJECT} do)`);
+        return;
     }
     const evidence = (0, values_1.record)(w.metadata?.annotations)?.[contract_1.EVIDENCE_ANNOTATION];
     if (evidence === undefined) {
@@ -121,7 +127,7 @@ exports.promotionEvidence = {
             if (production instanceof Error) {
                 throw production;
             }
-            checkEvidence(w, args.getConfig(), report, new Date());
+            checkEvidence(w, args.getConfig(), report, new Date(), (0, contract_1.projectOfUrn)(args.urn));
         }
         catch (err) {
             if (!(0, values_1.isUnknownValueError)(err)) {
