@@ -81,10 +81,12 @@ export interface ResourceFixture {
   props: Record<string, unknown>;
   /** The Pulumi resource name. Default "fixture". */
   name?: string;
+  /** The Pulumi project its URN names. Default "churn-model-cd". */
+  project?: string;
 }
 
-function urnOf(type: string, name: string): string {
-  return `urn:pulumi:production::churn-model-cd::${type}::${name}`;
+function urnOf(type: string, name: string, project = "churn-model-cd"): string {
+  return `urn:pulumi:production::${project}::${type}::${name}`;
 }
 
 /** Runs a resource policy against one resource. */
@@ -106,7 +108,7 @@ export async function runResourcePolicy(
     const args: ResourceValidationArgs = {
       type: fixture.type,
       props,
-      urn: urnOf(fixture.type, name),
+      urn: urnOf(fixture.type, name, fixture.project),
       name,
       opts: OPTS,
       stackTags: new Map(),

@@ -174,10 +174,10 @@ describe("policy config files", () => {
     const props = deployment({ evidence: annotation });
     const evidenceConfig = (file: string) => readConfig(file)["promotion-evidence"];
 
-    it("signs evidence the sandbox production config accepts", async () => {
+    it("signs evidence the sandbox production config accepts, for a stack of the sandbox project", async () => {
       const outcome = await runResourcePolicy(
         promotionEvidence,
-        { type: DEPLOYMENT, props },
+        { type: DEPLOYMENT, props, project: "churn-model-sandbox" },
         evidenceConfig("sandbox-production"),
       );
       expect(outcome.violations).to.deep.equal([]);
