@@ -27,6 +27,18 @@ export interface PolicyConfig {
   readonly sections: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * Why an allowedRegistries entry is refused, or undefined: its first host label (an ECR
+ * registry's account ID, any other registry's host name) must be concrete, so an entry names
+ * one account's registries, never every account's (`*.dkr.ecr.*.amazonaws.com`).
+ */
+export function registryEntryProblem(entry: string): string | undefined {
+  const firstLabel = entry.split("/")[0].split(".")[0];
+  return firstLabel.includes("*")
+    ? `entry ${JSON.stringify(entry)} has a wildcard in its first host label (the account): name each registry's account`
+    : undefined;
+}
+
 function section(obj: Record<string, unknown>, name: string): Record<string, unknown> | undefined {
   const v = obj[name];
   return typeof v === "object" && v !== null && !Array.isArray(v)
@@ -64,6 +76,11 @@ export function parsePolicyConfig(value: unknown, source: string): PolicyConfig 
     (!Array.isArray(registries) || registries.some((r) => typeof r !== "string" || r.trim() === ""))
   ) {
     problems.push(`"image-pinning".allowedRegistries must be a list of registry prefixes`);
+  } else if (registries !== undefined) {
+    for (const entry of registries as string[]) {
+      const problem = registryEntryProblem(entry);
+      if (problem !== undefined) problems.push(`"image-pinning".allowedRegistries: ${problem}`);
+    }
   }
   const environment = section(obj, "environment-label")?.environment;
   if (environment !== undefined && typeof environment !== "string") {

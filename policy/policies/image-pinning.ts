@@ -1,12 +1,13 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { text } from "../lib/values";
-import { DIGEST, versionOfTag } from "../contract";
+import { DIGEST, registryEntryProblem, versionOfTag } from "../contract";
 import { containersOf, ImageRef, parseImage, workloadOf } from "../lib/workloads";
 
 export interface ImagePinningConfig {
   /**
    * Registries images may come from: `host[:port][/path]`, where `*` stands for one
-   * host label (`*.dkr.ecr.*.amazonaws.com`). Default none, so every image violates.
+   * host label other than the first (`123456789012.dkr.ecr.*.amazonaws.com`; an entry with a
+   * wildcard account is refused and allows nothing). Default none, so every image violates.
    */
   readonly allowedRegistries: string[];
 }
@@ -41,7 +42,8 @@ export const imagePinning: ResourceValidationPolicy = {
         type: "array",
         items: { type: "string", minLength: 1 },
         default: [],
-        description: "Registries images may come from: host[:port][/path]; * stands for one host label.",
+        description:
+          "Registries images may come from: host[:port][/path]; * stands for one host label other than the first (the account).",
       },
     },
   },
@@ -50,7 +52,12 @@ export const imagePinning: ResourceValidationPolicy = {
     if (w === undefined) {
       return;
     }
-    const allowed = args.getConfig<ImagePinningConfig>().allowedRegistries ?? [];
+    const configured = args.getConfig<ImagePinningConfig>().allowedRegistries ?? [];
+    const allowed = configured.filter((entry) => registryEntryProblem(entry) === undefined);
+    for (const entry of configured) {
+      const problem = registryEntryProblem(entry);
+      if (problem !== undefined) report(`${w.display}: allowedRegistries ${problem}; it allows nothing`);
+    }
     const allowList = allowed.length > 0 ? allowed.join(", ") : "none configured";
     for (const c of containersOf(w)) {
       const image = text(c.props.image);

@@ -4,7 +4,7 @@ import { deployment, DEPLOYMENT, REGISTRY } from "./fixtures";
 import { runResourcePolicy, UNKNOWN, withValue } from "./helper";
 
 const IMAGE = ["spec", "template", "spec", "containers", 0, "image"];
-const CONFIG = { allowedRegistries: [REGISTRY, "*.dkr.ecr.*.amazonaws.com", "localhost:5000"] };
+const CONFIG = { allowedRegistries: [REGISTRY, "123456789012.dkr.ecr.*.amazonaws.com", "localhost:5000"] };
 const C = 'container "churn-model" in Deployment "churn-model"';
 
 function run(image: unknown, config: Record<string, unknown> = CONFIG, type = DEPLOYMENT) {
@@ -24,9 +24,20 @@ describe("policy image-pinning", () => {
     expect((await run(`${REGISTRY}/churn-model:1.3.0-rc.1`)).violations).to.deep.equal([]);
   });
 
-  it("passes an ECR image matched by the wildcard entry", async () => {
+  it("passes an ECR image of the named account in any region (a wildcard region)", async () => {
     const image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-model:1.2.0";
     expect((await run(image)).violations).to.deep.equal([]);
+  });
+
+  it("refuses a wildcard account entry: it allows nothing, and another account's registry is refused", async () => {
+    const image = "999999999999.dkr.ecr.eu-west-1.amazonaws.com/churn-model:1.2.0";
+    const outcome = await run(image, { allowedRegistries: [REGISTRY, "*.dkr.ecr.*.amazonaws.com"] });
+    expect(outcome.violations).to.deep.equal([
+      'Deployment "churn-model": allowedRegistries entry "*.dkr.ecr.*.amazonaws.com" has a wildcard in its first ' +
+        "host label (the account): name each registry's account; it allows nothing",
+      `${C} pulls 999999999999.dkr.ecr.eu-west-1.amazonaws.com/churn-model, which is under no allowed registry ` +
+        `(allowedRegistries: ${REGISTRY})`,
+    ]);
   });
 
   it("passes a registry with a port", async () => {

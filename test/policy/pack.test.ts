@@ -3,6 +3,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
+import { parsePolicyConfigText } from "../../policy/contract";
 import { PACK_NAME, policies } from "../../policy/pack";
 import { promotionEvidence } from "../../policy/policies/promotion-evidence";
 import { privateKeyFromEnv, signEvidence } from "../../scripts/promotion/evidence";
@@ -159,6 +160,21 @@ describe("policy config files", () => {
       "production",
       "staging",
     ]);
+  });
+
+  it("names concrete registries in every file, and the parser refuses a wildcard account", () => {
+    for (const f of CONFIG_FILES) {
+      const text = fs.readFileSync(path.join(CONFIG_DIR, `${f}.json`), "utf8");
+      expect(() => parsePolicyConfigText(text, f), f).not.to.throw();
+    }
+    const file = readConfig("production");
+    file["image-pinning"] = {
+      allowedRegistries: ["registry.internal.example.com/ml", "*.dkr.ecr.*.amazonaws.com"],
+    };
+    expect(() => parsePolicyConfigText(JSON.stringify(file), "production.json")).to.throw(
+      'production.json: "image-pinning".allowedRegistries: entry "*.dkr.ecr.*.amazonaws.com" has a wildcard in ' +
+        "its first host label (the account): name each registry's account",
+    );
   });
 
   it("allows the sandbox registry only in the sandbox files", () => {

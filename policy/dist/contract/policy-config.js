@@ -1,5 +1,6 @@
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
+exports.registryEntryProblem = registryEntryProblem;
 exports.parsePolicyConfig = parsePolicyConfig;
 exports.parsePolicyConfigText = parsePolicyConfigText;
 /**
@@ -13,6 +14,17 @@ const canary_config_1 = require("./canary-config");
 const errors_1 = require("./errors");
 const names_1 = require("./names");
 const thresholds_1 = require("./thresholds");
+/**
+ * Why an allowedRegistries entry is refused, or undefined: its first host label (an ECR
+ * registry's account ID, any other registry's host name) must be concrete, so an entry names
+ * one account's registries, never every account's (`*.dkr.ecr.*.amazonaws.com`).
+ */
+function registryEntryProblem(entry) {
+    const firstLabel = entry.split("/")[0].split(".")[0];
+    return firstLabel.includes("*")
+        ? `entry ${JSON.stringify(entry)} has a wildcard in its first host label (the account): name each registry's account`
+        : undefined;
+}
 function section(obj, name) {
     const v = obj[name];
     return typeof v === "object" && v !== null && !Array.isArray(v)
@@ -41,6 +53,13 @@ function parsePolicyConfig(value, source) {
     if (registries !== undefined &&
         (!Array.isArray(registries) || registries.some((r) => typeof r !== "string" || r.trim() === ""))) {
         problems.push(`"image-pinning".allowedRegistries must be a list of registry prefixes`);
+    }
+    else if (registries !== undefined) {
+        for (const entry of registries) {
+            const problem = registryEntryProblem(entry);
+            if (problem !== undefined)
+                problems.push(`"image-pinning".allowedRegistries: ${problem}`);
+        }
     }
     const environment = section(obj, "environment-label")?.environment;
     if (environment !== undefined && typeof environment !== "string") {

@@ -32,7 +32,7 @@ exports.imagePinning = {
                 type: "array",
                 items: { type: "string", minLength: 1 },
                 default: [],
-                description: "Registries images may come from: host[:port][/path]; * stands for one host label.",
+                description: "Registries images may come from: host[:port][/path]; * stands for one host label other than the first (the account).",
             },
         },
     },
@@ -41,7 +41,13 @@ exports.imagePinning = {
         if (w === undefined) {
             return;
         }
-        const allowed = args.getConfig().allowedRegistries ?? [];
+        const configured = args.getConfig().allowedRegistries ?? [];
+        const allowed = configured.filter((entry) => (0, contract_1.registryEntryProblem)(entry) === undefined);
+        for (const entry of configured) {
+            const problem = (0, contract_1.registryEntryProblem)(entry);
+            if (problem !== undefined)
+                report(`${w.display}: allowedRegistries ${problem}; it allows nothing`);
+        }
         const allowList = allowed.length > 0 ? allowed.join(", ") : "none configured";
         for (const c of (0, workloads_1.containersOf)(w)) {
             const image = (0, values_1.text)(c.props.image);
