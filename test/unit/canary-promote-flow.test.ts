@@ -3,8 +3,6 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PassThrough } from "stream";
-import { CliIO, main } from "../../scripts/promote";
 import type { SignedCanaryRecord } from "../../scripts/promotion/canary/promote";
 import {
   canonicalJson,
@@ -22,22 +20,10 @@ import type {
   VerifyResult,
 } from "../../scripts/promotion/deployer";
 import type { InstantResult, PrometheusClient } from "../../scripts/promotion/prometheus";
-import type { PromotionDeps } from "../../scripts/promotion/promotion";
-import type { StagingSnapshot } from "../../scripts/promotion/outputs";
 import { FakePrometheus, Numbers } from "../helpers/fake-prometheus";
+import { GOOD, NOW, runPromote, THRESHOLDS_FILE } from "../helpers/promote-harness";
 import { earlierPromotionRecord } from "../fixtures/evidence-records";
 
-const FIXTURE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
-const NOW = Date.parse("2025-03-02T12:00:00Z");
-
-const GOOD: Numbers = {
-  accuracy: 0.91,
-  latency: 180,
-  errors: 0.002,
-  uptime: 1,
-  requests: 172800,
-  labeled: 34560,
-};
 const ERRORS: Numbers = { ...GOOD, errors: 0.08 };
 
 const CANARY = {
@@ -53,22 +39,6 @@ const CANARY = {
   maxLatencyP99IncreaseMs: 150,
   maxAccuracyDrop: 0.05,
 };
-
-function snapshot(): StagingSnapshot {
-  return {
-    stack: "staging",
-    updateVersion: 7,
-    outputs: {
-      modelVersion: "1.1.0",
-      image: "registry.local/churn-model:1.1.0",
-      namespace: "staging",
-      deployedAt: new Date("2025-03-01T06:00:00Z"),
-      serviceUrl: "http://churn-model.staging.svc:8080",
-      prometheusUrl: "http://prometheus.test",
-      metricsSelector: { namespace: "staging", version: "1.1.0" },
-    },
-  };
-}
 
 /** Staging's and the stable's series answer with GOOD; the production canary's with `canary`. */
 function prometheus(canary: Numbers): PrometheusClient {
@@ -141,7 +111,7 @@ describe("npm run promote --strategy canary (fake production and Prometheus)", f
 
   before(function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-canary-flow-"));
-    const config = JSON.parse(fs.readFileSync(FIXTURE, "utf8"));
+    const config = JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"));
     const thresholds = config["promotion-evidence"];
     policyFile = path.join(tmp, "canary.json");
     fs.writeFileSync(
@@ -161,18 +131,9 @@ describe("npm run promote --strategy canary (fake production and Prometheus)", f
   });
 
   async function run(argv: string[], production: CanaryProduction, canary: Numbers, file = policyFile) {
-    let stdout = "";
-    let stderr = "";
-    let t = NOW;
-    const io: CliIO = {
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: (s: string) => (stderr += s) },
-      stdin: new PassThrough(),
-      env: {},
-    };
-    const deps: Partial<PromotionDeps> = {
+    let t = NOW.getTime();
+    return runPromote(["--approved-by", "alice", ...argv], {
       policyConfig: () => file,
-      readStaging: async () => snapshot(),
       prometheus: () => prometheus(canary),
       signingKey: () => privateKey,
       now: () => new Date(t),
@@ -180,9 +141,7 @@ describe("npm run promote --strategy canary (fake production and Prometheus)", f
         t += ms;
       },
       deployer: () => production,
-    };
-    const code = await main(["--approved-by", "alice", ...argv], io, deps);
-    return { code, stdout, stderr };
+    });
   }
 
   function verifies(json: string): SignedCanaryRecord {
