@@ -23,8 +23,11 @@ export const PROMTOOL_BIN = process.env.PROMTOOL_BIN ?? "/usr/bin/promtool";
 /** 54 h, one of the TSDB's block ranges (2 h × 3³). */
 export const BLOCK_SECONDS = 54 * 3600;
 
-/** Cumulative share of requests at or below each bucket bound (seconds): p99 ≈ 186 ms. */
-const LATENCY: Readonly<Record<string, number>> = {
+/**
+ * Cumulative share of requests at or below each bucket bound below +Inf (seconds): a healthy
+ * service, p99 ≈ 186 ms. The gate tests' scenarios (test/fixtures/gate-scenarios.ts) use it too.
+ */
+export const FAST_LATENCY: Readonly<Record<string, number>> = {
   "0.01": 0.3,
   "0.025": 0.6,
   "0.05": 0.85,
@@ -34,8 +37,8 @@ const LATENCY: Readonly<Record<string, number>> = {
   "1": 1,
   "2.5": 1,
   "5": 1,
-  "+Inf": 1,
 };
+const LATENCY: Readonly<Record<string, number>> = { ...FAST_LATENCY, "+Inf": 1 };
 
 /** One version of the service in one namespace, scraped from `pods` pods. */
 export interface ServiceHistory {
@@ -245,7 +248,8 @@ export interface HistoryPrometheus {
   stop(): Promise<void>;
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+/** Stops a Prometheus process: TERM, then KILL after 10 s (the tests' Prometheus too). */
+export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);

@@ -9,14 +9,14 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 
+import { PROMETHEUS_BIN, PROMTOOL_BIN, stopChild } from "../../scripts/bench/prometheus-history";
 import { freePort } from "../../scripts/sandbox/ports";
 
 const execFileAsync = promisify(execFile);
 
 export { freePort };
 
-export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? "/usr/bin/prometheus";
-export const PROMTOOL_BIN = process.env.PROMTOOL_BIN ?? "/usr/bin/promtool";
+export { PROMETHEUS_BIN, PROMTOOL_BIN };
 
 export interface PrometheusServer {
   /** Base URL, e.g. http://127.0.0.1:41234 */
@@ -62,18 +62,6 @@ async function waitReady(
   throw new Error(`prometheus at ${url} was not ready within ${timeoutMs} ms:\n${log()}`);
 }
 
-function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.once("exit", () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
-}
-
 /** Starts Prometheus on 127.0.0.1 and resolves once it answers /-/ready. */
 export async function startPrometheus(opts: StartOptions = {}): Promise<PrometheusServer> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "churn-prometheus-"));
@@ -101,7 +89,7 @@ export async function startPrometheus(opts: StartOptions = {}): Promise<Promethe
     stderr = (stderr + chunk.toString()).slice(-8000);
   });
   const cleanup = async (): Promise<void> => {
-    await stopProcess(child);
+    await stopChild(child);
     fs.rmSync(workDir, { recursive: true, force: true });
   };
   try {
