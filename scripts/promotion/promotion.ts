@@ -3,6 +3,10 @@
  * report it, and only when it passes and is approved, evaluate it once more, sign the evidence
  * and hand it to the production deployer; roll back by itself when the update fails or a
  * rollback trigger fires. Every dependency comes in through `PromotionDeps`.
+ *
+ * It stays one file of about 420 lines because it is one sequence that reads in order, top to
+ * bottom (gate, report, approval, re-check, sign, deploy, verify, roll back); each step's work
+ * is in its own file (gate.ts, approval.ts, record.ts, deployer.ts, rollout.ts, notify/).
  */
 import type { KeyObject } from "crypto";
 import type { Ask } from "./approval";
