@@ -30,6 +30,8 @@ export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
  */
 export const MAX_WINDOW_LAG_MS = 10 * 60 * 1000;
 export const MAX_WINDOW_HOURS = 31 * 24;
+/** Why promotion evidence without an analysis is refused (docs/evidence-format.md, rule 5). */
+export const NO_ANALYSIS = "carries no analysis; re-verifying the bounds needs it";
 
 export interface VerifyOptions {
   /** The Ed25519 verification key, SPKI PEM. Absent: nothing verifies. */
@@ -219,10 +221,10 @@ export function stableChainOfEvidence(evidence: unknown, policy: ChainPolicy): s
  * - it was created within maxEvidenceAgeHours of `now` and not in the future;
  * - promotion: its window ends at or before createdAt,
  *   at most MAX_WINDOW_LAG_MS before, and is at most MAX_WINDOW_HOURS long (momentProblems);
- * - promotion: the measurements meet the thresholds, and a recorded analysis shows a pass under
- *   the policy config's analysis settings (analysisProblems);
+ * - promotion: the measurements meet the thresholds, and the record carries an analysis that
+ *   shows a pass under the policy config's analysis settings (analysisProblems);
  * - rollback: `rollbackOf` is signed promotion evidence for the same version, created before
- *   the rollback, whose measurements meet the thresholds.
+ *   the rollback, whose measurements meet the thresholds and which carries an analysis.
  */
 export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[] {
   const signed = wellFormed(evidence);
@@ -263,7 +265,9 @@ export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[]
   if (record.kind === "promotion") {
     problems.push(...momentProblems(label, record));
     problems.push(...measuredProblems(label, record.measured, thresholds));
-    if (record.analysis !== undefined) {
+    if (record.analysis === undefined) {
+      problems.push(`${label} ${NO_ANALYSIS}`);
+    } else {
       problems.push(
         ...analysisProblems(
           label,
@@ -299,5 +303,6 @@ export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[]
     );
   }
   problems.push(...measuredProblems(inner, earlier.record.measured, thresholds));
+  if (earlier.record.analysis === undefined) problems.push(`${inner} ${NO_ANALYSIS}`);
   return problems;
 }

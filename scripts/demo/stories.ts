@@ -6,7 +6,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { loadAnalysisSettings } from "../promotion/analysis-config";
 import { generateEvidenceKeyPair, signEvidence, SignedEvidence } from "../promotion/evidence";
+import { withHandMadeAnalysis } from "./hand-made-analysis";
 import { REPO_ROOT } from "../toolchain/env";
 import { CliRun, DecisionJson, PRODUCTION_POLICY, SandboxDriver } from "../sandbox/driver";
 
@@ -167,35 +169,39 @@ export class Stories extends SandboxDriver {
     );
   }
 
-  /** Evidence with passing numbers for `version`, signed with a freshly made key. */
+  /** Evidence with passing numbers and their analysis for `version`, signed with a freshly made key. */
   forgedEvidence(version: string): { evidence: SignedEvidence; publicKeyPem: string } {
     const keys = generateEvidenceKeyPair();
     const now = new Date();
     const evidence = signEvidence(
-      {
-        format: 2,
-        kind: "promotion",
-        modelVersion: version,
-        image: `localhost:5000/ml/churn-model:${version}`,
-        measured: {
-          accuracy: 0.97,
-          latencyP99Ms: 20,
-          errorRate: 0,
-          uptime: 1,
-          soakHours: 48,
-          requests: 100_000,
-          labeledPredictions: 50_000,
+      withHandMadeAnalysis(
+        {
+          format: 2,
+          kind: "promotion",
+          modelVersion: version,
+          image: `localhost:5000/ml/churn-model:${version}`,
+          measured: {
+            accuracy: 0.97,
+            latencyP99Ms: 20,
+            errorRate: 0,
+            uptime: 1,
+            soakHours: 48,
+            requests: 100_000,
+            labeledPredictions: 50_000,
+          },
+          // Five minutes: the sandbox's 15 s intervals keep the analysis small enough for a --config.
+          window: { start: new Date(now.getTime() - 300_000).toISOString(), end: now.toISOString() },
+          thresholds: this.thresholds,
+          staging: {
+            stack: "staging",
+            updateVersion: null,
+            deployedAt: new Date(now.getTime() - 2 * 86_400_000).toISOString(),
+          },
+          approver: "someone",
+          createdAt: now.toISOString(),
         },
-        window: { start: new Date(now.getTime() - 86_400_000).toISOString(), end: now.toISOString() },
-        thresholds: this.thresholds,
-        staging: {
-          stack: "staging",
-          updateVersion: null,
-          deployedAt: new Date(now.getTime() - 2 * 86_400_000).toISOString(),
-        },
-        approver: "someone",
-        createdAt: now.toISOString(),
-      },
+        loadAnalysisSettings(PRODUCTION_POLICY),
+      ),
       keys.privateKeyPem,
     );
     return { evidence, publicKeyPem: keys.publicKeyPem };

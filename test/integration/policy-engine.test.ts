@@ -32,6 +32,7 @@ import {
   Program,
   violation,
 } from "../helpers/policy-preview";
+import { withHandMadeAnalysis } from "../fixtures/evidence-records";
 
 const POLICY_DIR = path.join(REPO_ROOT, "policy");
 const PRODUCTION_CONFIG = path.join(POLICY_DIR, "config", "production.json");
@@ -63,35 +64,36 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
   ): SignedEvidence {
     const version = opts.version ?? VERSION;
     const createdAt = opts.createdAt ?? new Date();
-    return signEvidence(
-      {
-        format: 2,
-        kind: "promotion",
-        modelVersion: version,
-        image: `${REGISTRY}/churn-model:${version}`,
-        measured: {
-          accuracy: 0.91,
-          latencyP99Ms: 120,
-          errorRate: 0.002,
-          uptime: 1,
-          soakHours: 30,
-          requests: 50_000,
-          labeledPredictions: 4_000,
-          ...opts.measured,
-        },
-        window: {
-          start: new Date(createdAt.getTime() - 24 * HOUR_MS).toISOString(),
-          end: createdAt.toISOString(),
-        },
-        thresholds,
-        staging: {
-          stack: "staging",
-          updateVersion: 7,
-          deployedAt: new Date(createdAt.getTime() - 30 * HOUR_MS).toISOString(),
-        },
-        approver: "release-manager@example.com",
-        createdAt: createdAt.toISOString(),
+    // The analysis is the healthy values'; `opts.measured` changes only what the record reports.
+    const healthy = withHandMadeAnalysis({
+      format: 2,
+      kind: "promotion",
+      modelVersion: version,
+      image: `${REGISTRY}/churn-model:${version}`,
+      measured: {
+        accuracy: 0.91,
+        latencyP99Ms: 120,
+        errorRate: 0.002,
+        uptime: 1,
+        soakHours: 30,
+        requests: 50_000,
+        labeledPredictions: 4_000,
       },
+      window: {
+        start: new Date(createdAt.getTime() - 24 * HOUR_MS).toISOString(),
+        end: createdAt.toISOString(),
+      },
+      thresholds,
+      staging: {
+        stack: "staging",
+        updateVersion: 7,
+        deployedAt: new Date(createdAt.getTime() - 30 * HOUR_MS).toISOString(),
+      },
+      approver: "release-manager@example.com",
+      createdAt: createdAt.toISOString(),
+    });
+    return signEvidence(
+      { ...healthy, measured: { ...healthy.measured, ...opts.measured } },
       opts.privateKeyPem ?? keys.privateKeyPem,
     );
   }

@@ -7,6 +7,7 @@ import {
 } from "../../scripts/promotion/evidence";
 import { Thresholds } from "../../scripts/promotion/thresholds";
 import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
+import { withHandMadeAnalysis } from "../fixtures/evidence-records";
 
 export const KEYS = generateEvidenceKeyPair();
 export const OTHER_KEYS = generateEvidenceKeyPair();
@@ -29,7 +30,7 @@ export function hoursAgo(hours: number): string {
 export function evidenceRecord(version: string, overrides: Partial<EvidenceRecord> = {}): EvidenceRecord {
   const createdAt = overrides.createdAt ?? hoursAgo(1);
   const end = Date.parse(createdAt) - 2 * 60_000;
-  return {
+  const healthy = withHandMadeAnalysis({
     format: 2,
     kind: "promotion",
     modelVersion: version,
@@ -48,8 +49,9 @@ export function evidenceRecord(version: string, overrides: Partial<EvidenceRecor
     staging: { stack: "staging", updateVersion: 42, deployedAt: hoursAgo(31) },
     approver: "alice@example.com",
     createdAt,
-    ...overrides,
-  };
+    ...(overrides.window !== undefined ? { window: overrides.window } : {}),
+  });
+  return { ...healthy, ...overrides };
 }
 
 /** Signed promotion evidence for `version`, as the annotation carries it. */

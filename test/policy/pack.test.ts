@@ -8,7 +8,9 @@ import { PACK_NAME, policies } from "../../policy/pack";
 import { promotionEvidence } from "../../policy/policies/promotion-evidence";
 import { privateKeyFromEnv, signEvidence } from "../../scripts/promotion/evidence";
 import { loadThresholds, THRESHOLD_KEYS } from "../../scripts/promotion/thresholds";
-import { deployment, DEPLOYMENT, evidenceRecord } from "./fixtures";
+import { parseAnalysisSettings } from "../../policy/contract";
+import { withHandMadeAnalysis } from "../fixtures/evidence-records";
+import { deployment, DEPLOYMENT, evidenceRecord, hoursAgo } from "./fixtures";
 import { runResourcePolicy } from "./helper";
 
 const POLICY_DIR = path.resolve(__dirname, "..", "..", "policy");
@@ -186,9 +188,12 @@ describe("policy config files", () => {
 
   describe("the sandbox demo key", () => {
     const demo = privateKeyFromEnv({ CHURN_EVIDENCE_PRIVATE_KEY_FILE: DEMO_KEY });
-    const annotation = JSON.stringify(signEvidence(evidenceRecord("1.2.0"), demo));
-    const props = deployment({ evidence: annotation });
     const evidenceConfig = (file: string) => readConfig(file)["promotion-evidence"];
+    // A sandbox-sized window analysed under the sandbox's settings (15 s intervals).
+    const record = evidenceRecord("1.2.0", { window: { start: hoursAgo(2), end: hoursAgo(1) } });
+    const sandbox = parseAnalysisSettings(evidenceConfig("sandbox-production")).settings;
+    const annotation = JSON.stringify(signEvidence(withHandMadeAnalysis(record, sandbox), demo));
+    const props = deployment({ evidence: annotation });
 
     it("signs evidence the sandbox production config accepts, for a stack of the sandbox project", async () => {
       const outcome = await runResourcePolicy(

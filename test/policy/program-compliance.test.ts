@@ -136,8 +136,11 @@ describe("the policy pack on the churn-model program", function () {
       { type: deployment.type, name: deployment.name, props: deployment.inputs },
       section,
     );
+    // Both the measured value and the analysis' pessimistic bound miss it.
+    const lower = evidenceRecord("1.0.0").analysis!.bounds.accuracy[0];
     expect(outcome.violations).to.deep.equal([
       'Deployment "churn-model": promotion evidence reports accuracy 0.91, below the minimum 0.95 (minAccuracy)',
+      `Deployment "churn-model": promotion evidence: accuracy's lower bound ${lower} is below the minimum 0.95`,
     ]);
   });
 });

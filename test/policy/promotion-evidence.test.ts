@@ -120,10 +120,12 @@ describe("policy promotion-evidence", () => {
   });
 
   it("judges by its own config, not by the thresholds written in the evidence", async () => {
-    expectOnly(
-      await run(deployment(), { ...EVIDENCE_CONFIG, minAccuracy: 0.95 }),
+    const outcome = await run(deployment(), { ...EVIDENCE_CONFIG, minAccuracy: 0.95 });
+    const lower = evidenceRecord("1.2.0").analysis!.bounds.accuracy[0];
+    expect(outcome.violations).to.deep.equal([
       `${SUBJECT}: promotion evidence reports accuracy 0.91, below the minimum 0.95 (minAccuracy)`,
-    );
+      `${SUBJECT}: promotion evidence: accuracy's lower bound ${lower} is below the minimum 0.95`,
+    ]);
   });
 
   it("refuses evidence for another version than the image runs", async () => {

@@ -7,6 +7,7 @@ import { REPO, source, stackConfigMap } from "../helpers/stack-config";
 import type { StackConfig } from "../../stacks/config";
 import type { EvidenceRecord } from "../../scripts/promotion/evidence";
 import { canaryPart } from "../fixtures/canary-evidence";
+import { withHandMadeAnalysis } from "../fixtures/evidence-records";
 
 type ProgramModule = typeof import("../../stacks/program");
 type ConfigModule = typeof import("../../stacks/config");
@@ -67,7 +68,7 @@ describe("the churn-model program with a canary", function () {
   ): string {
     const thresholds = JSON.parse(fs.readFileSync(policyFile, "utf8"))["promotion-evidence"];
     const now = new Date();
-    const record: EvidenceRecord = {
+    const healthy = withHandMadeAnalysis({
       format: 2,
       kind: "promotion",
       modelVersion: version,
@@ -90,8 +91,8 @@ describe("the churn-model program with a canary", function () {
       },
       approver: "alice",
       createdAt: now.toISOString(),
-      ...extra,
-    };
+    });
+    const record: EvidenceRecord = { ...healthy, ...extra };
     return JSON.stringify(evidence.signEvidence(record, privateKeyPem));
   }
 

@@ -6,6 +6,7 @@ import { byType, installMocks, one, recorded, settle } from "../helpers/pulumi-m
 import { REPO, source, stackConfigMap } from "../helpers/stack-config";
 import type { StackConfig } from "../../stacks/config";
 import type { EvidenceRecord } from "../../scripts/promotion/evidence";
+import { withHandMadeAnalysis } from "../fixtures/evidence-records";
 
 type ProgramModule = typeof import("../../stacks/program");
 type ConfigModule = typeof import("../../stacks/config");
@@ -58,7 +59,7 @@ describe("the churn-model program", function () {
       "promotion-evidence"
     ];
     const now = new Date();
-    const record: EvidenceRecord = {
+    const healthy = withHandMadeAnalysis({
       format: 2,
       kind: "promotion",
       modelVersion: version,
@@ -81,8 +82,8 @@ describe("the churn-model program", function () {
       },
       approver: "alice",
       createdAt: now.toISOString(),
-      ...overrides,
-    };
+    });
+    const record: EvidenceRecord = { ...healthy, ...overrides };
     return JSON.stringify(evidence.signEvidence(record, privateKeyPem));
   }
 

@@ -33,7 +33,7 @@ var __importStar = (this && this.__importStar) || (function () {
     };
 })();
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.MAX_WINDOW_HOURS = exports.MAX_WINDOW_LAG_MS = exports.MAX_CLOCK_SKEW_MS = void 0;
+exports.NO_ANALYSIS = exports.MAX_WINDOW_HOURS = exports.MAX_WINDOW_LAG_MS = exports.MAX_CLOCK_SKEW_MS = void 0;
 exports.publicKeyFrom = publicKeyFrom;
 exports.samePublicKey = samePublicKey;
 exports.momentProblems = momentProblems;
@@ -62,6 +62,8 @@ exports.MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
  */
 exports.MAX_WINDOW_LAG_MS = 10 * 60 * 1000;
 exports.MAX_WINDOW_HOURS = 31 * 24;
+/** Why promotion evidence without an analysis is refused (docs/evidence-format.md, rule 5). */
+exports.NO_ANALYSIS = "carries no analysis; re-verifying the bounds needs it";
 const MEASURED_CHECKS = [
     { key: "accuracy", what: "accuracy", unit: "", limit: "minAccuracy", bound: "min" },
     { key: "latencyP99Ms", what: "p99 latency", unit: " ms", limit: "maxLatencyP99Ms", bound: "max" },
@@ -216,10 +218,10 @@ function stableChainOfEvidence(evidence, policy) {
  * - it was created within maxEvidenceAgeHours of `now` and not in the future;
  * - promotion: its window ends at or before createdAt,
  *   at most MAX_WINDOW_LAG_MS before, and is at most MAX_WINDOW_HOURS long (momentProblems);
- * - promotion: the measurements meet the thresholds, and a recorded analysis shows a pass under
- *   the policy config's analysis settings (analysisProblems);
+ * - promotion: the measurements meet the thresholds, and the record carries an analysis that
+ *   shows a pass under the policy config's analysis settings (analysisProblems);
  * - rollback: `rollbackOf` is signed promotion evidence for the same version, created before
- *   the rollback, whose measurements meet the thresholds.
+ *   the rollback, whose measurements meet the thresholds and which carries an analysis.
  */
 function verifyEvidence(evidence, opts) {
     const signed = wellFormed(evidence);
@@ -258,7 +260,10 @@ function verifyEvidence(evidence, opts) {
     if (record.kind === "promotion") {
         problems.push(...momentProblems(label, record));
         problems.push(...measuredProblems(label, record.measured, thresholds));
-        if (record.analysis !== undefined) {
+        if (record.analysis === undefined) {
+            problems.push(`${label} ${exports.NO_ANALYSIS}`);
+        }
+        else {
             problems.push(...(0, analysis_record_1.analysisProblems)(label, record.analysis, opts.analysis ?? analysis_1.DEFAULT_ANALYSIS, thresholds, record.window.end));
         }
         return problems;
@@ -281,5 +286,7 @@ function verifyEvidence(evidence, opts) {
         problems.push(`${inner} was created at ${earlier.record.createdAt}, after the rollback itself (${record.createdAt})`);
     }
     problems.push(...measuredProblems(inner, earlier.record.measured, thresholds));
+    if (earlier.record.analysis === undefined)
+        problems.push(`${inner} ${exports.NO_ANALYSIS}`);
     return problems;
 }
