@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import { BadInput, DependencyUnavailable } from "./errors";
 import type { GateMetrics, HistogramMeasurement, IntervalMetrics, Measurement, SpanMetrics } from "./gate";
+import { FRESH_SERIES, type FreshSeries } from "./gate-types";
 import { Answer, ask, renderQuery, throwIfUnavailable, toMeasurement } from "./metrics";
 import { InstantResult, PrometheusClient, QueryFailure } from "./prometheus";
 import { searchEdges } from "./sample-edges";
@@ -49,7 +50,10 @@ export type AnalysisQueryName =
   | "uptime"
   | "scrapeSamples"
   | "firstSample"
-  | "lastSample";
+  | "lastSample"
+  | "newestRequests"
+  | "newestLatency"
+  | "newestLabeled";
 
 export const ANALYSIS_QUERY_NAMES: readonly AnalysisQueryName[] = [
   "labeled",
@@ -61,11 +65,18 @@ export const ANALYSIS_QUERY_NAMES: readonly AnalysisQueryName[] = [
   "scrapeSamples",
   "firstSample",
   "lastSample",
+  "newestRequests",
+  "newestLatency",
+  "newestLabeled",
 ];
 
 export type AnalysisQueries = Readonly<Record<AnalysisQueryName, string>>;
 
 const UP = 'up{job="churn-model",$SELECTOR}';
+
+/** The newest sample of a series at the evaluation time: exact within the look-back delta, else searched over $WINDOW. */
+const newest = (series: string) =>
+  `max(timestamp(${series}{$SELECTOR})) or max(max_over_time(timestamp(${series}{$SELECTOR})[$WINDOW:$RESOLUTION]))`;
 
 /**
  * Counts pooled over pods (sum of increase(), so counter resets are survived and no per-pod
@@ -90,6 +101,16 @@ export const ANALYSIS_QUERIES: AnalysisQueries = {
   scrapeSamples: `count(count_over_time(${UP}[$WINDOW]))`,
   firstSample: `min(min_over_time(timestamp(${UP})[$WINDOW:$RESOLUTION]))`,
   lastSample: `max(timestamp(${UP})) or max(max_over_time(timestamp(${UP})[$WINDOW:$RESOLUTION]))`,
+  newestRequests: newest(FRESH_SERIES.requests),
+  newestLatency: newest(FRESH_SERIES.latency),
+  newestLabeled: newest(FRESH_SERIES.labeled),
+};
+
+/** The query of each series' newest sample; searched over one interval before the evaluation time. */
+const NEWEST_QUERIES: Readonly<Record<FreshSeries, AnalysisQueryName>> = {
+  requests: "newestRequests",
+  latency: "newestLatency",
+  labeled: "newestLabeled",
 };
 
 const SPAN_QUERIES = ["labeled", "correct", "requests", "serverErrors", "latencyBuckets", "uptime"] as const;
@@ -259,16 +280,19 @@ export async function collectAnalysis(
     );
   const windowJobs = SPAN_QUERIES.map((n) => instant(n, req.selector, windowSeconds));
   const lastJob = edges.last();
+  const newestKeys = Object.keys(NEWEST_QUERIES) as FreshSeries[];
+  const newestJobs = newestKeys.map((k) => instant(NEWEST_QUERIES[k], req.selector, req.intervalSeconds));
   const intervalJobs = intervalCount > 0 ? SPAN_QUERIES.map((n) => range(n)) : [];
   const baselineSelector = req.baselineSelector;
   const baselineJobs = baselineSelector
     ? SPAN_QUERIES.map((n) => instant(n, baselineSelector, windowSeconds))
     : [];
-  const [windowAnswers, last, intervalAnswers, baselineAnswers] = await Promise.all([
+  const [windowAnswers, last, intervalAnswers, baselineAnswers, newestAnswers] = await Promise.all([
     Promise.all(windowJobs),
     lastJob,
     Promise.all(intervalJobs),
     Promise.all(baselineJobs),
+    Promise.all(newestJobs),
   ]);
   const all = [
     edges.coarse,
@@ -277,6 +301,7 @@ export async function collectAnalysis(
     ...last.answers,
     ...intervalAnswers,
     ...baselineAnswers,
+    ...newestAnswers,
   ];
   throwIfUnavailable(client, all);
   const named = <T>(answers: readonly T[]) =>
@@ -316,6 +341,12 @@ export async function collectAnalysis(
       intervals,
       firstSample,
       lastSample: last.sample,
+      newestSamples: Object.fromEntries(
+        newestKeys.map((k, i) => {
+          const a = newestAnswers[i];
+          return [k, a instanceof QueryFailure ? { value: null, error: a.message } : toMeasurement(a)];
+        }),
+      ) as GateMetrics["newestSamples"],
     },
     baseline: baselineSelector ? spanFrom(named(baselineAnswers)) : undefined,
   };

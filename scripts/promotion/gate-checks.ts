@@ -6,6 +6,8 @@ import { CheckName, intervalConfidence as bonferroni } from "./analysis-config";
 import type { Outcome } from "../../policy/contract";
 import type { Thresholds } from "./thresholds";
 import {
+  FRESH_SERIES,
+  FreshSeries,
   GateContext,
   GateMetrics,
   IntervalMetrics,
@@ -243,12 +245,16 @@ export function samplesCheck(metrics: GateMetrics, t: Thresholds): Built {
 
 /**
  * Freshness: the version's newest scrape sample must be at most maxStalenessSeconds old at
- * evaluation time; older, or none in the window, fails (the version vanished).
+ * evaluation time; older, or none in the window, fails (the version vanished). Each judged
+ * series (requests, the latency histogram, labeled predictions) must be as fresh: a series
+ * without a sample since then, while `up` is fresh, is inconclusive (its data stopped; nothing
+ * recent can be judged), never a pass.
  */
 export function freshnessCheck(metrics: GateMetrics, ctx: GateContext): Built {
   const max = ctx.analysis.maxStalenessSeconds;
   const base = { name: "freshness" as const, threshold: max };
   const last = metrics.lastSample;
+  const endS = ctx.window.end.getTime() / 1000;
   if (last.error !== undefined) {
     return {
       ...base,
@@ -266,16 +272,53 @@ export function freshnessCheck(metrics: GateMetrics, ctx: GateContext): Built {
       next: "the version must be running and scraped",
     };
   }
-  const age = Math.max(0, ctx.window.end.getTime() / 1000 - last.value);
+  const age = Math.max(0, endS - last.value);
   const at = new Date(last.value * 1000).toISOString();
-  if (age <= max) {
-    return { ...base, value: age, status: "pass", reason: `newest scrape sample ${f(age)} s old ≤ ${max} s` };
+  if (age > max) {
+    return {
+      ...base,
+      value: age,
+      status: "fail",
+      reason: `newest scrape sample is ${f(age)} s old (${at}); at most ${max} s are allowed (maxStalenessSeconds)`,
+      next: "the version's targets stopped being scraped: restore them, then evaluate again",
+    };
+  }
+  const searched = new Date((endS - ctx.analysis.analysisIntervalMinutes * 60) * 1000).toISOString();
+  const stale: string[] = [];
+  let worst = age;
+  for (const [key, metric] of Object.entries(FRESH_SERIES) as [FreshSeries, string][]) {
+    const m = metrics.newestSamples[key];
+    if (m.error !== undefined) {
+      return {
+        ...base,
+        value: null,
+        status: "error",
+        reason: `newest sample of ${metric}: query failed: ${m.error}`,
+      };
+    }
+    if (m.value === null || !Number.isFinite(m.value)) {
+      stale.push(`${metric}: no sample since ${searched} or earlier`);
+      continue;
+    }
+    const seriesAge = Math.max(0, endS - m.value);
+    worst = Math.max(worst, seriesAge);
+    if (seriesAge > max) {
+      stale.push(`${metric}: no sample since ${new Date(m.value * 1000).toISOString()} (${f(seriesAge)} s)`);
+    }
+  }
+  if (stale.length > 0) {
+    return {
+      ...base,
+      value: null,
+      status: "inconclusive",
+      reason: `scraped ${f(age)} s ago, but ${stale.join("; ")}; at most ${max} s are allowed (maxStalenessSeconds)`,
+      next: "the version's series stopped while its targets are scraped: restore its metrics, then evaluate again",
+    };
   }
   return {
     ...base,
-    value: age,
-    status: "fail",
-    reason: `newest scrape sample is ${f(age)} s old (${at}); at most ${max} s are allowed (maxStalenessSeconds)`,
-    next: "the version's targets stopped being scraped: restore them, then evaluate again",
+    value: worst,
+    status: "pass",
+    reason: `newest scrape sample ${f(age)} s old, every judged series' ≤ ${f(worst)} s, ≤ ${max} s`,
   };
 }

@@ -47,7 +47,20 @@ export interface GateMetrics {
   readonly firstSample: Measurement;
   /** Unix seconds of its newest scrape sample at evaluation time (null: none in the window). */
   readonly lastSample: Measurement;
+  /**
+   * Unix seconds of the newest sample of each of its judged series at evaluation time (null:
+   * none within one interval of it); each must be as fresh as `up` (docs/analysis.md).
+   */
+  readonly newestSamples: Readonly<Record<FreshSeries, Measurement>>;
 }
+
+/** The candidate's series whose newest sample must be fresh besides `up`, and their metrics. */
+export const FRESH_SERIES = {
+  requests: "churn_model_requests_total",
+  latency: "churn_model_request_duration_seconds_count",
+  labeled: "churn_model_predictions_labeled_total",
+} as const;
+export type FreshSeries = keyof typeof FRESH_SERIES;
 
 /** How much worse than production's current version the candidate may be. */
 export interface BaselineMargins {

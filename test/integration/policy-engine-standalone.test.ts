@@ -67,6 +67,11 @@ function gatePassed(end: Date): Pick<EvidenceRecord, "measured" | "analysis" | "
     intervals,
     firstSample: { value: endS - 30 * HOUR_S },
     lastSample: { value: endS - 5 },
+    newestSamples: {
+      requests: { value: endS - 5 },
+      latency: { value: endS - 5 },
+      labeled: { value: endS - 5 },
+    },
   };
   const thresholds = loadThresholds(PRODUCTION_CONFIG);
   const windowStart = new Date((endS - 24 * HOUR_S) * 1000);

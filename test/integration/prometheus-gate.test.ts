@@ -177,6 +177,28 @@ describe("the gate against a real Prometheus loaded with scenario history", func
     ).to.deep.equal(["inconclusive", "inconclusive"]);
   });
 
+  it("is not fresh when the request series stop 2 h before the end while up stays 1", async function () {
+    const d = await evaluate("requestsStopped");
+    const c = check(d, "freshness");
+    expect(c.status).to.equal("inconclusive");
+    const since = new Date((END - HOUR) * 1000).toISOString();
+    expect(c.reason).to.contain(`churn_model_requests_total: no sample since ${since} or earlier`);
+    expect(c.reason).to.contain("churn_model_request_duration_seconds_count: no sample since");
+    expect(c.reason).not.to.contain("churn_model_predictions_labeled_total");
+    expect(check(d, "uptime").status).to.equal("pass");
+    expect(d.decision).to.equal("reject");
+  });
+
+  it("is not fresh when the labeled predictions stop 10 min before the end, naming their last sample", async function () {
+    const d = await evaluate("labelsStopped");
+    const c = check(d, "freshness");
+    expect(c.status).to.equal("inconclusive");
+    const last = new Date((END - 600) * 1000).toISOString();
+    expect(c.reason).to.contain(`churn_model_predictions_labeled_total: no sample since ${last} (600 s)`);
+    expect(d.decision).to.equal("reject");
+    expect(check(await evaluate("healthy"), "freshness").status).to.equal("pass");
+  });
+
   it("pools counters across pods that restarted: sums of increase(), no reset counted as a drop", async function () {
     const d = await evaluate("restarts");
     expect(notPassed(d)).to.deep.equal({});

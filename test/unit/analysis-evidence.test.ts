@@ -42,6 +42,11 @@ function metrics(last: (k: number) => number = () => 0.92): GateMetrics {
     intervals,
     firstSample: { value: END_S - 30 * 3600 },
     lastSample: { value: END_S - 5 },
+    newestSamples: {
+      requests: { value: END_S - 5 },
+      latency: { value: END_S - 5 },
+      labeled: { value: END_S - 5 },
+    },
   };
 }
 

@@ -83,6 +83,7 @@ function metrics(over: Partial<GateMetrics> = {}, window: SpanSpec = {}): GateMe
     intervals: intervals(24),
     firstSample: v(END_S - 30 * HOUR),
     lastSample: v(END_S - 10),
+    newestSamples: { requests: v(END_S - 10), latency: v(END_S - 10), labeled: v(END_S - 10) },
     ...over,
   };
 }
@@ -496,7 +497,13 @@ describe("decide()", function () {
         uptime: v(0),
       };
       const d = decide(
-        { window: empty, intervals: [], firstSample: none, lastSample: none },
+        {
+          window: empty,
+          intervals: [],
+          firstSample: none,
+          lastSample: none,
+          newestSamples: { requests: none, latency: none, labeled: none },
+        },
         T,
         gateContext(),
       );
