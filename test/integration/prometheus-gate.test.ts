@@ -122,7 +122,7 @@ describe("the gate against a real Prometheus loaded with scenario history", func
     ["flaky", { uptime: "fail" }],
     ["young", { soak_time: "inconclusive" }],
     ["fewLabels", { accuracy: "inconclusive", samples: "inconclusive" }],
-    ["noHistogram", { latency_p99: "inconclusive" }],
+    ["noHistogram", { latency_p99: "inconclusive", freshness: "inconclusive" }],
     ["noUp", { uptime: "fail", soak_time: "inconclusive", freshness: "fail" }],
     [
       "idle",

@@ -62,13 +62,13 @@ describe("the promote flow with fake Prometheus and production", function () {
     expect(r.stdout).to.match(/^Promotion gate for churn-model 1\.1\.0 \(staging → production\): PROMOTE\n/);
     expect(r.stderr).to.include("Dry run: the gate passed for 1.1.0; nothing was changed.");
     // One range query for the spans holding scrape samples, the first sample in the earliest
-    // of them, then the window's six counts and its newest sample; six range queries for the
-    // 24 hourly intervals.
+    // of them, then the window's six counts, its newest sample and the newest sample of each of
+    // its three judged series; six range queries for the 24 hourly intervals.
     const spans = prometheus.rangeQueries.filter((q) => q.query.includes("count(count_over_time(up"));
     const intervals = prometheus.rangeQueries.filter((q) => !spans.includes(q));
     const counts = prometheus.queries.filter((q) => !q.query.includes("timestamp("));
     expect(spans).to.have.length(1);
-    expect(prometheus.queries).to.have.length(8);
+    expect(prometheus.queries).to.have.length(11);
     expect(intervals).to.have.length(6);
     expect(intervals.every((q) => q.step === 3600 && /\[(3600s|3599s:)/.test(q.query))).to.equal(true);
     expect(counts).to.have.length(6);
@@ -256,7 +256,7 @@ describe("the promote flow with fake Prometheus and production", function () {
       deployer: () => deployer,
     });
     expect(r.code).to.equal(3);
-    expect(prometheus.queries).to.have.length(16);
+    expect(prometheus.queries).to.have.length(22);
     expect(deployer.calls).to.deep.equal([]);
     expect(r.stderr).to.include(
       "promote: the gate no longer passes for 1.1.0 just before the update; nothing was changed:",
