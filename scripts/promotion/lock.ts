@@ -168,6 +168,22 @@ export interface AcquireOptions {
    * on this host is judged by its process. The lock must be held there, or nothing is taken.
    */
   readonly takeOverFrom?: string;
+  /**
+   * The journal the backend holds (backend-journal.ts), when it is kept there: a holder the
+   * backend knows of and this directory does not (another runner's) counts as the lock's.
+   */
+  readonly remote?: Journal;
+}
+
+/**
+ * The journal that decides the lock: this directory's, unless it is free or its holder is
+ * gone while the backend names another holder that still holds it.
+ */
+export function newestJournal(local: Journal | undefined, remote: Journal | undefined): Journal | undefined {
+  if (remote === undefined || remote.state !== "held") return local;
+  if (local !== undefined && local.holder.nonce === remote.holder.nonce) return local;
+  if (local !== undefined && local.state === "held" && !holderGone(local)) return local;
+  return remote;
 }
 
 /** Writes `content` as `file` atomically, failing with EEXIST if `file` exists. */
@@ -192,8 +208,8 @@ function replace(file: string, content: string): void {
  * The state of the lock for a run that must not change anything (a dry run): the journal
  * of a dead holder whose work is unfinished, or undefined when there is nothing to recover.
  */
-export function pendingRecovery(dir: string): Journal | undefined {
-  const latest = readLatest(dir);
+export function pendingRecovery(dir: string, remote?: Journal): Journal | undefined {
+  const latest = newestJournal(readLatest(dir), remote);
   if (latest === undefined || latest.state === "released" || !holderGone(latest)) return undefined;
   return latest.phase === "locked" && latest.sessions.length === 0 ? undefined : latest;
 }
@@ -208,15 +224,21 @@ export function acquirePromotionLock(dir: string, stack: string, opts: AcquireOp
   fs.mkdirSync(dir, { recursive: true });
   const holder = currentHolder();
   for (let attempt = 0; attempt < 20; attempt++) {
-    const latest = readLatest(dir);
-    const latestFile = latest ? generationFile(dir, latest.generation) : "";
+    const local = readLatest(dir);
+    const latest = newestJournal(local, opts.remote);
+    const latestFile =
+      latest === undefined
+        ? ""
+        : latest === local
+          ? generationFile(dir, latest.generation)
+          : `the backend's tags of ${stack}`;
     if (opts.takeOverFrom !== undefined) refuseTakeOver(latest, latestFile, stack, opts.takeOverFrom);
     let stale: Journal | undefined;
     if (latest !== undefined && latest.state === "held") {
       if (!holderGone(latest) && latest.holder.host !== opts.takeOverFrom) throw busy(latest, latestFile);
       stale = latest;
     }
-    const generation = (latest?.generation ?? 0) + 1;
+    const generation = Math.max(local?.generation ?? 0, opts.remote?.generation ?? 0) + 1;
     const inherits = stale !== undefined && (stale.phase !== "locked" || stale.sessions.length > 0);
     let journal: Journal = {
       generation,

@@ -12,6 +12,7 @@ import { RollbackTriggers, rollbackTriggers } from "./bake";
 import { watchBake } from "./bake-watch";
 import { engineError, EngineOptions, firstLine, latestUpdateNumber, projectDir, selectStack } from "./engine";
 import { acquirePromotionLock, HeldLock, pendingRecovery } from "./lock";
+import { journalInBackend, JournalTagWriter, mirrorLock, readBackendJournal } from "./backend-journal";
 import { DependencyUnavailable, RecoveryPending } from "./errors";
 import { commandLine, sessionMembers, watchSessions } from "./processes";
 import { EngineLock, planRecovery, RecoveryPlan } from "./recovery";
@@ -42,7 +43,16 @@ const MANAGED_KEYS = [VERSION_KEY, EVIDENCE_KEY, CANARY_KEY, CANARY_RECORD_KEY];
 /** What the rollout needs of a stack: part of the Automation API's `Stack` (unit tests pass a fake). */
 export type ProductionStack = Pick<
   Stack,
-  "getAllConfig" | "setConfig" | "removeConfig" | "up" | "refresh" | "cancel" | "history" | "outputs"
+  | "getAllConfig"
+  | "setConfig"
+  | "removeConfig"
+  | "up"
+  | "refresh"
+  | "cancel"
+  | "history"
+  | "outputs"
+  | "listTags"
+  | "setTag"
 >;
 
 export interface RolloutOptions extends DeployerOptions, EngineOptions {
@@ -63,14 +73,23 @@ function backendUrl(opts: EngineOptions): string {
   return opts.env?.PULUMI_BACKEND_URL ?? process.env.PULUMI_BACKEND_URL ?? `file://${defaultStateDir()}`;
 }
 
+/** Whether the promotion journal is kept in the backend's tags too (backend-journal.ts). */
+export function backendJournal(opts: EngineOptions): boolean {
+  return journalInBackend(
+    backendUrl(opts),
+    opts.env?.CHURN_PROMOTION_JOURNAL ?? process.env.CHURN_PROMOTION_JOURNAL,
+  );
+}
+
 /**
  * Where the promotion lock of a stack lives: beside the state of a file backend
  * (`<backend>/.churn-model/promotions/<stack>`), so every runner that shares the state shares
- * the lock; with another backend, in the project directory.
+ * the lock; when the journal is kept in the backend's tags (another backend), in the project
+ * directory, for the processes of one runner.
  */
 export function promotionLockDir(opts: EngineOptions, stack: string): string {
   const backend = backendUrl(opts);
-  const base = backend.startsWith("file://") ? backend.slice("file://".length) : projectDir(opts);
+  const base = backendJournal(opts) ? projectDir(opts) : backend.slice("file://".length);
   return path.join(base, ".churn-model", "promotions", stack.replace(/[^A-Za-z0-9._-]/g, "_"));
 }
 
@@ -92,6 +111,8 @@ export class StackRollout implements ProductionDeployer {
   private readonly triggers: RollbackTriggers;
   private readonly sleep: (ms: number) => Promise<void>;
   private held: HeldLock | undefined;
+  /** The backend's copy of the journal, when it is kept there. */
+  private tags: JournalTagWriter | undefined;
   private unwatch: (() => void) | undefined;
 
   constructor(private readonly opts: RolloutOptions) {
@@ -122,8 +143,11 @@ export class StackRollout implements ProductionDeployer {
    */
   async prepare(opts: PrepareOptions): Promise<void> {
     const dir = promotionLockDir(this.opts, this.opts.stack);
+    const remote = backendJournal(this.opts)
+      ? await readBackendJournal(await this.stack(), this.opts.stack)
+      : undefined;
     if (opts.readOnly) {
-      const pending = pendingRecovery(dir);
+      const pending = pendingRecovery(dir, remote);
       const plan = planRecovery(pending);
       if (pending !== undefined && plan.kind !== "none") {
         const left = sessionMembers(pending.sessions).map((p) => `${p.pid} ${commandLine(p.pid)}`);
@@ -137,8 +161,23 @@ export class StackRollout implements ProductionDeployer {
       return;
     }
     if (this.held !== undefined) return;
-    const held = acquirePromotionLock(dir, this.opts.stack, { takeOverFrom: this.opts.takeOverFrom });
+    const local = acquirePromotionLock(dir, this.opts.stack, {
+      takeOverFrom: this.opts.takeOverFrom,
+      remote,
+    });
+    const tags =
+      remote !== undefined || backendJournal(this.opts)
+        ? new JournalTagWriter(() => this.stack())
+        : undefined;
+    const held = tags !== undefined ? mirrorLock(local, tags) : local;
+    try {
+      await tags?.flush();
+    } catch (err) {
+      local.release();
+      throw err;
+    }
     this.held = held;
+    this.tags = tags;
     this.unwatch = watchSessions({
       started: (s) => held.update({ sessions: [...held.journal().sessions, s] }),
       ended: (s) => held.update({ sessions: held.journal().sessions.filter((x) => x.pid !== s.pid) }),
@@ -158,6 +197,19 @@ export class StackRollout implements ProductionDeployer {
     });
   }
 
+  /**
+   * Waits until the backend's copy of the journal says what is about to change; when it cannot
+   * be written, nothing has changed yet: a settled journal is settled again and the error thrown.
+   */
+  private async backendKnows(settledBefore: boolean): Promise<void> {
+    try {
+      await this.tags?.flush();
+    } catch (err) {
+      if (settledBefore) this.held?.update({ phase: "locked", previousConfig: undefined, target: undefined });
+      throw err;
+    }
+  }
+
   /** Releases the lock when production is settled; else leaves the journal for the next run. */
   async close(): Promise<void> {
     this.unwatch?.();
@@ -167,6 +219,9 @@ export class StackRollout implements ProductionDeployer {
     if (held === undefined) return;
     if (held.journal().phase === "locked") held.release();
     else held.abandon();
+    // Left unwritten, the backend's copy names this holder, which the next run finds gone.
+    await this.tags?.flush().catch((err: Error) => this.say(`warning: ${err.message}`));
+    this.tags = undefined;
   }
 
   async current(): Promise<ProductionState> {
@@ -213,6 +268,7 @@ export class StackRollout implements ProductionDeployer {
       target: evidence.record.modelVersion,
       approver: evidence.record.approver,
     });
+    await this.backendKnows(settledBefore);
     const restore = async () => {
       for (const key of MANAGED_KEYS) {
         const old = before[key];
@@ -259,6 +315,7 @@ export class StackRollout implements ProductionDeployer {
         Object.fromEntries(MANAGED_KEYS.map((k) => [k, before[k]?.value ?? null])),
       target: canary?.version ?? held.journal().target,
     });
+    await this.backendKnows(false);
     if (canary !== null) await stack.setConfig(CANARY_KEY, { value: JSON.stringify(canary) });
     else if (before[CANARY_KEY] !== undefined) await stack.removeConfig(CANARY_KEY);
     if (record !== undefined) await stack.setConfig(CANARY_RECORD_KEY, { value: record });

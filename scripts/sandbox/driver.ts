@@ -217,8 +217,12 @@ export class SandboxDriver {
     ];
   }
 
-  async promote(version: string, extra: string[] = []): Promise<{ run: CliRun; decision?: DecisionJson }> {
-    const run = await this.runCli("promote", [...this.promoteArgs(version), "--json", ...extra]);
+  async promote(
+    version: string,
+    extra: string[] = [],
+    env: Record<string, string> = {},
+  ): Promise<{ run: CliRun; decision?: DecisionJson }> {
+    const run = await this.runCli("promote", [...this.promoteArgs(version), "--json", ...extra], env);
     let decision: DecisionJson | undefined;
     try {
       decision = JSON.parse(run.stdout) as DecisionJson;

@@ -12,6 +12,7 @@ import { Stories } from "../../scripts/demo/stories";
 import { VERSIONS } from "../../scripts/sandbox/driver";
 import { selectStack } from "../../scripts/promotion/engine";
 import { parseSignedEvidence } from "../../scripts/promotion/evidence";
+import { BackendJournal, decodeJournalTags } from "../../scripts/promotion/backend-journal";
 import { Journal, lockHeld, pendingRecovery, readLatest } from "../../scripts/promotion/lock";
 import { sessionMembers } from "../../scripts/promotion/processes";
 import { engineLocks, promotionLockDir } from "../../scripts/promotion/rollout";
@@ -47,11 +48,18 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
     await stories.soak(version);
   }
 
+  /** The lock directory's files; none when it is gone (a runner whose checkout was lost). */
+  const lockFiles = () => (fs.existsSync(lockDir()) ? fs.readdirSync(lockDir()).sort() : []);
+
   /** Promotes staging's `version` and kills it at `point`, with a bake long enough never to end by itself. */
-  function killAt(version: string, point: KillPoint): ReturnType<typeof promoteAndKill> {
+  function killAt(
+    version: string,
+    point: KillPoint,
+    env: Record<string, string> = {},
+  ): ReturnType<typeof promoteAndKill> {
     return promoteAndKill({
       cwd: s.projectDir,
-      env: processEnv({ ...process.env, ...sandboxEnv(s) }),
+      env: processEnv({ ...process.env, ...sandboxEnv(s), ...env }),
       args: stories.promoteArgs(version, "1h"),
       lockDir: lockDir(),
       point,
@@ -63,24 +71,28 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
    * promotion the gate rejects (the regressed version, just deployed to staging, short of the
    * soak time) recovers production first and exits 3.
    */
-  async function dryRunThenRejected(version: string, killed: Journal): Promise<string> {
-    const lockFiles = fs.readdirSync(lockDir()).sort();
+  async function dryRunThenRejected(
+    version: string,
+    killed: Journal,
+    env: Record<string, string> = {},
+  ): Promise<string> {
+    const filesBefore = lockFiles();
     const configBefore = await productionConfig();
-    const dry = await stories.promote(version, ["--dry-run"]);
+    const dry = await stories.promote(version, ["--dry-run"], env);
     expect(dry.run.code, dry.run.stderr).to.equal(2);
     expect(dry.run.stderr).to.contain(
       `the promotion of ${killed.target} to production started ${killed.holder.startedAt}`,
     );
     expect(dry.run.stderr).to.contain(`ended during "${killed.phase}" without finishing`);
     expect(dry.run.stderr).to.contain("Recovery (roll-back) is pending");
-    expect(fs.readdirSync(lockDir()).sort(), "the dry run leaves the lock alone").to.deep.equal(lockFiles);
+    expect(lockFiles(), "the dry run leaves the lock alone").to.deep.equal(filesBefore);
     expect(await productionConfig(), "the dry run changes nothing").to.deep.equal(configBefore);
 
     // The gate's rejection: staging gets the accuracy-regressed version, promoted at once
     // (a promotion judges up to now; it takes no --at in the past).
     const deploy = await stories.deployStaging(VERSIONS.regressed);
     expect(deploy.code, deploy.stderr).to.equal(0);
-    const rejected = await stories.promote(VERSIONS.regressed);
+    const rejected = await stories.promote(VERSIONS.regressed, [], env);
     expect(rejected.run.code, rejected.run.stderr).to.equal(3);
     // Short of its soak, or (when the recovery before the gate outlasted the soak) its accuracy.
     const failed = (rejected.decision?.checks ?? []).filter((c) => !c.passed).map((c) => c.name);
@@ -108,6 +120,12 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
     expect(lockHeld(lockDir())).to.equal(false);
     expect(pendingRecovery(lockDir())).to.equal(undefined);
     expect(readLatest(lockDir())?.tookOverFrom).to.equal(killed.generation);
+  }
+
+  /** The promotion journal in the production stack's tags (backend-journal.ts). */
+  async function backendJournalOf(): Promise<BackendJournal | undefined> {
+    const stack = await selectStack("production", { projectDir: s.projectDir, env: sandboxEnv(s) });
+    return decodeJournalTags(await stack.listTags(), "production");
   }
 
   before(async function () {
@@ -152,5 +170,36 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
     const stderr = await dryRunThenRejected(VERSIONS.errorProne, killed.journal);
     expect(stderr).to.contain("recovering production: cleared the engine lock the interrupted update left");
     await expectRecoveredTo(VERSIONS.baseline, killed.journal, stderr);
+  });
+
+  it("killed while production verifies, and the runner's files lost with it: the next runner recovers from the journal in the backend", async function () {
+    // As with a cloud backend: the lock directory is the runner's, the journal is also in the stack's tags.
+    const env = { CHURN_PROMOTION_JOURNAL: "backend" };
+    process.env.CHURN_PROMOTION_JOURNAL = "backend";
+    try {
+      await throughStaging(VERSIONS.improved);
+      const killed = await killAt(VERSIONS.improved, DURING_VERIFICATION, env);
+      expect(killed.journal).to.deep.include({ phase: "verifying", target: VERSIONS.improved });
+      const inBackend = await backendJournalOf();
+      expect(inBackend, "the backend holds the journal").to.not.equal(undefined);
+      expect(inBackend).to.deep.include({
+        state: "held",
+        generation: killed.journal.generation,
+        target: VERSIONS.improved,
+        from: VERSIONS.baseline,
+      });
+      expect(inBackend!.holder).to.deep.equal(killed.journal.holder);
+      expect(["updating", "verifying"]).to.include(inBackend!.phase);
+
+      fs.rmSync(lockDir(), { recursive: true, force: true });
+      const seen: Journal = { ...killed.journal, phase: inBackend!.phase };
+      const stderr = await dryRunThenRejected(VERSIONS.improved, seen, env);
+      await expectRecoveredTo(VERSIONS.baseline, seen, stderr);
+      const after = await backendJournalOf();
+      expect(after).to.deep.include({ state: "released", phase: "locked" });
+      expect(after!.generation).to.equal(killed.journal.generation + 1);
+    } finally {
+      delete process.env.CHURN_PROMOTION_JOURNAL;
+    }
   });
 });

@@ -59,6 +59,17 @@ export class FakeStack {
   async outputs(): Promise<Record<string, { value: unknown }>> {
     return Object.fromEntries(Object.entries(this.opts.outputs ?? {}).map(([k, v]) => [k, { value: v }]));
   }
+  /** The stack's tags (the promotion journal in the backend); `failTagWrites` makes writes fail. */
+  readonly tags: Record<string, string> = {};
+  failTagWrites = false;
+  async listTags(): Promise<Record<string, string>> {
+    return { ...this.tags };
+  }
+  async setTag(key: string, value: string): Promise<void> {
+    if (this.failTagWrites) throw new Error("error: [403] forbidden");
+    this.calls.push(`tag ${key}`);
+    this.tags[key] = value;
+  }
   asStack(): ProductionStack {
     return this as unknown as ProductionStack;
   }

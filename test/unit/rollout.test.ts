@@ -19,7 +19,8 @@ import {
 import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
 import { generationFile, Journal, pendingRecovery, readLatest } from "../../scripts/promotion/lock";
 import { bootId } from "../../scripts/promotion/processes";
-import { StackRollout } from "../../scripts/promotion/rollout";
+import { decodeJournalTags, PHASE_TAG } from "../../scripts/promotion/backend-journal";
+import { promotionLockDir, StackRollout } from "../../scripts/promotion/rollout";
 import { fakeRollout, FakeStack, lockDirOf, productionConfig, THRESHOLDS } from "../helpers/fake-stack";
 import { earlierPromotionRecord } from "../fixtures/evidence-records";
 
@@ -102,6 +103,48 @@ describe("the production rollout", function () {
     } finally {
       await r.close();
     }
+  });
+
+  it("with the journal in the backend, the backend says what is about to change before the update starts", async function () {
+    let seen: ReturnType<typeof decodeJournalTags>;
+    const stack = new FakeStack(productionConfig(), {
+      up: async () => {
+        seen = decodeJournalTags(stack.tags, "production");
+      },
+    });
+    const r = rollout(stack, {
+      env: { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`, CHURN_PROMOTION_JOURNAL: "backend" },
+    });
+    await r.prepare(prepare);
+    expect(
+      promotionLockDir({ projectDir: tmp, env: { CHURN_PROMOTION_JOURNAL: "backend" } }, "production"),
+    ).to.equal(path.join(tmp, ".churn-model", "promotions", "production"));
+    try {
+      expect((await r.deploy(evidence, () => undefined)).ok).to.equal(true);
+      expect(seen!).to.deep.include({ state: "held", phase: "updating", target: "1.1.0" });
+      expect(stack.calls.indexOf(`tag ${PHASE_TAG}`)).to.be.below(stack.calls.indexOf("up"));
+    } finally {
+      await r.close();
+    }
+    expect(decodeJournalTags(stack.tags, "production")).to.deep.include({
+      state: "held",
+      phase: "verifying",
+    });
+  });
+
+  it("with the journal in the backend, a write the backend refuses stops the promotion before anything changed", async function () {
+    const stack = new FakeStack(productionConfig());
+    const before = await stack.getAllConfig();
+    const r = rollout(stack, {
+      env: { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`, CHURN_PROMOTION_JOURNAL: "backend" },
+    });
+    stack.failTagWrites = true;
+    const err = await r.prepare(prepare).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(DependencyUnavailable);
+    expect((err as Error).message).to.contain("[403] forbidden");
+    expect(stack.calls).to.not.include("up");
+    expect(await stack.getAllConfig()).to.deep.equal(before);
+    expect(pendingRecovery(path.join(tmp, ".churn-model", "promotions", "production"))).to.equal(undefined);
   });
 
   it("turns a locked stack into ConcurrentUpdate and restores the config", async function () {
