@@ -4,7 +4,9 @@
  * rollback's `pulumi up`. Each is followed by a dry run (it reports the pending recovery and
  * changes nothing) and by a promotion the gate rejects (a freshly staged version short of its
  * soak; it recovers production first:
- * production runs the last good version, verified, nothing pending, the lock free).
+ * production runs the last good version, verified, nothing pending, the lock free). The third
+ * kills one with the journal kept in the backend (the stack's tags, as with a cloud backend)
+ * and deletes the killed run's lock directory, as a lost CI runner takes its checkout with it.
  */
 import { expect } from "chai";
 import * as fs from "fs";
