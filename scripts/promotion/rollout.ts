@@ -401,6 +401,8 @@ export class StackRollout implements ProductionDeployer {
     const held = this.held;
     if (result.healthy && held !== undefined && held.journal().target === modelVersion) {
       held.update({ phase: "locked", previousConfig: undefined, target: undefined });
+      // Settled in the backend too: a run killed from here on leaves nothing to roll back.
+      await this.tags?.flush().catch((err: Error) => this.say(`warning: ${err.message}`));
     }
     return result;
   }
