@@ -36,7 +36,7 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
     (await suite.productionDeployment()).spec.template.spec.containers[0].image;
   let s: SandboxState;
   let stories: Stories;
-  const lockDir = () => promotionLockDir({ env: sandboxEnv(s) }, "production");
+  const lockDir = () => promotionLockDir({ projectDir: s.projectDir, env: sandboxEnv(s) }, "production");
 
   async function pendingOperations(): Promise<unknown[]> {
     const stack = await selectStack("production", { projectDir: s.projectDir, env: sandboxEnv(s) });
