@@ -23,7 +23,7 @@
  */
 import type { Stack, UpdateSummary } from "@pulumi/pulumi/automation";
 import { BadInput, ConcurrentUpdate, DependencyUnavailable } from "./errors";
-import type { HeldLock, Journal, Phase } from "./lock";
+import { acquirePromotionLock, AcquireOptions, HeldLock, Journal, Phase } from "./lock";
 
 export const HOLDER_TAG = "churn-model:promotion";
 export const PHASE_TAG = "churn-model:promotion-phase";
@@ -293,4 +293,30 @@ export function mirrorLock(held: HeldLock, writer: JournalTagWriter): HeldLock {
       writer.write(held.journal());
     },
   };
+}
+
+/**
+ * Takes the lock of `stack` in `dir` (lock.ts) and, when the journal is kept in the backend,
+ * writes it there before returning; a write the backend refuses releases the lock again and
+ * throws, nothing changed.
+ */
+export async function takeLock(
+  dir: string,
+  stack: string,
+  opts: AcquireOptions & { readonly inBackend: boolean; readonly tagged: () => Promise<TaggedStack> },
+): Promise<{ held: HeldLock; tags?: JournalTagWriter }> {
+  const local = acquirePromotionLock(dir, stack, { takeOverFrom: opts.takeOverFrom, remote: opts.remote });
+  if (!opts.inBackend && opts.remote === undefined) return { held: local };
+  const tags = new JournalTagWriter(opts.tagged);
+  const held = mirrorLock(local, tags);
+  try {
+    await tags.flush();
+  } catch (err) {
+    // Work taken over from a dead holder stays for the next run; a plain lock is freed.
+    const j = local.journal();
+    if (j.phase === "locked" && j.sessions.length === 0) local.release();
+    else local.abandon();
+    throw err;
+  }
+  return { held, tags };
 }

@@ -16,10 +16,10 @@ import * as os from "os";
 import * as path from "path";
 import type { PrepareOptions, Progress, UpdateResult, VerifyResult } from "./deployer";
 import { firstLine, isConcurrentUpdate } from "./engine";
-import { CdError, ConcurrentUpdate, DependencyUnavailable, HumanNeeded } from "./errors";
+import { CdError, ConcurrentUpdate, DependencyUnavailable, HumanNeeded, RecoveryPending } from "./errors";
 import { parseSignedEvidence, SignedEvidence } from "./evidence";
 import type { HeldLock, Journal } from "./lock";
-import { stopSessions } from "./processes";
+import { commandLine, sessionMembers, stopSessions } from "./processes";
 import { EngineLock, judgeEngineLocks, RecoveryPlan } from "./recovery";
 import type { ProductionStack } from "./rollout";
 
@@ -31,6 +31,17 @@ export interface RecoveryContext {
   readonly apply: (evidence: SignedEvidence, progress: Progress, what: string) => Promise<UpdateResult>;
   readonly verify: (version: string, progress: Progress) => Promise<VerifyResult>;
   readonly say: Progress;
+}
+
+/** What a dry run says when `pending`, a dead holder's unfinished promotion, waits for recovery. */
+export function recoveryPending(stack: string, pending: Journal, plan: RecoveryPlan): RecoveryPending {
+  const left = sessionMembers(pending.sessions).map((p) => `${p.pid} ${commandLine(p.pid)}`);
+  return new RecoveryPending(
+    `the promotion of ${pending.target ?? "a version"} to ${stack} started ${pending.holder.startedAt} ` +
+      `(host ${pending.holder.host}, pid ${pending.holder.pid}) ended during "${pending.phase}" without finishing` +
+      (left.length > 0 ? `; its engine processes still run: ${left.join(", ")}` : "") +
+      `. Recovery (${plan.kind}) is pending: the next promotion does it first. Nothing was decided or changed`,
+  );
 }
 
 /** The engine steps of a recovery that can fail on their own. */

@@ -3,6 +3,9 @@
  * write the evidence into the production stack config, `pulumi up` with the policy pack,
  * watch production over a bake window against the rollback triggers, and return to the
  * previous version with rollback evidence when they fire.
+ *
+ * Over 400 lines: the lock's life (prepare, recovery, close, the backend's copy of the journal)
+ * and the update paths share the held lock, which each step rewrites before the engine acts.
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as path from "path";
@@ -11,12 +14,12 @@ import { readStackConfig } from "../../stacks/config";
 import { RollbackTriggers, rollbackTriggers } from "./bake";
 import { watchBake } from "./bake-watch";
 import { engineError, EngineOptions, firstLine, latestUpdateNumber, projectDir, selectStack } from "./engine";
-import { acquirePromotionLock, HeldLock, pendingRecovery } from "./lock";
-import { journalInBackend, JournalTagWriter, mirrorLock, readBackendJournal } from "./backend-journal";
-import { DependencyUnavailable, RecoveryPending } from "./errors";
-import { commandLine, sessionMembers, watchSessions } from "./processes";
+import { HeldLock, pendingRecovery } from "./lock";
+import { journalInBackend, JournalTagWriter, readBackendJournal, takeLock } from "./backend-journal";
+import { DependencyUnavailable } from "./errors";
+import { watchSessions } from "./processes";
 import { EngineLock, planRecovery, RecoveryPlan } from "./recovery";
-import { carryOutRecovery, fileBackendLocks, operationStarted } from "./recovery-run";
+import { carryOutRecovery, fileBackendLocks, operationStarted, recoveryPending } from "./recovery-run";
 import { parseSignedEvidence, SignedEvidence } from "./evidence";
 import { QueryTemplates } from "./metrics";
 import type {
@@ -149,33 +152,17 @@ export class StackRollout implements ProductionDeployer {
     if (opts.readOnly) {
       const pending = pendingRecovery(dir, remote);
       const plan = planRecovery(pending);
-      if (pending !== undefined && plan.kind !== "none") {
-        const left = sessionMembers(pending.sessions).map((p) => `${p.pid} ${commandLine(p.pid)}`);
-        throw new RecoveryPending(
-          `the promotion of ${pending.target ?? "a version"} to ${this.opts.stack} started ${pending.holder.startedAt} ` +
-            `(host ${pending.holder.host}, pid ${pending.holder.pid}) ended during "${pending.phase}" without finishing` +
-            (left.length > 0 ? `; its engine processes still run: ${left.join(", ")}` : "") +
-            `. Recovery (${plan.kind}) is pending: the next promotion does it first. Nothing was decided or changed`,
-        );
-      }
+      if (pending !== undefined && plan.kind !== "none")
+        throw recoveryPending(this.opts.stack, pending, plan);
       return;
     }
     if (this.held !== undefined) return;
-    const local = acquirePromotionLock(dir, this.opts.stack, {
+    const { held, tags } = await takeLock(dir, this.opts.stack, {
       takeOverFrom: this.opts.takeOverFrom,
       remote,
+      inBackend: backendJournal(this.opts),
+      tagged: () => this.stack(),
     });
-    const tags =
-      remote !== undefined || backendJournal(this.opts)
-        ? new JournalTagWriter(() => this.stack())
-        : undefined;
-    const held = tags !== undefined ? mirrorLock(local, tags) : local;
-    try {
-      await tags?.flush();
-    } catch (err) {
-      local.release();
-      throw err;
-    }
     this.held = held;
     this.tags = tags;
     this.unwatch = watchSessions({

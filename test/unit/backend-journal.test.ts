@@ -167,6 +167,7 @@ describe("the promotion journal in the backend", function () {
 
   describe("the lock, with the journal the backend holds", function () {
     let dir: string;
+
     beforeEach(function () {
       dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "churn-backend-lock-")), "production");
     });
