@@ -23,7 +23,7 @@ import {
 } from "./promotion/errors";
 import { runSmokeTests } from "./promotion/smoke";
 import { boundedDurationMs, parseStackName } from "./promotion/cli-args";
-import { parseModelVersion } from "./promotion/values";
+import { parseModelVersion } from "./promotion/parsers";
 
 export const FLAGS: readonly string[] = [
   "--stack",

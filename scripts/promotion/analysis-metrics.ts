@@ -12,7 +12,7 @@ import { Answer, ask, renderQuery, throwIfUnavailable, toMeasurement } from "./m
 import { InstantResult, PrometheusClient, QueryFailure } from "./prometheus";
 import { searchEdges } from "./sample-edges";
 import type { Bucket } from "../../policy/contract";
-import type { LabelSelector } from "./values";
+import type { LabelSelector } from "./parsers";
 
 /** Reads a queries file: a JSON object overriding some or all of the gate's query templates. */
 export function loadQueries(file: string): AnalysisQueries {

@@ -8,7 +8,7 @@ import { firstLine } from "./engine";
 import { collectMetrics, DEFAULT_QUERIES, QueryTemplates } from "./metrics";
 import { createPrometheusClient } from "./prometheus";
 import type { Progress, VerifyResult } from "./deployer";
-import { parseLabelSelector } from "./values";
+import { parseLabelSelector } from "./parsers";
 
 /** Where and how production is watched. */
 export interface BakeWatch {

@@ -8,7 +8,7 @@
  * traffic numbers staging had to meet. Only the watch's mechanics are constants here.
  */
 import type { Thresholds } from "./thresholds";
-import { formatDuration } from "./values";
+import { formatDuration } from "./parsers";
 
 /** Seconds between two looks at production. */
 export const POLL_SECONDS = 10;

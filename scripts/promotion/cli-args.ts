@@ -12,7 +12,7 @@ import {
   parseLabelSelector,
   parseModelVersion,
   parseTimestamp,
-} from "./values";
+} from "./parsers";
 
 export interface PromoteOptions {
   /** The stack whose candidate is promoted. Default "staging". */

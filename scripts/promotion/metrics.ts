@@ -16,7 +16,7 @@
 import { BadInput, DependencyUnavailable } from "./errors";
 import type { Measurement } from "./gate";
 import { InstantResult, PrometheusClient, QueryFailure } from "./prometheus";
-import { LabelSelector, renderMatchers } from "./values";
+import { LabelSelector, renderMatchers } from "./parsers";
 
 /** Point estimates over one window: what the bake verification after an update watches. */
 export interface PointMetrics {

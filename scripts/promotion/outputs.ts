@@ -5,7 +5,13 @@
  */
 import * as fs from "fs";
 import { BadInput, DependencyUnavailable } from "./errors";
-import { LabelSelector, parseHttpUrl, parseLabelSelector, parseModelVersion, parseTimestamp } from "./values";
+import {
+  LabelSelector,
+  parseHttpUrl,
+  parseLabelSelector,
+  parseModelVersion,
+  parseTimestamp,
+} from "./parsers";
 
 export interface StagingOutputs {
   /** The model version staging runs. */

@@ -25,7 +25,7 @@ import { appendStepSummary, decisionJson, decisionMarkdown, decisionTable, OUTCO
 import { loadThresholds, Thresholds } from "./thresholds";
 import { assertWindowEndsBy, checkInputs, chosenInputs } from "./inputs";
 import type { DeployerFactory, ProductionDeployer, Progress } from "./deployer";
-import { renderMatchers } from "./values";
+import { renderMatchers } from "./parsers";
 import { EventSink, PromotionEvents } from "./notify";
 import { promoteThroughCanary, resolveStrategy } from "./canary/promote";
 import type { PromotionStrategies, Strategy } from "./canary/config";

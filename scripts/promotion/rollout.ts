@@ -33,7 +33,7 @@ import type {
   UpdateResult,
   VerifyResult,
 } from "./deployer";
-import { parseLabelSelector } from "./values";
+import { parseLabelSelector } from "./parsers";
 
 const VERSION_KEY = "churn-model:modelVersion";
 const EVIDENCE_KEY = "churn-model:promotionEvidence";

@@ -22,7 +22,7 @@ import type { Measurement } from "./gate";
 import type { InstantResult, PrometheusClient } from "./prometheus";
 import { QueryFailure } from "./prometheus";
 import { Answer, renderQuery, resolutionSeconds, toMeasurement } from "./metrics";
-import type { LabelSelector } from "./values";
+import type { LabelSelector } from "./parsers";
 
 /** The templates the search uses (see ANALYSIS_QUERIES in analysis-metrics.ts). */
 export interface EdgeQueries {

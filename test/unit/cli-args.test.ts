@@ -11,7 +11,7 @@ import {
   parseModelVersion,
   parseTimestamp,
   renderMatchers,
-} from "../../scripts/promotion/values";
+} from "../../scripts/promotion/parsers";
 
 function refused(fn: () => unknown): string {
   try {

@@ -77,7 +77,7 @@ describe("the import boundaries between layers", function () {
       'program (stacks/) may not import promotion (scripts/promotion/): "../scripts/promotion/evidence"; program may import program, config, components, contract',
     ]);
     expect(
-      await layerErrors("scripts/promotion/values.ts", 'export { program } from "../../stacks/program";\n'),
+      await layerErrors("scripts/promotion/parsers.ts", 'export { program } from "../../stacks/program";\n'),
     ).to.deep.equal([
       'promotion (scripts/promotion/) may not import program (stacks/): "../../stacks/program"; promotion may import promotion, errors, contract, config, toolchain',
     ]);

@@ -10,7 +10,7 @@
 import { DependencyUnavailable } from "../errors";
 import { InstantResult, PrometheusClient, QueryFailure } from "../prometheus";
 import type { Bucket } from "../../../policy/contract";
-import { LabelSelector, renderMatchers } from "../values";
+import { LabelSelector, renderMatchers } from "../parsers";
 import type { ArmCounts, Observed } from "./verdict";
 
 type CountName = "requests" | "errors" | "labeledPredictions" | "correctPredictions";
