@@ -131,7 +131,11 @@ describe("the gate against a real Prometheus holding a week of history", functio
     const edgeQueries = sent.filter(
       (s) => s.query.includes("timestamp(") || s.query.includes("count(count_"),
     );
-    expect(edgeQueries).to.have.length(3);
+    // Three for the first and newest sample of `up` (sample-edges.ts), three for the newest
+    // sample of the requests, the latency histogram and the labeled predictions (freshness).
+    const ofUp = edgeQueries.filter((s) => s.query.includes('up{job="churn-model"'));
+    expect(ofUp).to.have.length(3);
+    expect(edgeQueries).to.have.length(6);
     // One step of R over the look-back would be LOOKBACK / R (25 210) points; each stage is ~√ of that.
     const bound = 2 * Math.ceil(Math.sqrt(LOOKBACK / R)) + 2;
     expect(edgeQueries.map((s) => s.points).filter((n) => n > bound)).to.deep.equal([]);

@@ -635,10 +635,11 @@ describe("the promote CLI, as a process and in-process with real dependencies", 
         }
         json(res, 200, answer());
       });
-      // 15 queries (the spans holding scrape samples, the first and the newest sample, six over
-      // the window, six over the intervals) + one retry.
+      // 18 queries (the spans holding scrape samples, the first and the newest sample, six over
+      // the window, six over the intervals, the newest sample of the requests, the latency
+      // histogram and the labeled predictions) + one retry.
       expect(r.code, r.stderr).to.equal(0);
-      expect(r.hits).to.equal(16);
+      expect(r.hits).to.equal(19);
     });
 
     it("exits 2 when Prometheus answers slower than --query-timeout", async function () {
