@@ -22,33 +22,22 @@ import {
 } from "../../scripts/promotion/backend-journal";
 import { BadInput, ConcurrentUpdate, DependencyUnavailable } from "../../scripts/promotion/errors";
 import { acquirePromotionLock, generationFile, Journal, pendingRecovery } from "../../scripts/promotion/lock";
-import { bootId } from "../../scripts/promotion/processes";
+import { deadHolderJournal } from "../fixtures/journals";
 
-/** A PID above the kernel's largest (2^22): no process can have it. */
-const NO_SUCH_PID = 2 ** 22 + 12345;
 const V = "churn-model:modelVersion";
 const E = "churn-model:promotionEvidence";
 
+/** A dead holder's journal while production verifies 1.4.0, with an engine session recorded. */
 function journal(over: Partial<Journal> = {}): Journal {
-  return {
-    generation: 7,
-    stack: "production",
-    holder: {
-      host: os.hostname(),
-      bootId: bootId(),
-      pid: NO_SUCH_PID,
-      startTime: 1,
-      startedAt: "2026-01-01T00:00:00Z",
-      nonce: "0123456789abcdef",
-    },
-    state: "held",
+  const base = deadHolderJournal();
+  return deadHolderJournal({
+    holder: { ...base.holder, nonce: "0123456789abcdef" },
     phase: "verifying",
     previousConfig: { [V]: "1.1.0", [E]: '{"e":1}' },
     target: "1.4.0",
     sessions: [{ pid: 42, pgid: 42, startTime: 9 }] as unknown as Journal["sessions"],
-    updatedAt: "2026-01-01T00:00:01Z",
     ...over,
-  };
+  });
 }
 
 function tagsOf(j: Journal): Record<string, string> {

@@ -20,32 +20,9 @@ import {
 } from "../../scripts/promotion/lock";
 import { bootId, processStartTime } from "../../scripts/promotion/processes";
 import { REPO_ROOT } from "../../scripts/toolchain/env";
+import { deadHolderJournal, NO_SUCH_PID } from "../fixtures/journals";
 
-/** A PID above the kernel's largest (2^22): no process can have it. */
-const NO_SUCH_PID = 2 ** 22 + 12345;
-
-function staleJournal(over: Partial<Journal> = {}): Journal {
-  return {
-    generation: 7,
-    stack: "production",
-    holder: {
-      host: os.hostname(),
-      bootId: bootId(),
-      pid: NO_SUCH_PID,
-      startTime: 1,
-      startedAt: "2026-01-01T00:00:00Z",
-      nonce: "dead",
-    },
-    state: "held",
-    phase: "updating",
-    previousConfig: { "churn-model:modelVersion": "1.0.0", "churn-model:promotionEvidence": '{"e":1}' },
-    target: "1.1.0",
-    approver: "alice",
-    sessions: [],
-    updatedAt: "2026-01-01T00:00:01Z",
-    ...over,
-  };
-}
+const staleJournal = deadHolderJournal;
 
 function plant(dir: string, j: Journal): void {
   fs.mkdirSync(dir, { recursive: true });
