@@ -3,6 +3,7 @@
  * processes the controller runs for each Deployment, and the real engine deploying to it.
  */
 import { expect } from "chai";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -99,6 +100,15 @@ describe("the sandbox (real control plane, Prometheus, service processes)", func
     };
     expect(d.status.readyReplicas).to.equal(1);
     expect(d.spec.template.spec.containers[0].image).to.equal("localhost:5000/ml/churn-model:1.1.0");
+    // The pods report the digest they run, as a kubelet would: here a digest of the reference.
+    const pods = JSON.parse(
+      (await apiRequest(s.server, pki(), "GET", "/api/v1/namespaces/staging/pods?labelSelector=app.kubernetes.io%2Fname%3Dchurn-model"))
+        .body,
+    ) as { items: { status: { containerStatuses?: { imageID?: string }[] } }[] };
+    const digest = crypto.createHash("sha256").update("localhost:5000/ml/churn-model:1.1.0").digest("hex");
+    expect(pods.items.map((p) => p.status.containerStatuses?.[0]?.imageID)).to.deep.equal([
+      `localhost:5000/ml/churn-model@sha256:${digest}`,
+    ]);
   });
 
   it("shows the deployed version's series in Prometheus within a few scrapes, with the contract's labels", async function () {
