@@ -65,6 +65,23 @@ export function imageFor(repository: string, version: string): string {
   return DIGEST.test(version) ? `${repository}@${version}` : `${repository}:${imageTag(version)}`;
 }
 
+/**
+ * Whether `image` runs `version`: for a digest version, the image is pinned by that digest and
+ * has no tag (a tag names the version: one reference, one version); for a semver, its tag is
+ * the version's tag (`repo:1.4.2_b7`), with or without a digest
+ * after it (`repo:1.4.2_b7@sha256:…`, the digest production deploys by: see artifact.ts).
+ */
+export function imageRunsVersion(image: string, version: string): boolean {
+  const at = image.indexOf("@");
+  const named = at >= 0 ? image.slice(0, at) : image;
+  const last = named.slice(named.lastIndexOf("/") + 1);
+  const colon = last.lastIndexOf(":");
+  if (DIGEST.test(version)) {
+    return at >= 0 && colon < 0 && image.slice(at + 1) === version;
+  }
+  return colon > 0 && last.slice(colon + 1) === imageTag(version);
+}
+
 /** The version an image tag stands for (`_` → `+`), or undefined when it is no version's tag. */
 export function versionOfTag(tag: string): string | undefined {
   const version = tag.replace(/_/g, "+");

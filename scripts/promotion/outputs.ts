@@ -4,6 +4,7 @@
  * through one validator, so a bad value is refused the same way whatever its source.
  */
 import * as fs from "fs";
+import { imageRunsVersion, versionLabel } from "../../policy/contract";
 import { BadInput, DependencyUnavailable } from "./errors";
 import {
   LabelSelector,
@@ -73,7 +74,7 @@ export function parseStagingOutputs(raw: unknown, source: string): StagingOutput
   }
   const modelVersion = parseModelVersion(obj.modelVersion, `${source}: modelVersion`);
   const image = requireString(obj, "image", source);
-  if (!image.endsWith(`:${modelVersion}`) && !image.endsWith(`@${modelVersion}`)) {
+  if (!imageRunsVersion(image, modelVersion)) {
     throw new BadInput(
       `${source}: image ${JSON.stringify(image)} is not pinned to modelVersion ${modelVersion}`,
     );
@@ -96,10 +97,10 @@ export function parseStagingOutputs(raw: unknown, source: string): StagingOutput
     }
   }
   const metricsSelector = parseLabelSelector(selectorRaw, `${source}: metricsSelector`);
-  if (metricsSelector.version !== modelVersion) {
+  if (metricsSelector.version !== versionLabel(modelVersion)) {
     throw new BadInput(
-      `${source}: metricsSelector.version must be the staged modelVersion ${modelVersion} ` +
-        `(got ${JSON.stringify(metricsSelector.version)})`,
+      `${source}: metricsSelector.version must be the label value ${versionLabel(modelVersion)} of the staged ` +
+        `modelVersion ${modelVersion} (got ${JSON.stringify(metricsSelector.version)})`,
     );
   }
   if (metricsSelector.namespace !== namespace) {

@@ -9,7 +9,9 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
+import { versionLabel } from "../../policy/contract";
 import { upsertStack } from "../../scripts/promotion/engine";
+import { parseStagingOutputs } from "../../scripts/promotion/outputs";
 import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
 import { loadThresholds } from "../../scripts/promotion/thresholds";
 import { makeProjectDir } from "../../scripts/sandbox/project";
@@ -118,6 +120,26 @@ describe("the real engine on both stacks (manifests rendered to a directory)", f
     expect(Date.parse(after.deployedAt.value)).to.be.greaterThan(Date.parse(before));
     const records = readManifests(render("staging")).filter((m) => m.kind === "ConfigMap");
     expect(records.map((m) => m.metadata.name)).to.deep.equal(["churn-model-release-1-2-0"]);
+  });
+
+  it("stages build-metadata and digest versions with outputs the promotion reads (one mapping to tag, label and selector)", async function () {
+    const stack = await upsertStack("staging", { projectDir, env });
+    const digest = `sha256:${"ab".repeat(32)}`;
+    const cases: [string, string, string][] = [
+      ["1.2.0+b7", "registry.internal.example.com/ml/churn-model:1.2.0_b7", "1.2.0_b7"],
+      [digest, `registry.internal.example.com/ml/churn-model@${digest}`, versionLabel(digest)],
+    ];
+    for (const [version, image, label] of cases) {
+      await stack.setConfig("churn-model:modelVersion", { value: version });
+      await stack.up({ color: "never" });
+      const deployment = readManifests(render("staging")).find((m) => m.kind === "Deployment")!;
+      expect(deployment.spec!.template.spec.containers[0].image).to.equal(image);
+      expect(deployment.spec!.template.metadata.labels["app.kubernetes.io/version"]).to.equal(label);
+      const values = Object.fromEntries(Object.entries(await stack.outputs()).map(([k, o]) => [k, o.value]));
+      const outputs = parseStagingOutputs(values, "staging outputs");
+      expect(outputs.modelVersion).to.equal(version);
+      expect(outputs.metricsSelector).to.deep.equal({ namespace: "staging", version: label });
+    }
   });
 
   it("deploys production with valid evidence: PodDisruptionBudget, three replicas, evidence annotation", async function () {

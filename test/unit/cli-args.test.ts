@@ -5,6 +5,7 @@ import { DURATION_BOUNDS, parsePromoteArgs } from "../../scripts/promotion/cli-a
 import { parseHistoryArgs } from "../../scripts/promotion/history";
 import { BadInput } from "../../scripts/promotion/errors";
 import { parseStagingOutputs } from "../../scripts/promotion/outputs";
+import { versionLabel } from "../../policy/contract";
 import {
   formatDuration,
   parseDurationMs,
@@ -430,11 +431,25 @@ describe("staging outputs", function () {
         ...good,
         modelVersion: DIGEST,
         image: `registry.local/churn-model@${DIGEST}`,
-        metricsSelector: { namespace: "staging", version: DIGEST },
+        metricsSelector: { namespace: "staging", version: versionLabel(DIGEST) },
       },
       "f",
     );
     expect(o.modelVersion).to.equal(DIGEST);
+  });
+
+  it("accepts a build-metadata version: its image tag and label value write + as _", function () {
+    const o = parseStagingOutputs(
+      {
+        ...good,
+        modelVersion: "1.1.0+b7",
+        image: "registry.local/churn-model:1.1.0_b7",
+        metricsSelector: { namespace: "staging", version: "1.1.0_b7" },
+      },
+      "f",
+    );
+    expect(o.modelVersion).to.equal("1.1.0+b7");
+    expect(o.metricsSelector.version).to.equal("1.1.0_b7");
   });
 
   it("refuses a file that is not an object", function () {
@@ -463,7 +478,25 @@ describe("staging outputs", function () {
     [
       "a selector of another version",
       { metricsSelector: { namespace: "staging", version: "1.0.0" } },
-      'f: metricsSelector.version must be the staged modelVersion 1.1.0 (got "1.0.0")',
+      'f: metricsSelector.version must be the label value 1.1.0 of the staged modelVersion 1.1.0 (got "1.0.0")',
+    ],
+    [
+      "a build-metadata version's selector that is not its label value",
+      {
+        modelVersion: "1.1.0+b7",
+        image: "registry.local/churn-model:1.1.0_b7",
+        metricsSelector: { namespace: "staging", version: "1.1.0+b7" },
+      },
+      'f: metricsSelector.version must be the label value 1.1.0_b7 of the staged modelVersion 1.1.0+b7 (got "1.1.0+b7")',
+    ],
+    [
+      "a build-metadata version's image whose tag holds +",
+      {
+        modelVersion: "1.1.0+b7",
+        image: "registry.local/churn-model:1.1.0+b7",
+        metricsSelector: { namespace: "staging", version: "1.1.0_b7" },
+      },
+      'f: image "registry.local/churn-model:1.1.0+b7" is not pinned to modelVersion 1.1.0+b7',
     ],
     [
       "a selector without namespace",
