@@ -106,7 +106,8 @@ describe("sandbox service, traffic and Prometheus", function () {
       `churn_model_predictions_labeled_total{namespace="${p.namespace}",version="${p.version}"}[${seconds}s]`,
       window.end,
     );
-    if (result.resultType !== "matrix") throw new Error(`the raw samples came back as a ${result.resultType}`);
+    if (result.resultType !== "matrix")
+      throw new Error(`the raw samples came back as a ${result.resultType}`);
     let low = 0;
     let high = 0;
     for (const s of result.series) {

@@ -102,8 +102,14 @@ describe("the sandbox (real control plane, Prometheus, service processes)", func
     expect(d.spec.template.spec.containers[0].image).to.equal("localhost:5000/ml/churn-model:1.1.0");
     // The pods report the digest they run, as a kubelet would: here a digest of the reference.
     const pods = JSON.parse(
-      (await apiRequest(s.server, pki(), "GET", "/api/v1/namespaces/staging/pods?labelSelector=app.kubernetes.io%2Fname%3Dchurn-model"))
-        .body,
+      (
+        await apiRequest(
+          s.server,
+          pki(),
+          "GET",
+          "/api/v1/namespaces/staging/pods?labelSelector=app.kubernetes.io%2Fname%3Dchurn-model",
+        )
+      ).body,
     ) as { items: { status: { containerStatuses?: { imageID?: string }[] } }[] };
     const digest = crypto.createHash("sha256").update("localhost:5000/ml/churn-model:1.1.0").digest("hex");
     expect(pods.items.map((p) => p.status.containerStatuses?.[0]?.imageID)).to.deep.equal([
