@@ -19,6 +19,7 @@ exports.versionLabel = versionLabel;
 exports.versionOfLabel = versionOfLabel;
 exports.imageTag = imageTag;
 exports.imageFor = imageFor;
+exports.imageRunsVersion = imageRunsVersion;
 exports.versionOfTag = versionOfTag;
 exports.SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
 exports.DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -70,6 +71,22 @@ function imageTag(version) {
 /** `<repository>:<tag>` for a semver, `<repository>@sha256:…` for a digest. */
 function imageFor(repository, version) {
     return exports.DIGEST.test(version) ? `${repository}@${version}` : `${repository}:${imageTag(version)}`;
+}
+/**
+ * Whether `image` runs `version`: for a digest version, the image is pinned by that digest and
+ * has no tag (a tag names the version: one reference, one version); for a semver, its tag is
+ * the version's tag (`repo:1.4.2_b7`), with or without a digest
+ * after it (`repo:1.4.2_b7@sha256:…`, the digest production deploys by: see artifact.ts).
+ */
+function imageRunsVersion(image, version) {
+    const at = image.indexOf("@");
+    const named = at >= 0 ? image.slice(0, at) : image;
+    const last = named.slice(named.lastIndexOf("/") + 1);
+    const colon = last.lastIndexOf(":");
+    if (exports.DIGEST.test(version)) {
+        return at >= 0 && colon < 0 && image.slice(at + 1) === version;
+    }
+    return colon > 0 && last.slice(colon + 1) === imageTag(version);
 }
 /** The version an image tag stands for (`_` → `+`), or undefined when it is no version's tag. */
 function versionOfTag(tag) {
