@@ -37,7 +37,7 @@ describe("the promote CLI on bad input", function () {
 
   it("exits 2 naming the missing thresholds key", async function () {
     const r = await promoteInProcess([
-      ...suite.scenarioArgs("healthy").slice(0, 2),
+      ...suite.scenarioArgs("healthy", NO_PROMETHEUS).slice(0, 2),
       "--thresholds",
       path.join(REPO, "test", "fixtures", "thresholds", "missing-key.json"),
       "--dry-run",
