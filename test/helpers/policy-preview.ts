@@ -12,10 +12,24 @@ import * as path from "path";
 import { CommandError, EngineEvent } from "@pulumi/pulumi/automation";
 import { policies } from "../../policy/pack";
 import { upsertStack } from "../../scripts/promotion/engine";
-import { makeProjectDir, StackOverrides } from "../../scripts/sandbox/project";
+import { committedStackConfig, makeProjectDir, StackOverrides } from "../../scripts/sandbox/project";
 import { makeLocalBackend, REPO_ROOT } from "../../scripts/toolchain/env";
+import { PolicyConfigFile, trustingPolicyConfig } from "../fixtures/policy-configs";
 
 export const DEPLOYMENT = "kubernetes:apps/v1:Deployment::churn-model-deployment";
+export const POLICY_DIR = path.join(REPO_ROOT, "policy");
+
+/** The version and registry the committed production stack config deploys. */
+const PRODUCTION = committedStackConfig("production");
+export const PRODUCTION_VERSION = PRODUCTION["churn-model:modelVersion"] as string;
+export const PRODUCTION_REGISTRY = PRODUCTION["churn-model:registry"] as string;
+
+/** The production pack config: production.json trusting `publicKeyPem` and the stack's registry. */
+export function productionPackConfig(publicKeyPem: string): PolicyConfigFile {
+  return trustingPolicyConfig(publicKeyPem, {
+    "image-pinning": { allowedRegistries: [PRODUCTION_REGISTRY] },
+  });
+}
 
 export interface Violation {
   readonly policy: string;

@@ -23,15 +23,22 @@ import { EvidenceRecord, generateEvidenceKeyPair, signEvidence } from "../../scr
 import { decide, GateMetrics, IntervalMetrics, SpanMetrics } from "../../scripts/promotion/gate";
 import { measuredFrom } from "../../scripts/promotion/record";
 import { loadThresholds } from "../../scripts/promotion/thresholds";
-import { committedStackConfig, StackOverrides } from "../../scripts/sandbox/project";
-import { REPO_ROOT } from "../../scripts/toolchain/env";
-import { expectPackRefusal, expectPass, PreviewRig, violation } from "../helpers/policy-preview";
+import type { StackOverrides } from "../../scripts/sandbox/project";
+import { writePolicyConfig } from "../fixtures/policy-configs";
+import {
+  expectPackRefusal,
+  expectPass,
+  POLICY_DIR,
+  PRODUCTION_REGISTRY,
+  PRODUCTION_VERSION,
+  productionPackConfig,
+  PreviewRig,
+  violation,
+} from "../helpers/policy-preview";
 
-const POLICY_DIR = path.join(REPO_ROOT, "policy");
 const PRODUCTION_CONFIG = path.join(POLICY_DIR, "config", "production.json");
-const PRODUCTION = committedStackConfig("production");
-const VERSION = PRODUCTION["churn-model:modelVersion"] as string;
-const REGISTRY = PRODUCTION["churn-model:registry"] as string;
+const VERSION = PRODUCTION_VERSION;
+const REGISTRY = PRODUCTION_REGISTRY;
 const HOUR_S = 3600;
 const ON = 'Deployment "churn-model": ';
 
@@ -151,14 +158,10 @@ describe("the policy pack published on its own: policy/ copied out, its own depe
       true,
     );
 
-    const file = JSON.parse(fs.readFileSync(PRODUCTION_CONFIG, "utf8")) as Record<
-      string,
-      Record<string, unknown>
-    >;
-    file["promotion-evidence"].publicKey = keys.publicKeyPem;
-    file["image-pinning"].allowedRegistries = [REGISTRY];
-    packConfig = path.join(tmp, "production-pack.json");
-    fs.writeFileSync(packConfig, JSON.stringify(file, null, 2));
+    packConfig = writePolicyConfig(
+      path.join(tmp, "production-pack.json"),
+      productionPackConfig(keys.publicKeyPem),
+    );
     rig = await PreviewRig.create(path.join(tmp, "engine"));
   });
 

@@ -27,22 +27,23 @@ import { REPO_ROOT } from "../../scripts/toolchain/env";
 import {
   expectPackRefusal,
   expectPass,
+  POLICY_DIR,
+  PRODUCTION_REGISTRY,
+  PRODUCTION_VERSION,
+  productionPackConfig,
   PreviewOutcome,
   PreviewRig,
   Program,
   violation,
 } from "../helpers/policy-preview";
-import { withHandMadeAnalysis } from "../fixtures/evidence-records";
+import { changedPolicyConfig, writePolicyConfig } from "../fixtures/policy-configs";
+import { recentPromotionRecord } from "../fixtures/recent-promotion";
 
-const POLICY_DIR = path.join(REPO_ROOT, "policy");
 const PRODUCTION_CONFIG = path.join(POLICY_DIR, "config", "production.json");
 const STAGING_CONFIG = path.join(POLICY_DIR, "config", "staging.json");
 const HOUR_MS = 3_600_000;
-
-/** The version and registry the committed production stack config deploys. */
-const PRODUCTION = committedStackConfig("production");
-const VERSION = PRODUCTION["churn-model:modelVersion"] as string;
-const REGISTRY = PRODUCTION["churn-model:registry"] as string;
+const VERSION = PRODUCTION_VERSION;
+const REGISTRY = PRODUCTION_REGISTRY;
 
 /** The program's entry as the engine names it in an unhandled exception. */
 const ENTRY = path.join(REPO_ROOT, "stacks", "index.ts");
@@ -62,35 +63,12 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
   function promotion(
     opts: { version?: string; createdAt?: Date; measured?: Partial<Measured>; privateKeyPem?: string } = {},
   ): SignedEvidence {
-    const version = opts.version ?? VERSION;
-    const createdAt = opts.createdAt ?? new Date();
     // The analysis is the healthy values'; `opts.measured` changes only what the record reports.
-    const healthy = withHandMadeAnalysis({
-      format: 2,
-      kind: "promotion",
-      modelVersion: version,
-      image: `${REGISTRY}/churn-model:${version}`,
-      measured: {
-        accuracy: 0.91,
-        latencyP99Ms: 120,
-        errorRate: 0.002,
-        uptime: 1,
-        soakHours: 30,
-        requests: 50_000,
-        labeledPredictions: 4_000,
-      },
-      window: {
-        start: new Date(createdAt.getTime() - 24 * HOUR_MS).toISOString(),
-        end: createdAt.toISOString(),
-      },
+    const healthy = recentPromotionRecord({
+      version: opts.version ?? VERSION,
+      registry: REGISTRY,
       thresholds,
-      staging: {
-        stack: "staging",
-        updateVersion: 7,
-        deployedAt: new Date(createdAt.getTime() - 30 * HOUR_MS).toISOString(),
-      },
-      approver: "release-manager@example.com",
-      createdAt: createdAt.toISOString(),
+      createdAt: opts.createdAt,
     });
     return signEvidence(
       { ...healthy, measured: { ...healthy.measured, ...opts.measured } },
@@ -106,21 +84,11 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
   before(async function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-policy-engine-"));
 
-    const file = JSON.parse(fs.readFileSync(PRODUCTION_CONFIG, "utf8")) as Record<
-      string,
-      Record<string, unknown>
-    >;
-    file["promotion-evidence"].publicKey = keys.publicKeyPem;
-    file["image-pinning"].allowedRegistries = [REGISTRY];
-    packConfig = path.join(tmp, "production-pack.json");
-    fs.writeFileSync(packConfig, JSON.stringify(file, null, 2));
-    loosenedConfig = path.join(tmp, "loosened-policy-config.json");
-    fs.writeFileSync(
-      loosenedConfig,
-      JSON.stringify({
-        ...file,
-        "promotion-evidence": { ...file["promotion-evidence"], minAccuracy: 0.5, maxEvidenceAgeHours: 1000 },
-      }),
+    const file = productionPackConfig(keys.publicKeyPem);
+    packConfig = writePolicyConfig(path.join(tmp, "production-pack.json"), file);
+    loosenedConfig = writePolicyConfig(
+      path.join(tmp, "loosened-policy-config.json"),
+      changedPolicyConfig(file, { "promotion-evidence": { minAccuracy: 0.5, maxEvidenceAgeHours: 1000 } }),
     );
 
     rig = await PreviewRig.create(tmp);
@@ -221,10 +189,10 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
 
     it("fails the preview with the signature violation for evidence signed by a key the program is pointed at through churn-model:thresholdsFile", async function () {
       const forger = generateEvidenceKeyPair();
-      const forgedConfig = path.join(tmp, "forged-policy-config.json");
-      const file = JSON.parse(fs.readFileSync(packConfig, "utf8")) as Record<string, Record<string, unknown>>;
-      file["promotion-evidence"].publicKey = forger.publicKeyPem;
-      fs.writeFileSync(forgedConfig, JSON.stringify(file));
+      const forgedConfig = writePolicyConfig(
+        path.join(tmp, "forged-policy-config.json"),
+        productionPackConfig(forger.publicKeyPem),
+      );
       const dir = project("production", {
         ...programTrusts(forgedConfig, forger.publicKeyPem),
         promotionEvidence: JSON.stringify(promotion({ privateKeyPem: forger.privateKeyPem })),

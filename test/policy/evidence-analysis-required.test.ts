@@ -25,6 +25,7 @@ import {
   THRESHOLDS,
 } from "./fixtures";
 import { runResourcePolicy } from "./helper";
+import { trustingPolicyConfig, writePolicyConfig } from "../fixtures/policy-configs";
 
 const SUBJECT = 'Deployment "churn-model"';
 const REFUSAL = `promotion evidence ${NO_ANALYSIS}`;
@@ -112,10 +113,10 @@ describe("promotion evidence without its analysis, or with a weaker one", functi
     let policyFile: string;
 
     before(async function () {
-      const file = JSON.parse(fs.readFileSync(path.join(REPO, "policy/config/production.json"), "utf8"));
-      file["promotion-evidence"].publicKey = KEYS.publicKeyPem;
-      policyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "churn-no-analysis-")), "production.json");
-      fs.writeFileSync(policyFile, JSON.stringify(file));
+      policyFile = writePolicyConfig(
+        path.join(fs.mkdtempSync(path.join(os.tmpdir(), "churn-no-analysis-")), "production.json"),
+        trustingPolicyConfig(KEYS.publicKeyPem),
+      );
       installMocks();
       program = await import("../../stacks/program");
       config = await import("../../stacks/config");

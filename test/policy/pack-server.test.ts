@@ -16,6 +16,7 @@ import { policies } from "../../policy/pack";
 import { EVIDENCE_ANNOTATION } from "../../policy/contract";
 import { deployment, DEPLOYMENT, hpa, KEYS, pdb } from "./fixtures";
 import { configFor, UNKNOWN, withValue } from "./helper";
+import { trustingPolicyConfig } from "../fixtures/policy-configs";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const POLICY_DIR = path.join(ROOT, "policy");
@@ -101,11 +102,7 @@ describe("the policy pack served to the engine", function () {
       );
     });
     client = new analyzerRpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    const file = JSON.parse(
-      fs.readFileSync(path.join(POLICY_DIR, "config", "production.json"), "utf8"),
-    ) as Record<string, Record<string, unknown>>;
-    file["promotion-evidence"].publicKey = KEYS.publicKeyPem;
-    await call(client.configure.bind(client), engineConfig(file));
+    await call(client.configure.bind(client), engineConfig(trustingPolicyConfig(KEYS.publicKeyPem)));
   });
 
   after(() => {

@@ -15,6 +15,7 @@ import { installMocks, recorded, settle } from "../helpers/pulumi-mocks";
 import { REPO, source, stackConfigMap } from "../helpers/stack-config";
 import { evidenceRecord, KEYS } from "./fixtures";
 import { runResourcePolicy, runStackPolicy } from "./helper";
+import { PolicyConfigFile, trustingPolicyConfig, writePolicyConfig } from "../fixtures/policy-configs";
 
 type ProgramModule = typeof import("../../stacks/program");
 type ConfigModule = typeof import("../../stacks/config");
@@ -24,12 +25,8 @@ interface Finding {
   message: string;
 }
 
-function policyConfig(file: string): Record<string, Record<string, unknown>> {
-  const config = JSON.parse(
-    fs.readFileSync(path.join(REPO, "policy", "config", `${file}.json`), "utf8"),
-  ) as Record<string, Record<string, unknown>>;
-  config["promotion-evidence"].publicKey = KEYS.publicKeyPem;
-  return config;
+function policyConfig(file: string): PolicyConfigFile {
+  return trustingPolicyConfig(KEYS.publicKeyPem, {}, file);
 }
 
 /** Every violation and preview note of the pack over the recorded resources. */
@@ -65,13 +62,10 @@ describe("the policy pack on the churn-model program", function () {
 
   before(async function () {
     // The program verifies with the policy config's key: give it one that trusts the test key.
-    const own = policyConfig("production");
-    own["promotion-evidence"].publicKey = KEYS.publicKeyPem;
-    programPolicyFile = path.join(
-      fs.mkdtempSync(path.join(os.tmpdir(), "churn-compliance-")),
-      "production.json",
+    programPolicyFile = writePolicyConfig(
+      path.join(fs.mkdtempSync(path.join(os.tmpdir(), "churn-compliance-")), "production.json"),
+      policyConfig("production"),
     );
-    fs.writeFileSync(programPolicyFile, JSON.stringify(own));
     installMocks();
     program = await import("../../stacks/program");
     config = await import("../../stacks/config");

@@ -7,7 +7,8 @@ import { REPO, source, stackConfigMap } from "../helpers/stack-config";
 import type { StackConfig } from "../../stacks/config";
 import type { EvidenceRecord } from "../../scripts/promotion/evidence";
 import { canaryPart } from "../fixtures/canary-evidence";
-import { withHandMadeAnalysis } from "../fixtures/evidence-records";
+import { recentPromotionRecord } from "../fixtures/recent-promotion";
+import { trustingPolicyConfig, writePolicyConfig } from "../fixtures/policy-configs";
 
 type ProgramModule = typeof import("../../stacks/program");
 type ConfigModule = typeof import("../../stacks/config");
@@ -42,15 +43,14 @@ describe("the churn-model program with a canary", function () {
     evidence = await import("../../scripts/promotion/evidence");
     keys = evidence.generateEvidenceKeyPair();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-canary-program-"));
-    const policyConfig = JSON.parse(
-      fs.readFileSync(path.join(REPO, "policy/config/production.json"), "utf8"),
+    policyFile = writePolicyConfig(
+      path.join(tmp, "production.json"),
+      trustingPolicyConfig(keys.publicKeyPem),
     );
-    policyConfig["promotion-evidence"].publicKey = keys.publicKeyPem;
-    policyFile = path.join(tmp, "production.json");
-    fs.writeFileSync(policyFile, JSON.stringify(policyConfig));
-    policyConfig["promotion-evidence"].strategies = ["canary"];
-    canaryOnlyFile = path.join(tmp, "production-canary-only.json");
-    fs.writeFileSync(canaryOnlyFile, JSON.stringify(policyConfig));
+    canaryOnlyFile = writePolicyConfig(
+      path.join(tmp, "production-canary-only.json"),
+      trustingPolicyConfig(keys.publicKeyPem, { "promotion-evidence": { strategies: ["canary"] } }),
+    );
   });
 
   after(function () {
@@ -67,31 +67,7 @@ describe("the churn-model program with a canary", function () {
     extra: Partial<EvidenceRecord> = {},
   ): string {
     const thresholds = JSON.parse(fs.readFileSync(policyFile, "utf8"))["promotion-evidence"];
-    const now = new Date();
-    const healthy = withHandMadeAnalysis({
-      format: 2,
-      kind: "promotion",
-      modelVersion: version,
-      image: `${REGISTRY}/churn-model:${version}`,
-      measured: {
-        accuracy: 0.91,
-        latencyP99Ms: 120,
-        errorRate: 0.001,
-        uptime: 1,
-        soakHours: 30,
-        requests: 50_000,
-        labeledPredictions: 4_000,
-      },
-      window: { start: new Date(now.getTime() - 24 * 3600e3).toISOString(), end: now.toISOString() },
-      thresholds,
-      staging: {
-        stack: "staging",
-        updateVersion: 7,
-        deployedAt: new Date(now.getTime() - 30 * 3600e3).toISOString(),
-      },
-      approver: "alice",
-      createdAt: now.toISOString(),
-    });
+    const healthy = recentPromotionRecord({ version, registry: REGISTRY, thresholds });
     const record: EvidenceRecord = { ...healthy, ...extra };
     return JSON.stringify(evidence.signEvidence(record, privateKeyPem));
   }

@@ -18,6 +18,7 @@ import {
 import { Bucket, clopperPearson } from "../../policy/contract";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
 import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
+import { GATE_CHECKS } from "../fixtures/check-names";
 
 const T: Thresholds = DESIGN_THRESHOLDS;
 const END = new Date("2025-03-02T12:00:00Z");
@@ -113,15 +114,7 @@ describe("decide()", function () {
     const d = decide(metrics(), T, gateContext());
     expect(d.decision).to.equal("promote");
     expect(d.outcome).to.equal("pass");
-    expect(d.checks.map((c) => c.name)).to.deep.equal([
-      "accuracy",
-      "latency_p99",
-      "error_rate",
-      "uptime",
-      "soak_time",
-      "samples",
-      "freshness",
-    ]);
+    expect(d.checks.map((c) => c.name)).to.deep.equal(GATE_CHECKS);
     expect(d.checks.every((c) => c.passed && c.status === "pass" && c.mode === "enforce")).to.equal(true);
     const acc = check(d, "accuracy");
     expect(acc.value).to.be.closeTo(0.92, 1e-12);
@@ -543,12 +536,7 @@ describe("decide()", function () {
     });
 
     it("does not promote when every check is a dry run: nothing decided is not a pass", function () {
-      const checkModes = Object.fromEntries(
-        ["accuracy", "latency_p99", "error_rate", "uptime", "soak_time", "samples", "freshness"].map((n) => [
-          n,
-          "dryRun",
-        ]),
-      );
+      const checkModes = Object.fromEntries(GATE_CHECKS.map((n) => [n, "dryRun"]));
       const d = decide(metrics(), T, gateContext({}, { checkModes }));
       expect(d.outcome).to.equal("inconclusive");
       expect(d.decision).to.equal("reject");

@@ -6,7 +6,8 @@ import { byType, installMocks, one, recorded, settle } from "../helpers/pulumi-m
 import { REPO, source, stackConfigMap } from "../helpers/stack-config";
 import type { StackConfig } from "../../stacks/config";
 import type { EvidenceRecord } from "../../scripts/promotion/evidence";
-import { withHandMadeAnalysis } from "../fixtures/evidence-records";
+import { recentPromotionRecord } from "../fixtures/recent-promotion";
+import { trustingPolicyConfig, writePolicyConfig } from "../fixtures/policy-configs";
 
 type ProgramModule = typeof import("../../stacks/program");
 type ConfigModule = typeof import("../../stacks/config");
@@ -18,6 +19,7 @@ const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
 const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const CONFIGMAP = "kubernetes:core/v1:ConfigMap";
+const REGISTRY = "registry.internal.example.com/ml";
 
 describe("the churn-model program", function () {
   let program: ProgramModule;
@@ -34,12 +36,10 @@ describe("the churn-model program", function () {
     evidence = await import("../../scripts/promotion/evidence");
     keys = evidence.generateEvidenceKeyPair();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-program-"));
-    const policyConfig = JSON.parse(
-      fs.readFileSync(path.join(REPO, "policy/config/production.json"), "utf8"),
+    policyFile = writePolicyConfig(
+      path.join(tmp, "production.json"),
+      trustingPolicyConfig(keys.publicKeyPem),
     );
-    policyConfig["promotion-evidence"].publicKey = keys.publicKeyPem;
-    policyFile = path.join(tmp, "production.json");
-    fs.writeFileSync(policyFile, JSON.stringify(policyConfig));
   });
 
   after(function () {
@@ -58,31 +58,7 @@ describe("the churn-model program", function () {
     const thresholds = JSON.parse(fs.readFileSync(path.join(REPO, "policy/config/production.json"), "utf8"))[
       "promotion-evidence"
     ];
-    const now = new Date();
-    const healthy = withHandMadeAnalysis({
-      format: 2,
-      kind: "promotion",
-      modelVersion: version,
-      image: `registry.internal.example.com/ml/churn-model:${version}`,
-      measured: {
-        accuracy: 0.91,
-        latencyP99Ms: 120,
-        errorRate: 0.001,
-        uptime: 1,
-        soakHours: 30,
-        requests: 50_000,
-        labeledPredictions: 4_000,
-      },
-      window: { start: new Date(now.getTime() - 24 * 3600e3).toISOString(), end: now.toISOString() },
-      thresholds,
-      staging: {
-        stack: "staging",
-        updateVersion: 7,
-        deployedAt: new Date(now.getTime() - 30 * 3600e3).toISOString(),
-      },
-      approver: "alice",
-      createdAt: now.toISOString(),
-    });
+    const healthy = recentPromotionRecord({ version, registry: REGISTRY, thresholds });
     const record: EvidenceRecord = { ...healthy, ...overrides };
     return JSON.stringify(evidence.signEvidence(record, privateKeyPem));
   }
