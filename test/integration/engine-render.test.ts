@@ -16,6 +16,7 @@ import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/e
 import { loadThresholds } from "../../scripts/promotion/thresholds";
 import { makeProjectDir } from "../../scripts/sandbox/project";
 import { makeLocalBackend, REPO_ROOT } from "../../scripts/toolchain/env";
+import { trustingPolicyConfig, writePolicyConfig } from "../fixtures/policy-configs";
 
 interface Manifest {
   kind: string;
@@ -66,12 +67,10 @@ describe("the real engine on both stacks (manifests rendered to a directory)", f
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "churn-engine-"));
     fs.mkdirSync(path.join(tmp, "state"));
     env = { PULUMI_BACKEND_URL: makeLocalBackend(path.join(tmp, "state")) };
-    const policyConfig = JSON.parse(
-      fs.readFileSync(path.join(REPO_ROOT, "policy/config/production.json"), "utf8"),
+    const policyFile = writePolicyConfig(
+      path.join(tmp, "production-policy.json"),
+      trustingPolicyConfig(keys.publicKeyPem),
     );
-    policyConfig["promotion-evidence"].publicKey = keys.publicKeyPem;
-    const policyFile = path.join(tmp, "production-policy.json");
-    fs.writeFileSync(policyFile, JSON.stringify(policyConfig));
     projectDir = makeProjectDir(path.join(tmp, "project"), {
       staging: { renderYamlToDirectory: render("staging") },
       production: {

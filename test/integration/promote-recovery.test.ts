@@ -21,6 +21,7 @@ import { makeProjectDir } from "../../scripts/sandbox/project";
 import { REPO_ROOT } from "../../scripts/toolchain/env";
 import { END, SCENARIOS, serviceFamilies, stagingOutputs } from "../fixtures/gate-scenarios";
 import { PrometheusServer, startPrometheusWithHistory } from "../helpers/prometheus";
+import { trustingPolicyConfig, writePolicyConfig } from "../fixtures/policy-configs";
 
 const AT = new Date(END * 1000).toISOString();
 const REGISTRY = "registry.internal.example.com/ml";
@@ -64,10 +65,10 @@ describe("a promotion's processes and its recovery, with the real engine", funct
     );
     service = http.createServer((_req, res) => res.end("ok"));
     await new Promise<void>((r) => service.listen(0, "127.0.0.1", r));
-    const policy = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "policy/config/production.json"), "utf8"));
-    policy["promotion-evidence"].publicKey = keys.publicKeyPem;
-    policyFile = path.join(tmp, "production-policy.json");
-    fs.writeFileSync(policyFile, JSON.stringify(policy));
+    policyFile = writePolicyConfig(
+      path.join(tmp, "production-policy.json"),
+      trustingPolicyConfig(keys.publicKeyPem),
+    );
     fs.mkdirSync(path.join(tmp, "state"));
     env = {
       PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`,
