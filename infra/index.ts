@@ -17,4 +17,4 @@ export {
 export { CANARY_TRACK, canaryPodLabels, TRACK_LABEL } from "./canary";
 export { imageFor, imageRunsVersion } from "./image";
 export { scrapeAnnotations, scrapeLabels } from "./monitoring";
-export { releaseRecordName } from "./release-record";
+export { goLiveRecordName } from "./go-live-record";

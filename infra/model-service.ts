@@ -2,7 +2,7 @@
  * The ModelService component (exported with its helpers by infra/index.ts): one constructor
  * declaring the children of both tracks. Its args, annotations and validation are in
  * model-service-args.ts, the pod both tracks run in pod-template.ts, the canary's Deployment
- * in canary.ts, images in image.ts, release records in release-record.ts.
+ * in canary.ts, images in image.ts, go-live records in go-live-record.ts.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -16,7 +16,7 @@ import {
 } from "./model-service-args";
 import { scrapeLabels } from "./monitoring";
 import { checkedImage, PodSpecArgs, podTemplate } from "./pod-template";
-import { releaseRecordName } from "./release-record";
+import { goLiveRecordName } from "./go-live-record";
 
 export {
   CanaryTrackArgs,
@@ -153,11 +153,11 @@ export class ModelService extends pulumi.ComponentResource {
       });
     }
 
-    const release = new k8s.core.v1.ConfigMap(
-      `${name}-release-${releaseRecordName(args.modelVersion)}`,
+    const goLive = new k8s.core.v1.ConfigMap(
+      `${name}-release-${goLiveRecordName(args.modelVersion)}`,
       {
         metadata: {
-          name: `${appName}-release-${releaseRecordName(args.modelVersion)}`,
+          name: `${appName}-release-${goLiveRecordName(args.modelVersion)}`,
           namespace: ns,
           labels: { ...selectorLabels, [`${prefix}/release-record`]: "true" },
         },
@@ -168,7 +168,7 @@ export class ModelService extends pulumi.ComponentResource {
       // record, so deployedAt moves only then.
       { parent: this, ignoreChanges: ["data"], dependsOn: [this.deployment] },
     );
-    this.deployedAt = release.data.apply((d) => d?.deployedAt ?? "");
+    this.deployedAt = goLive.data.apply((d) => d?.deployedAt ?? "");
 
     this.service = new k8s.core.v1.Service(
       `${name}-service`,

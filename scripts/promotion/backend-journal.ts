@@ -13,7 +13,7 @@
  *
  * A tag value holds at most 256 characters (the cloud backend's limit), which is why the
  * journal is split in two and the config to return to is not copied: recovery takes it from
- * the engine's own history (the last succeeded update that ran the version before, with the
+ * the engine's update log (the last succeeded update that ran the version before, with the
  * evidence that promoted it). Engine sessions are not copied either: they are processes of
  * the runner that started them.
  *
@@ -167,14 +167,15 @@ export function decodeJournalTags(
 /**
  * The config recovery returns to for a journal from the backend: the version and evidence
  * of the newest succeeded update that ran `from` with promotion evidence, from the engine's
- * history (newest first). Empty when there is no `from` (a first promotion) or no such update.
+ * update log (`stack.history()`, newest first). Empty when there is no `from` (a first
+ * promotion) or no such update.
  */
-export function configFromHistory(
+export function configFromUpdateLog(
   from: string | undefined,
-  history: readonly Pick<UpdateSummary, "kind" | "result" | "config">[],
+  updateLog: readonly Pick<UpdateSummary, "kind" | "result" | "config">[],
 ): Record<string, string | null> {
   if (from === undefined) return {};
-  for (const u of history) {
+  for (const u of updateLog) {
     if (u.kind !== "update" || u.result !== "succeeded") continue;
     const version = u.config?.[VERSION_KEY]?.value;
     const evidence = u.config?.[EVIDENCE_KEY]?.value;
@@ -253,7 +254,7 @@ export function journalInBackend(backendUrl: string, setting: string | undefined
   return !backendUrl.startsWith("file://") || setting === "backend";
 }
 
-/** The backend's journal of `stack` as a lock journal, the config to return to taken from the engine's history. */
+/** The backend's journal of `stack` as a lock journal, the config to return to taken from the engine's update log. */
 export async function readBackendJournal(
   stack: TaggedStack & Pick<Stack, "history">,
   name: string,
@@ -270,7 +271,7 @@ export async function readBackendJournal(
   const j = decodeJournalTags(tags, name);
   if (j === undefined) return undefined;
   const unsettled = j.state === "held" && j.phase !== "locked";
-  return asLockJournal(j, unsettled ? configFromHistory(j.from, await stack.history()) : {});
+  return asLockJournal(j, unsettled ? configFromUpdateLog(j.from, await stack.history()) : {});
 }
 
 /** `held`, with every change of its journal also queued to `writer` (the backend's copy). */
@@ -284,8 +285,8 @@ export function mirrorLock(held: HeldLock, writer: JournalTagWriter): HeldLock {
       held.update(change);
       writer.write(held.journal());
     },
-    release() {
-      held.release();
+    unlock() {
+      held.unlock();
       writer.write(held.journal());
     },
     abandon() {
@@ -297,7 +298,7 @@ export function mirrorLock(held: HeldLock, writer: JournalTagWriter): HeldLock {
 
 /**
  * Takes the lock of `stack` in `dir` (lock.ts) and, when the journal is kept in the backend,
- * writes it there before returning; a write the backend refuses releases the lock again and
+ * writes it there before returning; a write the backend refuses unlocks the lock again and
  * throws, nothing changed.
  */
 export async function takeLock(
@@ -314,7 +315,7 @@ export async function takeLock(
   } catch (err) {
     // Work taken over from a dead holder stays for the next run; a plain lock is freed.
     const j = local.journal();
-    if (j.phase === "locked" && j.sessions.length === 0) local.release();
+    if (j.phase === "locked" && j.sessions.length === 0) local.unlock();
     else local.abandon();
     throw err;
   }

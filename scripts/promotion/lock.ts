@@ -79,14 +79,14 @@ export interface HeldLock {
   /** The current journal. */
   journal(): Journal;
   update(change: JournalUpdate): void;
-  /** Ends the generation: the lock is free. */
-  release(): void;
+  /** Ends the generation: the lock is free (the journal's state says `released`). */
+  unlock(): void;
   /** Leaves the journal for the next run to recover (the holder ends with production unsettled). */
   abandon(): void;
 }
 
 const GENERATION_FILE = /^(\d{10})\.json$/;
-/** Generation files kept after a release (older ones are pruned). */
+/** Generation files kept after an unlock (older ones are pruned). */
 const KEEP_GENERATIONS = 20;
 
 export function generationFile(dir: string, generation: number): string {
@@ -268,26 +268,26 @@ export function acquirePromotionLock(dir: string, stack: string, opts: AcquireOp
       fs.rmSync(file, { force: true });
       continue;
     }
-    let released = false;
+    let ended = false;
     const held: HeldLock = {
       dir,
       stale,
       journal: () => journal,
       update(change) {
-        if (released) throw new Error(`the promotion lock ${file} was already released`);
+        if (ended) throw new Error(`the promotion lock ${file} was already unlocked`);
         journal = { ...journal, ...change, updatedAt: new Date().toISOString() };
         replace(file, JSON.stringify(journal, null, 2));
       },
-      release() {
-        if (released) return;
-        released = true;
+      unlock() {
+        if (ended) return;
+        ended = true;
         journal = { ...journal, state: "released", phase: "locked", updatedAt: new Date().toISOString() };
         replace(file, JSON.stringify(journal, null, 2));
         prune(dir, generation);
       },
       abandon() {
-        if (released) return;
-        released = true;
+        if (ended) return;
+        ended = true;
         journal = { ...journal, abandoned: true, updatedAt: new Date().toISOString() };
         replace(file, JSON.stringify(journal, null, 2));
       },

@@ -204,7 +204,7 @@ export class StackRollout implements ProductionDeployer {
     const held = this.held;
     this.held = undefined;
     if (held === undefined) return;
-    if (held.journal().phase === "locked") held.release();
+    if (held.journal().phase === "locked") held.unlock();
     else held.abandon();
     // Left unwritten, the backend's copy names this holder, which the next run finds gone.
     await this.tags?.flush().catch((err: Error) => this.say(`warning: ${err.message}`));

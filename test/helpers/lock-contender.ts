@@ -35,7 +35,7 @@ async function main(): Promise<void> {
       }
       await new Promise((r) => setTimeout(r, 40));
       if (!overlap) fs.rmSync(marker);
-      lock.release();
+      lock.unlock();
     } catch (err) {
       detail = (err as Error).message;
       if ((err as Error).name !== "ConcurrentUpdate") result = "error";

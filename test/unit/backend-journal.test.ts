@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   asLockJournal,
-  configFromHistory,
+  configFromUpdateLog,
   decodeJournalTags,
   encodeJournalTags,
   HOLDER_TAG,
@@ -136,11 +136,11 @@ describe("the promotion journal in the backend", function () {
       u("failed", "1.1.0", "{1c}"),
       u("succeeded", "1.1.0", "{1a}"),
       u("succeeded", "1.1.0", "{1-old}"),
-    ] as unknown as Parameters<typeof configFromHistory>[1];
-    expect(configFromHistory("1.1.0", history)).to.deep.equal({ [V]: "1.1.0", [E]: "{1a}" });
-    expect(configFromHistory("1.0.0", history)).to.deep.equal({});
-    expect(configFromHistory(undefined, history)).to.deep.equal({});
-    expect(configFromHistory("1.1.0", [u("succeeded", "1.1.0")] as never)).to.deep.equal({});
+    ] as unknown as Parameters<typeof configFromUpdateLog>[1];
+    expect(configFromUpdateLog("1.1.0", history)).to.deep.equal({ [V]: "1.1.0", [E]: "{1a}" });
+    expect(configFromUpdateLog("1.0.0", history)).to.deep.equal({});
+    expect(configFromUpdateLog(undefined, history)).to.deep.equal({});
+    expect(configFromUpdateLog("1.1.0", [u("succeeded", "1.1.0")] as never)).to.deep.equal({});
   });
 
   it("is kept there with any backend but a file backend, and on a file backend only when asked", function () {
@@ -199,7 +199,7 @@ describe("the promotion journal in the backend", function () {
       const first = acquirePromotionLock(dir, "production", { remote: released });
       expect(first.stale).to.equal(undefined);
       expect(first.journal().generation).to.equal(8);
-      first.release();
+      first.unlock();
 
       // This directory's journal of the same holder knows its engine sessions: it decides.
       const other = path.join(path.dirname(dir), "same-holder");
@@ -232,7 +232,7 @@ describe("the promotion journal in the backend", function () {
       );
       expect(read).to.deep.include({ phase: "updating", target: "1.4.0", state: "held" });
       stack.failWrites = true;
-      held.release();
+      held.unlock();
       let err: unknown;
       await writer.flush().catch((e) => (err = e));
       expect(err).to.be.instanceOf(DependencyUnavailable);

@@ -48,11 +48,11 @@ describe("the promotion lock", function () {
       new RegExp(`another promotion of production is running \\(pid ${process.pid}, started `),
     );
     expect(lockHeld(dir)).to.equal(true);
-    first.release();
+    first.unlock();
     expect(lockHeld(dir)).to.equal(false);
     const second = acquirePromotionLock(dir, "production");
     expect(second.journal().generation).to.equal(2);
-    second.release();
+    second.unlock();
   });
 
   it("identifies a holder by host, boot ID, PID and the PID's start time", function () {
@@ -92,7 +92,7 @@ describe("the promotion lock", function () {
       tookOverFrom: 7,
     });
     expect(readLatest(dir)?.holder.host).to.equal(os.hostname());
-    held.release();
+    held.unlock();
   });
 
   for (const [what, planted, host, message] of [
@@ -132,7 +132,7 @@ describe("the promotion lock", function () {
     expect(held.stale, "a free lock: nothing to recover").to.equal(undefined);
     expect(held.journal().generation).to.equal(8);
     expect(pendingRecovery(dir)).to.equal(undefined);
-    held.release();
+    held.unlock();
     expect(fs.readdirSync(dir).sort()).to.deep.equal(["0000000007.json", "0000000008.json"]);
   });
 
@@ -155,7 +155,7 @@ describe("the promotion lock", function () {
       tookOverFrom: 7,
     });
     expect(onDisk.holder.pid).to.equal(process.pid);
-    lock.release();
+    lock.unlock();
   });
 
   it("takes over a dead holder that changed nothing without inheriting anything", function () {
@@ -164,7 +164,7 @@ describe("the promotion lock", function () {
     const lock = acquirePromotionLock(dir, "production");
     expect(lock.journal()).to.deep.include({ phase: "locked", sessions: [], tookOverFrom: 7 });
     expect(lock.journal().previousConfig).to.equal(undefined);
-    lock.release();
+    lock.unlock();
   });
 
   it("reports a pending recovery for a dry run without touching the lock", function () {
@@ -186,14 +186,14 @@ describe("the promotion lock", function () {
     const next = acquirePromotionLock(dir, "production");
     expect(next.stale?.phase).to.equal("verifying");
     expect(next.journal().phase).to.equal("rolling-back");
-    next.release();
+    next.unlock();
   });
 
   it("journals each change atomically in the holder's own generation file", function () {
     const lock = acquirePromotionLock(dir, "production");
     lock.update({ phase: "updating", target: "1.1.0" });
     expect(readLatest(dir)).to.deep.include({ phase: "updating", target: "1.1.0", state: "held" });
-    lock.release();
+    lock.unlock();
     expect(readLatest(dir)).to.deep.include({ state: "released", phase: "locked" });
     expect(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp"))).to.deep.equal([]);
   });
@@ -201,8 +201,8 @@ describe("the promotion lock", function () {
   it("keeps stacks apart", function () {
     const a = acquirePromotionLock(dir, "production");
     const b = acquirePromotionLock(path.join(path.dirname(dir), "staging"), "staging");
-    a.release();
-    b.release();
+    a.unlock();
+    b.unlock();
   });
 
   it("admits exactly one holder at a time when separate processes race over stale locks", async function () {
