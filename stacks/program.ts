@@ -10,14 +10,18 @@ import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { ModelService } from "../infra/model-service";
 import {
+  Artifact,
+  artifactProblems,
   ContractError,
   parsePolicyConfigText,
+  pinnedImage,
   PolicyConfig,
   samePublicKey,
   stableChainOfEvidence,
   verifyEvidence,
   versionLabel,
 } from "../policy/contract";
+import { stagedArtifact } from "./staged-artifact";
 import { trustRootProblem } from "./trust-roots";
 import { canarySize } from "./canary-config";
 import { IMAGE_NAME, StackConfig } from "./config";
@@ -158,7 +162,44 @@ export async function program(
   assertTrustRoots(cfg, project, stack);
   assertPromotionEvidence(cfg);
   assertCanaryEvidence(cfg);
-  return declareService(cfg);
+  return declareService(cfg, { checkArtifact: true });
+}
+
+/** The artifact signed evidence binds, or undefined when the text holds none (never throws). */
+export function artifactOfEvidence(evidence: string | undefined): Artifact | undefined {
+  try {
+    const artifact = (JSON.parse(evidence ?? "") as { record?: { artifact?: Artifact } }).record?.artifact;
+    return typeof artifact?.digest === "string" ? artifact : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Production's image of a track: the configured repository at the version's tag, pinned by
+ * the digest its evidence binds (docs/evidence-format.md, "The artifact"); with `check`, an
+ * image whose registry or repository is not the evidence's refuses the update. Undefined
+ * (the image derived from the repository alone) outside production or without an artifact.
+ */
+function productionImage(
+  cfg: StackConfig,
+  repository: pulumi.Input<string>,
+  track: { version: string; evidence: string | undefined; what: string },
+  check: boolean,
+): pulumi.Output<string> | undefined {
+  const artifact = cfg.environment === "production" ? artifactOfEvidence(track.evidence) : undefined;
+  if (artifact === undefined) return undefined;
+  return pulumi.output(repository).apply((repo) => {
+    const image = pinnedImage(repo, track.version, artifact.digest);
+    const problems = check ? artifactProblems(`its ${track.what} evidence`, artifact, image) : [];
+    if (problems.length > 0) {
+      throw new Error(
+        `production refuses model version ${track.version}: the image it would run is not the artifact ` +
+          `its evidence binds:\n  - ${problems.join("\n  - ")}`,
+      );
+    }
+    return image;
+  });
 }
 
 /**
@@ -168,9 +209,27 @@ export async function program(
  */
 export async function declareService(
   cfg: StackConfig,
-  opts: { image?: pulumi.Input<string> } = {},
+  opts: { image?: pulumi.Input<string>; checkArtifact?: boolean } = {},
 ): Promise<Record<string, unknown>> {
   const { repository, owned } = await registryRepository(cfg);
+  const check = opts.checkArtifact === true;
+  const stableImage =
+    opts.image ??
+    productionImage(
+      cfg,
+      repository,
+      { version: cfg.modelVersion, evidence: cfg.promotionEvidence, what: "promotion" },
+      check,
+    );
+  const canaryImage =
+    cfg.canary === undefined
+      ? undefined
+      : productionImage(
+          cfg,
+          repository,
+          { version: cfg.canary.version, evidence: cfg.canary.promotionEvidence, what: "canary's promotion" },
+          check,
+        );
 
   let artifactsBucket: pulumi.Output<string> | undefined;
   let readerRoleArn: pulumi.Output<string> | undefined;
@@ -202,6 +261,7 @@ export async function declareService(
       modelVersion: cfg.modelVersion,
       repository,
       ...(opts.image !== undefined ? { image: opts.image, skipImageVersionCheck: true } : {}),
+      ...(opts.image === undefined && stableImage !== undefined ? { image: stableImage } : {}),
       replicas: sizes?.stable ?? cfg.replicas,
       resources: cfg.resources,
       containerPort: cfg.containerPort,
@@ -218,6 +278,7 @@ export async function declareService(
               modelVersion: cfg.canary.version,
               replicas: sizes.canaryReplicas,
               promotionEvidence: cfg.canary.promotionEvidence,
+              ...(canaryImage !== undefined ? { image: canaryImage } : {}),
             },
           }
         : {}),
@@ -238,6 +299,17 @@ export async function declareService(
     prometheusUrl: cfg.prometheusUrl,
     metricsSelector: { namespace: cfg.namespace, version: versionLabel(cfg.modelVersion) },
     environment: cfg.environment,
+    // The digest the pods run, as the kubelet reports it: what the promotion signs.
+    ...(cfg.renderYamlToDirectory === undefined
+      ? {
+          artifact: stagedArtifact(
+            service.deployment.status,
+            service.namespace,
+            cfg.modelVersion,
+            IMAGE_NAME,
+          ),
+        }
+      : {}),
     ...(cfg.canary !== undefined && sizes !== undefined && service.canary !== undefined
       ? {
           canary: {

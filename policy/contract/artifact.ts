@@ -80,10 +80,12 @@ export function artifactOfImageId(imageId: string): Artifact | undefined {
  * is what runs), `<registry>/<repository>@sha256:…` for a digest version.
  */
 export function artifactImage(artifact: Artifact, version: string): string {
-  const name = `${artifact.registry}/${artifact.repository}`;
-  return DIGEST.test(version)
-    ? `${name}@${artifact.digest}`
-    : `${name}:${imageTag(version)}@${artifact.digest}`;
+  return pinnedImage(`${artifact.registry}/${artifact.repository}`, version, artifact.digest);
+}
+
+/** `<name>:<tag>@<digest>` for a semver `version`, `<name>@<digest>` for a digest version. */
+export function pinnedImage(name: string, version: string, digest: string): string {
+  return DIGEST.test(version) ? `${name}@${digest}` : `${name}:${imageTag(version)}@${digest}`;
 }
 
 /**

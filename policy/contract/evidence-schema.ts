@@ -4,6 +4,7 @@
  * verifier in any language reads it.
  */
 import { analysisShapeProblem, type AnalysisRecord } from "./analysis-record";
+import { artifactShapeProblem, type Artifact } from "./artifact";
 import { canaryShapeProblem, type CanaryEvidence } from "./canary-chain";
 import { ContractError } from "./errors";
 import { parseThresholds, Thresholds } from "./thresholds";
@@ -34,7 +35,10 @@ export interface EvidenceRecord {
   format: typeof EVIDENCE_FORMAT;
   kind: "promotion" | "rollback";
   modelVersion: string;
+  /** The image staging was configured to run (informational: `artifact` is what ran). */
   image: string;
+  /** The registry, repository and digest staging's pods ran (artifact.ts); production runs that digest. */
+  artifact: Artifact;
   measured: Measured;
   /** The evaluation window, RFC3339. */
   window: { start: string; end: string };
@@ -78,6 +82,7 @@ const RECORD_KEYS = [
   "kind",
   "modelVersion",
   "image",
+  "artifact",
   "measured",
   "window",
   "thresholds",
@@ -154,6 +159,8 @@ export function validateRecord(value: unknown, at: string): EvidenceRecord {
   }
   nonEmptyString(obj.modelVersion, `${at}.modelVersion`);
   nonEmptyString(obj.image, `${at}.image`);
+  const artifact = artifactShapeProblem(obj.artifact, `${at}.artifact`);
+  if (artifact !== undefined) throw new ContractError(artifact);
 
   const measured = objectAt(obj.measured, `${at}.measured`, MEASURED_KEYS);
   for (const key of MEASURED_KEYS) {

@@ -6,6 +6,7 @@
  */
 export * from "./analysis";
 export * from "./analysis-record";
+export * from "./artifact";
 export * from "./canary-chain";
 export * from "./canary-config";
 export * from "./canonical";

@@ -6,6 +6,7 @@
 import * as crypto from "crypto";
 import { AnalysisSettings, DEFAULT_ANALYSIS } from "./analysis";
 import { analysisProblems } from "./analysis-record";
+import { Artifact, artifactProblems } from "./artifact";
 import { canonicalBytes } from "./canonical";
 import { ChainPolicy, stableChainFor } from "./canary-chain";
 import { ContractError } from "./errors";
@@ -18,6 +19,7 @@ import {
   parseSignedEvidence,
 } from "./evidence-schema";
 import { parseThresholds, Thresholds } from "./thresholds";
+import { DIGEST } from "./version";
 
 /** How far in the future a createdAt may lie before it counts as forged or mis-clocked. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -40,6 +42,12 @@ export interface VerifyOptions {
   thresholds: Thresholds;
   /** The model version the container image runs: a semver tag or `sha256:<hex>`. */
   imageVersion: string;
+  /**
+   * The image the workload runs, checked against the artifact the evidence binds (registry,
+   * repository, digest). The pack always gives it; the program checks the image it derives
+   * itself once its repository is known (stacks/program.ts).
+   */
+  image?: string;
   /** The moment of the update. */
   now: Date;
   /** The analysis settings of the policy config; default the defaults. */
@@ -175,6 +183,28 @@ function versionProblems(label: string, record: EvidenceRecord, imageVersion: st
     : [`${label} names version ${record.modelVersion} but the container image runs ${imageVersion}`];
 }
 
+/**
+ * Why the record's artifact is not the one it may bind: a digest version's artifact must run
+ * that digest, and the artifact of rollback evidence is the one of the promotion it embeds.
+ */
+function artifactBindingProblems(label: string, record: EvidenceRecord, embedded?: Artifact): string[] {
+  const a = record.artifact;
+  const problems: string[] = [];
+  if (DIGEST.test(record.modelVersion) && a.digest !== record.modelVersion) {
+    problems.push(`${label} names digest version ${record.modelVersion} but binds digest ${a.digest}`);
+  }
+  if (
+    embedded !== undefined &&
+    (embedded.registry !== a.registry || embedded.repository !== a.repository || embedded.digest !== a.digest)
+  ) {
+    problems.push(
+      `${label} binds ${a.registry}/${a.repository}@${a.digest}, not the artifact of the promotion it returns to ` +
+        `(${embedded.registry}/${embedded.repository}@${embedded.digest})`,
+    );
+  }
+  return problems;
+}
+
 /** Evidence (JSON text or parsed) as signed evidence of EVIDENCE_FORMAT, or why it is not. */
 function wellFormed(evidence: unknown): SignedEvidence | string {
   try {
@@ -218,6 +248,8 @@ export function stableChainOfEvidence(evidence: unknown, policy: ChainPolicy): s
  * - the thresholds to verify against are valid, an image version and a valid time are given;
  * - a usable Ed25519 key is configured and the signature verifies under it;
  * - the record names exactly the image's version;
+ * - its artifact is the image's registry, repository and digest (when the image is given), a
+ *   digest version's own digest, and for a rollback the artifact of the promotion it embeds;
  * - it was created within maxEvidenceAgeHours of `now` and not in the future;
  * - promotion: its window ends at or before createdAt,
  *   at most MAX_WINDOW_LAG_MS before, and is at most MAX_WINDOW_HOURS long (momentProblems);
@@ -259,7 +291,15 @@ export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[]
   if (typeof key !== "string" && !signatureValid(signed, key)) {
     problems.push(`${label} carries a signature that does not verify under the configured public key`);
   }
-  problems.push(...versionProblems(label, record, opts.imageVersion));
+  const versions = versionProblems(label, record, opts.imageVersion);
+  problems.push(...versions);
+  // Another version's evidence is refused as that; the artifact is compared for the same version.
+  if (versions.length === 0) {
+    const embedded = record.rollbackOf?.record;
+    const returnedTo = embedded?.modelVersion === record.modelVersion ? embedded.artifact : undefined;
+    problems.push(...artifactBindingProblems(label, record, returnedTo));
+    if (opts.image !== undefined) problems.push(...artifactProblems(label, record.artifact, opts.image));
+  }
   problems.push(...ageProblems(label, record.createdAt, now, thresholds.maxEvidenceAgeHours));
 
   if (record.kind === "promotion") {

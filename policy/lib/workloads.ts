@@ -163,12 +163,13 @@ export function parseImage(ref: string): ImageRef | undefined {
 }
 
 /**
- * The model version an image runs: its digest when pinned by one, else the version its tag
- * stands for (`1.4.2_b7` → `1.4.2+b7`, policy/contract/version.ts), else the tag as it is.
+ * The model version an image runs (policy/contract/version.ts): the version its tag stands
+ * for (`1.4.2_b7` → `1.4.2+b7`, else the tag as it is), also when a digest pins it
+ * (`:1.4.2@sha256:…`, how production runs a semver); without a tag, its digest.
  */
 export function imageVersion(ref: ImageRef): string | undefined {
-  if (ref.digest !== undefined) return ref.digest;
-  return ref.tag === undefined ? undefined : (versionOfTag(ref.tag) ?? ref.tag);
+  if (ref.tag !== undefined) return versionOfTag(ref.tag) ?? ref.tag;
+  return ref.digest;
 }
 
 /**

@@ -124,6 +124,7 @@ function checkEvidence(
       thresholds: policyConfig.thresholds,
       analysis: policyConfig.analysis,
       imageVersion: version,
+      image,
       now,
     });
     for (const p of found) {

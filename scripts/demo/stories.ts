@@ -11,6 +11,8 @@ import { generateEvidenceKeyPair, signEvidence, SignedEvidence } from "../promot
 import { withHandMadeAnalysis } from "./hand-made-analysis";
 import { REPO_ROOT } from "../toolchain/env";
 import { CliRun, DecisionJson, PRODUCTION_POLICY, SandboxDriver } from "../sandbox/driver";
+import { sandboxArtifact } from "../sandbox/artifact";
+import { imageFor } from "../../policy/contract";
 
 export interface StoryResult {
   readonly title: string;
@@ -179,7 +181,8 @@ export class Stories extends SandboxDriver {
           format: 2,
           kind: "promotion",
           modelVersion: version,
-          image: `localhost:5000/ml/churn-model:${version}`,
+          image: imageFor(`localhost:5000/ml/churn-model`, version),
+          artifact: sandboxArtifact(imageFor(`localhost:5000/ml/churn-model`, version)),
           measured: {
             accuracy: 0.97,
             latencyP99Ms: 20,

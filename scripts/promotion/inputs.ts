@@ -56,6 +56,13 @@ export function chosenInputs(
         `${context.thresholdsFile}: a promotion's window covers at least the soak`,
     );
   }
+  if (context.staging.outputs.artifact === undefined) {
+    out.push(
+      `the outputs of ${context.staging.stack} name no artifact (the registry, repository and digest its pods ` +
+        "run, read from the cluster): the evidence binds the digest staging ran; deploy staging with " +
+        "`npm run deploy` so the stack reports it",
+    );
+  }
   const selector = context.staging.outputs.metricsSelector;
   const extra = Object.keys(selector).filter((k) => !REVIEWED_SELECTOR_LABELS.includes(k));
   if (extra.length > 0) {

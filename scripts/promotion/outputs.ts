@@ -4,7 +4,15 @@
  * through one validator, so a bad value is refused the same way whatever its source.
  */
 import * as fs from "fs";
-import { imageRunsVersion, versionLabel } from "../../policy/contract";
+import {
+  Artifact,
+  artifactProblems,
+  artifactShapeProblem,
+  DIGEST,
+  imageRunsVersion,
+  pinnedImage,
+  versionLabel,
+} from "../../policy/contract";
 import { BadInput, DependencyUnavailable } from "./errors";
 import {
   LabelSelector,
@@ -29,6 +37,11 @@ export interface StagingOutputs {
   readonly prometheusUrl: string;
   /** Labels selecting this version's series in the staging namespace. */
   readonly metricsSelector: LabelSelector;
+  /**
+   * Registry, repository and digest staging's pods run, as their kubelet reports them
+   * (stacks/staged-artifact.ts); a promotion refuses outputs without it (inputs.ts).
+   */
+  readonly artifact?: Artifact;
 }
 
 /** The outputs together with where they came from, as the evidence records it. */
@@ -109,7 +122,48 @@ export function parseStagingOutputs(raw: unknown, source: string): StagingOutput
         `(got ${JSON.stringify(metricsSelector.namespace)})`,
     );
   }
-  return { modelVersion, image, namespace, deployedAt, serviceUrl, prometheusUrl, metricsSelector };
+  const artifact = parseArtifact(obj.artifact, image, modelVersion, source);
+  return {
+    modelVersion,
+    image,
+    namespace,
+    deployedAt,
+    serviceUrl,
+    prometheusUrl,
+    metricsSelector,
+    ...(artifact !== undefined ? { artifact } : {}),
+  };
+}
+
+/**
+ * The `artifact` output: a well-formed artifact of the staged image's registry and repository,
+ * whose digest, for a digest version, is the version. Absent (or null) stays absent.
+ */
+function parseArtifact(
+  raw: unknown,
+  image: string,
+  modelVersion: string,
+  source: string,
+): Artifact | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const shape = artifactShapeProblem(raw, `${source}: artifact`);
+  if (shape !== undefined) throw new BadInput(shape);
+  const artifact = raw as Artifact;
+  if (DIGEST.test(modelVersion) && artifact.digest !== modelVersion) {
+    throw new BadInput(
+      `${source}: artifact.digest ${artifact.digest} is not the staged digest version ${modelVersion}`,
+    );
+  }
+  // The pods run the configured image: the same registry and repository, pinned by the digest.
+  const name = image.split("@")[0].replace(/:[^:/]+$/, "");
+  const problems = artifactProblems(
+    `${source}: artifact`,
+    artifact,
+    pinnedImage(name, modelVersion, artifact.digest),
+  );
+  if (problems.length > 0)
+    throw new BadInput(`${problems.join("; ")} (the image staging is configured to run)`);
+  return { registry: artifact.registry, repository: artifact.repository, digest: artifact.digest };
 }
 
 /** Reads `--staging-outputs FILE`. */

@@ -50,11 +50,16 @@ export function promotionRecord(input: PromotionRecordInput): EvidenceRecord {
       `cannot record evidence: the decision is about ${decision.modelVersion} but staging runs ${staging.outputs.modelVersion}`,
     );
   }
+  const artifact = staging.outputs.artifact;
+  if (artifact === undefined) {
+    throw new Error(`cannot record evidence: ${staging.stack} names no artifact (the digest its pods run)`);
+  }
   return {
     format: EVIDENCE_FORMAT,
     kind: "promotion",
     modelVersion: decision.modelVersion,
     image: staging.outputs.image,
+    artifact: { ...artifact },
     measured: measuredFrom(decision, input.metrics),
     window: { start: decision.window.start, end: decision.window.end },
     thresholds: { ...input.thresholds },
@@ -86,6 +91,7 @@ export function rollbackRecord(current: SignedEvidence, approver: string, create
     kind: "rollback",
     modelVersion: r.modelVersion,
     image: r.image,
+    artifact: { ...r.artifact },
     measured: { ...r.measured },
     window: { ...r.window },
     thresholds: { ...r.thresholds },

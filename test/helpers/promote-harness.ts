@@ -18,6 +18,7 @@ import type {
   VerifyResult,
 } from "../../scripts/promotion/deployer";
 import { FakePrometheus, Numbers } from "./fake-prometheus";
+import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 
 export const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
 export const THRESHOLDS: Thresholds = JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"))[
@@ -35,18 +36,21 @@ export const GOOD: Numbers = {
   labeled: 34560,
 };
 
+/** Staging's outputs; the artifact is the one the sandbox reports for the image, unless `over` names one. */
 export function snapshot(over: Partial<StagingSnapshot["outputs"]> = {}): StagingSnapshot {
+  const image = over.image ?? "registry.local/churn-model:1.1.0";
   return {
     stack: "staging",
     updateVersion: 7,
     outputs: {
       modelVersion: "1.1.0",
-      image: "registry.local/churn-model:1.1.0",
+      image,
       namespace: "staging",
       deployedAt: DEPLOYED_AT,
       serviceUrl: "http://churn-model.staging.svc:8080",
       prometheusUrl: "http://prometheus.test",
       metricsSelector: { namespace: "staging", version: "1.1.0" },
+      artifact: sandboxArtifact(image),
       ...over,
     },
   };

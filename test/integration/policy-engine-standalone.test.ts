@@ -35,6 +35,8 @@ import {
   PreviewRig,
   violation,
 } from "../helpers/policy-preview";
+import { imageFor } from "../../policy/contract";
+import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 
 const PRODUCTION_CONFIG = path.join(POLICY_DIR, "config", "production.json");
 const VERSION = PRODUCTION_VERSION;
@@ -112,7 +114,8 @@ describe("the policy pack published on its own: policy/ copied out, its own depe
       format: EVIDENCE_FORMAT,
       kind: "promotion",
       modelVersion: version,
-      image: `${REGISTRY}/churn-model:${version}`,
+      image: imageFor(`${REGISTRY}/churn-model`, version),
+      artifact: sandboxArtifact(imageFor(`${REGISTRY}/churn-model`, version)),
       ...gatePassed(createdAt),
       staging: {
         stack: "staging",

@@ -8,6 +8,8 @@ import {
 import { Thresholds } from "../../scripts/promotion/thresholds";
 import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
 import { withHandMadeAnalysis } from "../fixtures/evidence-records";
+import { sandboxArtifact } from "../../scripts/sandbox/artifact";
+import { pinnedImage } from "../../policy/contract";
 
 export const KEYS = generateEvidenceKeyPair();
 export const OTHER_KEYS = generateEvidenceKeyPair();
@@ -35,6 +37,7 @@ export function evidenceRecord(version: string, overrides: Partial<EvidenceRecor
     kind: "promotion",
     modelVersion: version,
     image: imageOf(version),
+    artifact: sandboxArtifact(imageOf(version)),
     measured: {
       accuracy: 0.91,
       latencyP99Ms: 120,
@@ -86,6 +89,11 @@ export function imageOf(version: string): string {
     : `${REGISTRY}/churn-model:${version}`;
 }
 
+/** The image production runs for `version`: pinned by the digest its evidence binds (the sandbox's). */
+export function pinnedImageOf(version: string): string {
+  return pinnedImage(`${REGISTRY}/churn-model`, version, sandboxArtifact(imageOf(version)).digest);
+}
+
 export interface DeploymentOptions {
   environment?: "staging" | "production";
   version?: string;
@@ -131,7 +139,7 @@ export function deployment(opts: DeploymentOptions = {}): Record<string, unknown
           containers: [
             {
               name: "churn-model",
-              image: opts.image ?? imageOf(version),
+              image: opts.image ?? (environment === "production" ? pinnedImageOf(version) : imageOf(version)),
               ports: [{ name: "http", containerPort: 8080 }],
               readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 5 },
               livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10 },

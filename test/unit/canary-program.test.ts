@@ -9,6 +9,7 @@ import type { EvidenceRecord } from "../../scripts/promotion/evidence";
 import { canaryPart } from "../fixtures/canary-evidence";
 import { recentPromotionRecord } from "../fixtures/recent-promotion";
 import { trustingPolicyConfig, writePolicyConfig } from "../fixtures/policy-configs";
+import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 
 type ProgramModule = typeof import("../../stacks/program");
 type ConfigModule = typeof import("../../stacks/config");
@@ -145,7 +146,10 @@ describe("the churn-model program with a canary", function () {
     it("runs the canary's version and image, with its own evidence", function () {
       const d = deployment("churn-model-canary").inputs;
       const c = d.spec.template.spec.containers[0];
-      expect(c.image).to.equal(`${REGISTRY}/churn-model:1.1.0`);
+      // Production runs the canary by the digest its evidence binds (staging's pods ran it).
+      expect(c.image).to.equal(
+        `${REGISTRY}/churn-model:1.1.0@${sandboxArtifact(`${REGISTRY}/churn-model:1.1.0`).digest}`,
+      );
       expect(c.env.find((e: { name: string }) => e.name === "MODEL_VERSION").value).to.equal("1.1.0");
       expect(d.metadata.annotations["churn-model/model-version"]).to.equal("1.1.0");
       expect(d.metadata.annotations["churn-model/promotion-evidence"]).to.equal(

@@ -12,6 +12,7 @@ import { generateEvidenceKeyPair, signEvidence, SignedEvidence } from "../../scr
 import { rollbackRecord } from "../../scripts/promotion/record";
 import { canaryPart } from "../fixtures/canary-evidence";
 import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
+import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 
 const DOC = fs.readFileSync(path.resolve(__dirname, "..", "..", "docs", "evidence-format.md"), "utf8");
 
@@ -35,6 +36,7 @@ function evidence(overrides: Record<string, unknown> = {}): SignedEvidence {
       kind: "promotion",
       modelVersion: "1.4.2+b7",
       image: "registry.internal.example.com/ml/churn-model:1.4.2_b7",
+      artifact: sandboxArtifact("registry.internal.example.com/ml/churn-model:1.4.2_b7"),
       measured: {
         accuracy: 0.1 + 0.2,
         latencyP99Ms: 1e21,

@@ -18,6 +18,7 @@ import {
 import { Thresholds } from "../../scripts/promotion/thresholds";
 import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
 import { withHandMadeAnalysis } from "../fixtures/evidence-records";
+import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 
 const NOW = new Date("2025-06-01T12:00:00Z");
 const SIGNATURE_PROBLEM =
@@ -34,6 +35,7 @@ function record(overrides: Partial<EvidenceRecord> = {}): EvidenceRecord {
     kind: "promotion",
     modelVersion: "1.2.0",
     image: "registry.internal.example.com/ml/churn-model:1.2.0",
+    artifact: sandboxArtifact("registry.internal.example.com/ml/churn-model:1.2.0"),
     measured: {
       accuracy: 0.91,
       latencyP99Ms: 120,
@@ -464,9 +466,10 @@ describe("verifyEvidence freshness and version", () => {
 
   it("matches a digest version exactly", () => {
     const digest = `sha256:${"a".repeat(64)}`;
-    expect(verify(signed({ modelVersion: digest }), { imageVersion: digest })).to.deep.equal([]);
+    const artifact = sandboxArtifact(`registry.internal.example.com/ml/churn-model@${digest}`);
+    expect(verify(signed({ modelVersion: digest, artifact }), { imageVersion: digest })).to.deep.equal([]);
     expect(
-      verify(signed({ modelVersion: digest }), { imageVersion: `sha256:${"b".repeat(64)}` }),
+      verify(signed({ modelVersion: digest, artifact }), { imageVersion: `sha256:${"b".repeat(64)}` }),
     ).to.deep.equal([
       `promotion evidence names version ${digest} but the container image runs sha256:${"b".repeat(64)}`,
     ]);

@@ -14,6 +14,7 @@ import { FakePrometheus } from "../helpers/fake-prometheus";
 import type { PromotionDeps } from "../../scripts/promotion/promotion";
 import { earlierPromotionRecord } from "../fixtures/evidence-records";
 import { FakeDeployer, GOOD, NOW, Run, runPromote, snapshot, THRESHOLDS } from "../helpers/promote-harness";
+import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 
 describe("the promote flow with fake Prometheus and production", function () {
   const keys = generateEvidenceKeyPair();
@@ -216,6 +217,7 @@ describe("the promote flow with fake Prometheus and production", function () {
       kind: "promotion",
       modelVersion: "1.1.0",
       image: "registry.local/churn-model:1.1.0",
+      artifact: sandboxArtifact("registry.local/churn-model:1.1.0"),
       measured: {
         accuracy: 0.91,
         // Interpolated in the (100, 250] ms bucket the fake histogram puts the p99 in.

@@ -5,6 +5,7 @@ exports.artifactShapeProblem = artifactShapeProblem;
 exports.splitImage = splitImage;
 exports.artifactOfImageId = artifactOfImageId;
 exports.artifactImage = artifactImage;
+exports.pinnedImage = pinnedImage;
 exports.artifactProblems = artifactProblems;
 /**
  * The artifact promotion evidence binds: the registry, repository and digest of the image
@@ -75,10 +76,11 @@ function artifactOfImageId(imageId) {
  * is what runs), `<registry>/<repository>@sha256:…` for a digest version.
  */
 function artifactImage(artifact, version) {
-    const name = `${artifact.registry}/${artifact.repository}`;
-    return version_1.DIGEST.test(version)
-        ? `${name}@${artifact.digest}`
-        : `${name}:${(0, version_1.imageTag)(version)}@${artifact.digest}`;
+    return pinnedImage(`${artifact.registry}/${artifact.repository}`, version, artifact.digest);
+}
+/** `<name>:<tag>@<digest>` for a semver `version`, `<name>@<digest>` for a digest version. */
+function pinnedImage(name, version, digest) {
+    return version_1.DIGEST.test(version) ? `${name}@${digest}` : `${name}:${(0, version_1.imageTag)(version)}@${digest}`;
 }
 /**
  * Why `image` (what a production workload runs) is not the artifact the evidence binds, each a

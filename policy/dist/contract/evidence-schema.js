@@ -11,6 +11,7 @@ exports.parseSignedEvidence = parseSignedEvidence;
  * verifier in any language reads it.
  */
 const analysis_record_1 = require("./analysis-record");
+const artifact_1 = require("./artifact");
 const canary_chain_1 = require("./canary-chain");
 const errors_1 = require("./errors");
 const thresholds_1 = require("./thresholds");
@@ -32,6 +33,7 @@ const RECORD_KEYS = [
     "kind",
     "modelVersion",
     "image",
+    "artifact",
     "measured",
     "window",
     "thresholds",
@@ -98,6 +100,9 @@ function validateRecord(value, at) {
     }
     nonEmptyString(obj.modelVersion, `${at}.modelVersion`);
     nonEmptyString(obj.image, `${at}.image`);
+    const artifact = (0, artifact_1.artifactShapeProblem)(obj.artifact, `${at}.artifact`);
+    if (artifact !== undefined)
+        throw new errors_1.ContractError(artifact);
     const measured = objectAt(obj.measured, `${at}.measured`, exports.MEASURED_KEYS);
     for (const key of exports.MEASURED_KEYS) {
         numberAt(measured[key], `${at}.measured.${key}`);

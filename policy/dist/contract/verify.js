@@ -47,11 +47,13 @@ exports.verifyEvidence = verifyEvidence;
 const crypto = __importStar(require("crypto"));
 const analysis_1 = require("./analysis");
 const analysis_record_1 = require("./analysis-record");
+const artifact_1 = require("./artifact");
 const canonical_1 = require("./canonical");
 const canary_chain_1 = require("./canary-chain");
 const errors_1 = require("./errors");
 const evidence_schema_1 = require("./evidence-schema");
 const thresholds_1 = require("./thresholds");
+const version_1 = require("./version");
 /** How far in the future a createdAt may lie before it counts as forged or mis-clocked. */
 exports.MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 /**
@@ -173,6 +175,23 @@ function versionProblems(label, record, imageVersion) {
         ? []
         : [`${label} names version ${record.modelVersion} but the container image runs ${imageVersion}`];
 }
+/**
+ * Why the record's artifact is not the one it may bind: a digest version's artifact must run
+ * that digest, and the artifact of rollback evidence is the one of the promotion it embeds.
+ */
+function artifactBindingProblems(label, record, embedded) {
+    const a = record.artifact;
+    const problems = [];
+    if (version_1.DIGEST.test(record.modelVersion) && a.digest !== record.modelVersion) {
+        problems.push(`${label} names digest version ${record.modelVersion} but binds digest ${a.digest}`);
+    }
+    if (embedded !== undefined &&
+        (embedded.registry !== a.registry || embedded.repository !== a.repository || embedded.digest !== a.digest)) {
+        problems.push(`${label} binds ${a.registry}/${a.repository}@${a.digest}, not the artifact of the promotion it returns to ` +
+            `(${embedded.registry}/${embedded.repository}@${embedded.digest})`);
+    }
+    return problems;
+}
 /** Evidence (JSON text or parsed) as signed evidence of EVIDENCE_FORMAT, or why it is not. */
 function wellFormed(evidence) {
     try {
@@ -215,6 +234,8 @@ function stableChainOfEvidence(evidence, policy) {
  * - the thresholds to verify against are valid, an image version and a valid time are given;
  * - a usable Ed25519 key is configured and the signature verifies under it;
  * - the record names exactly the image's version;
+ * - its artifact is the image's registry, repository and digest (when the image is given), a
+ *   digest version's own digest, and for a rollback the artifact of the promotion it embeds;
  * - it was created within maxEvidenceAgeHours of `now` and not in the future;
  * - promotion: its window ends at or before createdAt,
  *   at most MAX_WINDOW_LAG_MS before, and is at most MAX_WINDOW_HOURS long (momentProblems);
@@ -255,7 +276,16 @@ function verifyEvidence(evidence, opts) {
     if (typeof key !== "string" && !signatureValid(signed, key)) {
         problems.push(`${label} carries a signature that does not verify under the configured public key`);
     }
-    problems.push(...versionProblems(label, record, opts.imageVersion));
+    const versions = versionProblems(label, record, opts.imageVersion);
+    problems.push(...versions);
+    // Another version's evidence is refused as that; the artifact is compared for the same version.
+    if (versions.length === 0) {
+        const embedded = record.rollbackOf?.record;
+        const returnedTo = embedded?.modelVersion === record.modelVersion ? embedded.artifact : undefined;
+        problems.push(...artifactBindingProblems(label, record, returnedTo));
+        if (opts.image !== undefined)
+            problems.push(...(0, artifact_1.artifactProblems)(label, record.artifact, opts.image));
+    }
     problems.push(...ageProblems(label, record.createdAt, now, thresholds.maxEvidenceAgeHours));
     if (record.kind === "promotion") {
         problems.push(...momentProblems(label, record));

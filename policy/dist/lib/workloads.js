@@ -118,13 +118,14 @@ function parseImage(ref) {
     return { repository, registry, name: segments[segments.length - 1], tag, digest };
 }
 /**
- * The model version an image runs: its digest when pinned by one, else the version its tag
- * stands for (`1.4.2_b7` → `1.4.2+b7`, policy/contract/version.ts), else the tag as it is.
+ * The model version an image runs (policy/contract/version.ts): the version its tag stands
+ * for (`1.4.2_b7` → `1.4.2+b7`, else the tag as it is), also when a digest pins it
+ * (`:1.4.2@sha256:…`, how production runs a semver); without a tag, its digest.
  */
 function imageVersion(ref) {
-    if (ref.digest !== undefined)
-        return ref.digest;
-    return ref.tag === undefined ? undefined : ((0, contract_1.versionOfTag)(ref.tag) ?? ref.tag);
+    if (ref.tag !== undefined)
+        return (0, contract_1.versionOfTag)(ref.tag) ?? ref.tag;
+    return ref.digest;
 }
 /**
  * Whether the workload is the churn-model service: named churn-model, labelled

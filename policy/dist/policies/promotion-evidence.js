@@ -77,6 +77,7 @@ function checkEvidence(w, config, report, now, project) {
             thresholds: policyConfig.thresholds,
             analysis: policyConfig.analysis,
             imageVersion: version,
+            image,
             now,
         });
         for (const p of found) {
