@@ -178,18 +178,19 @@ export function artifactOfEvidence(evidence: string | undefined): Artifact | und
 /**
  * Production's image of a track: the configured repository at the version's tag, pinned by
  * the digest its evidence binds (docs/evidence-format.md, "The artifact"); with `check`, an
- * image whose registry or repository is not the evidence's refuses the update. Undefined
- * (the image derived from the repository alone) outside production or without an artifact.
+ * image whose registry or repository is not the evidence's refuses the update (at once for a
+ * configured registry, once known for one the stack reads). Undefined (the image derived from
+ * the repository alone) outside production or without an artifact.
  */
 function productionImage(
   cfg: StackConfig,
   repository: pulumi.Input<string>,
   track: { version: string; evidence: string | undefined; what: string },
   check: boolean,
-): pulumi.Output<string> | undefined {
+): pulumi.Input<string> | undefined {
   const artifact = cfg.environment === "production" ? artifactOfEvidence(track.evidence) : undefined;
   if (artifact === undefined) return undefined;
-  return pulumi.output(repository).apply((repo) => {
+  const pinned = (repo: string): string => {
     const image = pinnedImage(repo, track.version, artifact.digest);
     const problems = check ? artifactProblems(`its ${track.what} evidence`, artifact, image) : [];
     if (problems.length > 0) {
@@ -199,7 +200,8 @@ function productionImage(
       );
     }
     return image;
-  });
+  };
+  return typeof repository === "string" ? pinned(repository) : pulumi.output(repository).apply(pinned);
 }
 
 /**

@@ -11,6 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { versionLabel } from "../../policy/contract";
 import { upsertStack } from "../../scripts/promotion/engine";
+import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 import { parseStagingOutputs } from "../../scripts/promotion/outputs";
 import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
 import { loadThresholds } from "../../scripts/promotion/thresholds";
@@ -148,8 +149,9 @@ describe("the real engine on both stacks (manifests rendered to a directory)", f
     const manifests = readManifests(render("production"));
     const deployment = manifests.find((m) => m.kind === "Deployment")!;
     expect(deployment.spec!.replicas).to.equal(3);
+    // By the digest the evidence binds (what staging ran), at the version's tag.
     expect(deployment.spec!.template.spec.containers[0].image).to.equal(
-      "registry.internal.example.com/ml/churn-model:1.0.0",
+      `registry.internal.example.com/ml/churn-model:1.0.0@${sandboxArtifact("registry.internal.example.com/ml/churn-model:1.0.0").digest}`,
     );
     expect(
       JSON.parse(deployment.metadata.annotations!["churn-model/promotion-evidence"]).record.modelVersion,
@@ -157,6 +159,39 @@ describe("the real engine on both stacks (manifests rendered to a directory)", f
     const pdbs = manifests.filter((m) => m.kind === "PodDisruptionBudget");
     expect(pdbs).to.have.length(1);
     expect(pdbs[0].spec!.selector.matchLabels).to.deep.equal(deployment.spec!.selector.matchLabels);
+  });
+
+  it("refuses valid evidence with churn-model:registry set to another account's registry, naming the binding", async function () {
+    const stack = await upsertStack("production", { projectDir, env, createProduction: true });
+    const before = await stack.exportStack();
+    const registry = await stack.getConfig("churn-model:registry");
+    await stack.setConfig("churn-model:registry", {
+      value: "999999999999.dkr.ecr.eu-west-1.amazonaws.com/ml",
+    });
+    let message = "";
+    const started = Date.now();
+    try {
+      await stack.up({ color: "never" });
+    } catch (err) {
+      message = String(err);
+    } finally {
+      await stack.setConfig("churn-model:registry", registry);
+    }
+    console.log(`      the refused update took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(message).to.contain(
+      "production refuses model version 1.0.0: the image it would run is not the artifact its evidence binds:",
+    );
+    expect(message).to.contain(
+      "- its promotion evidence binds registry registry.internal.example.com, but the image " +
+        "999999999999.dkr.ecr.eu-west-1.amazonaws.com/ml/churn-model:1.0.0@sha256:",
+    );
+    expect((await stack.exportStack()).deployment.resources.length).to.equal(
+      before.deployment.resources.length,
+    );
+    const deployment = readManifests(render("production")).find((m) => m.kind === "Deployment")!;
+    expect(deployment.spec!.template.spec.containers[0].image).to.match(
+      /^registry\.internal\.example\.com\//,
+    );
   });
 
   it("refuses a production update without evidence and leaves the stack as it was", async function () {
@@ -176,6 +211,6 @@ describe("the real engine on both stacks (manifests rendered to a directory)", f
     const after = await stack.exportStack();
     expect(after.deployment.resources.length).to.equal(before.deployment.resources.length);
     const deployment = readManifests(render("production")).find((m) => m.kind === "Deployment")!;
-    expect(deployment.spec!.template.spec.containers[0].image).to.match(/:1\.0\.0$/);
+    expect(deployment.spec!.template.spec.containers[0].image).to.match(/:1\.0\.0@sha256:[0-9a-f]{64}$/);
   });
 });

@@ -319,6 +319,49 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
     });
   });
 
+  describe("the production stack under the pack: the image is the artifact the evidence binds", function () {
+    const OTHER = "999999999999.dkr.ecr.eu-west-1.amazonaws.com/ml";
+    const digest = () => sandboxArtifact(imageFor(`${REGISTRY}/churn-model`, VERSION)).digest;
+    /** The bypass program's preview of production with valid evidence and `overrides`, timed. */
+    async function refusedPreview(overrides: StackOverrides, config: string): Promise<PreviewOutcome> {
+      const dir = project(
+        "production",
+        { ...programTrusts(packConfig), promotionEvidence: JSON.stringify(promotion()), ...overrides },
+        "bypass",
+      );
+      const started = Date.now();
+      const outcome = await preview(dir, "production", config);
+      console.log(`      the refused preview took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return outcome;
+    }
+
+    it("fails the preview with the registry binding for valid evidence and churn-model:registry set to another allowed account's", async function () {
+      // Both accounts are allowed (a mirror, say), so image-pinning passes: only the evidence refuses.
+      const file = JSON.parse(fs.readFileSync(packConfig, "utf8")) as Record<string, Record<string, unknown>>;
+      file["image-pinning"].allowedRegistries = [REGISTRY, OTHER];
+      const twoAccounts = path.join(tmp, "two-accounts.json");
+      fs.writeFileSync(twoAccounts, JSON.stringify(file));
+      expectPackRefusal(await refusedPreview({ registry: OTHER }, twoAccounts), [
+        violation(
+          "promotion-evidence",
+          `Deployment "churn-model": promotion evidence binds registry registry.internal.example.com, but the image ` +
+            `${OTHER}/churn-model:${VERSION}@${digest()} comes from 999999999999.dkr.ecr.eu-west-1.amazonaws.com`,
+        ),
+      ]);
+    });
+
+    it("fails the preview with the digest binding for the version's tag without the evidence's digest (a tag pushed again)", async function () {
+      const image = `${REGISTRY}/churn-model:${VERSION}`;
+      expectPackRefusal(await refusedPreview({ "churn-model-bypass:image": image }, packConfig), [
+        violation(
+          "promotion-evidence",
+          `Deployment "churn-model": promotion evidence binds digest ${digest()}, but the image ${image} is not ` +
+            "pinned by a digest (production runs the digest staging ran)",
+        ),
+      ]);
+    });
+  });
+
   describe("the staging stack under the pack with staging.json", function () {
     it("passes the preview without promotion evidence", async function () {
       expect(committedStackConfig("staging")).not.to.have.property("churn-model:promotionEvidence");

@@ -247,6 +247,26 @@ describe("the churn-model program", function () {
       expect(recorded).to.have.length(0);
     });
 
+    it("deploys production by the digest its evidence binds, at the version's tag", async function () {
+      const outputs = await settle(await program.program(productionConfig()));
+      const digest = sandboxArtifact("registry.internal.example.com/ml/churn-model:1.0.0").digest;
+      const image = `registry.internal.example.com/ml/churn-model:1.0.0@${digest}`;
+      expect(one(DEPLOYMENT).inputs.spec.template.spec.containers[0].image).to.equal(image);
+      expect(outputs.image).to.equal(image);
+    });
+
+    it("refuses a churn-model:registry of another account than its valid evidence binds, declaring nothing", async function () {
+      const other = "999999999999.dkr.ecr.eu-west-1.amazonaws.com/ml";
+      const error = await refusal(productionConfig({ registry: other }));
+      expect(error?.message).to.equal(
+        "production refuses model version 1.0.0: the image it would run is not the artifact its evidence binds:\n" +
+          "  - its promotion evidence binds registry registry.internal.example.com, but the image " +
+          `${other}/churn-model:1.0.0@${sandboxArtifact("registry.internal.example.com/ml/churn-model:1.0.0").digest} ` +
+          "comes from 999999999999.dkr.ecr.eu-west-1.amazonaws.com",
+      );
+      expect(recorded).to.have.length(0);
+    });
+
     it("refuses evidence for another version than the one configured", async function () {
       const cfg = productionConfig({ promotionEvidence: signedEvidenceFor("1.1.0") });
       const error = await refusal(cfg);

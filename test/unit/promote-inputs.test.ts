@@ -78,6 +78,21 @@ describe("the promotion's inputs, not the runner's", function () {
     expect(deployer.calls).to.deep.equal([]);
   });
 
+  it("refuses staging outputs that name no artifact (the digest its pods run), measuring nothing", async function () {
+    const { deployer, prometheus, deps } = fixture({
+      readStaging: async () => snapshot({ artifact: undefined }),
+    });
+    const r = await runPromote(promotion, deps);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.equal(
+      "promote: the outputs of staging name no artifact (the registry, repository and digest its pods run, read " +
+        "from the cluster): the evidence binds the digest staging ran; deploy staging with `npm run deploy` so the " +
+        "stack reports it; nothing was changed\n",
+    );
+    expect(prometheus.queries).to.have.length(0);
+    expect(deployer.calls).to.deep.equal([]);
+  });
+
   it("refuses an --at two minutes ahead of the clock, measuring nothing", async function () {
     const { deployer, prometheus, deps } = fixture();
     const r = await runPromote([...promotion, "--at", "2025-03-02T12:02:00Z"], deps);
