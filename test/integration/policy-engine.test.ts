@@ -38,6 +38,8 @@ import {
 } from "../helpers/policy-preview";
 import { changedPolicyConfig, writePolicyConfig } from "../fixtures/policy-configs";
 import { recentPromotionRecord } from "../fixtures/recent-promotion";
+import { imageFor } from "../../policy/contract";
+import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 
 const PRODUCTION_CONFIG = path.join(POLICY_DIR, "config", "production.json");
 const STAGING_CONFIG = path.join(POLICY_DIR, "config", "staging.json");

@@ -8,6 +8,7 @@ import type { StackConfig } from "../../stacks/config";
 import type { EvidenceRecord } from "../../scripts/promotion/evidence";
 import { recentPromotionRecord } from "../fixtures/recent-promotion";
 import { trustingPolicyConfig, writePolicyConfig } from "../fixtures/policy-configs";
+import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 
 type ProgramModule = typeof import("../../stacks/program");
 type ConfigModule = typeof import("../../stacks/config");
