@@ -10,7 +10,7 @@ import { ContractError } from "./errors";
 import { parseThresholds, Thresholds } from "./thresholds";
 
 /** The evidence format this contract writes and reads; any other is refused. */
-export const EVIDENCE_FORMAT = 2;
+export const EVIDENCE_FORMAT = 3;
 
 /** Staging measurements over the evaluation window. */
 export interface Measured {

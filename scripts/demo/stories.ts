@@ -178,7 +178,7 @@ export class Stories extends SandboxDriver {
     const evidence = signEvidence(
       withHandMadeAnalysis(
         {
-          format: 2,
+          format: 3,
           kind: "promotion",
           modelVersion: version,
           image: imageFor(`localhost:5000/ml/churn-model`, version),

@@ -33,7 +33,7 @@ export function evidenceRecord(version: string, overrides: Partial<EvidenceRecor
   const createdAt = overrides.createdAt ?? hoursAgo(1);
   const end = Date.parse(createdAt) - 2 * 60_000;
   const healthy = withHandMadeAnalysis({
-    format: 2,
+    format: 3,
     kind: "promotion",
     modelVersion: version,
     image: imageOf(version),

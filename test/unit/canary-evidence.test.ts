@@ -1,5 +1,5 @@
 /**
- * The canary part of promotion evidence (`record.canary`, evidence format 2): its strict shape
+ * The canary part of promotion evidence (`record.canary`, evidence format 3): its strict shape
  * in the contract's schema, and the stable-chain rule applied to whole evidence.
  */
 import { expect } from "chai";
@@ -60,7 +60,7 @@ function changed(at: (string | number)[], value: unknown): unknown {
   return copy;
 }
 
-describe("the canary part of promotion evidence (format 2)", () => {
+describe("the canary part of promotion evidence (format 3)", () => {
   it("signs and verifies promotion evidence carrying the part a canary walk leaves, unbounded edges as null", () => {
     const walk: CanaryOutcome = {
       outcome: "passed",

@@ -32,7 +32,7 @@ const keys = generateEvidenceKeyPair();
 function evidence(overrides: Record<string, unknown> = {}): SignedEvidence {
   return signEvidence(
     {
-      format: 2,
+      format: 3,
       kind: "promotion",
       modelVersion: "1.4.2+b7",
       image: "registry.internal.example.com/ml/churn-model:1.4.2_b7",

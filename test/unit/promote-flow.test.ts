@@ -213,7 +213,7 @@ describe("the promote flow with fake Prometheus and production", function () {
     ).to.deep.equal([]);
     expect(evidence.record.measured.latencyP99Ms).to.be.closeTo(183.333, 0.001);
     expect(evidence.record).to.deep.equal({
-      format: 2,
+      format: 3,
       kind: "promotion",
       modelVersion: "1.1.0",
       image: "registry.local/churn-model:1.1.0",

@@ -16,7 +16,7 @@ const canary_chain_1 = require("./canary-chain");
 const errors_1 = require("./errors");
 const thresholds_1 = require("./thresholds");
 /** The evidence format this contract writes and reads; any other is refused. */
-exports.EVIDENCE_FORMAT = 2;
+exports.EVIDENCE_FORMAT = 3;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 exports.SIGNATURE_BYTES = 64;
 exports.MEASURED_KEYS = [
