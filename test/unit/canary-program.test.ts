@@ -156,7 +156,7 @@ describe("the churn-model program with a canary", function () {
         cfg.canary?.promotionEvidence,
       );
       expect(deployment("churn-model").inputs.spec.template.spec.containers[0].image).to.equal(
-        `${REGISTRY}/churn-model:1.0.0`,
+        `${REGISTRY}/churn-model:1.0.0@${sandboxArtifact(`${REGISTRY}/churn-model:1.0.0`).digest}`,
       );
     });
 

@@ -178,7 +178,7 @@ describe("verifying evidence with the recipe of docs/evidence-format.md (python3
 
   it("refuses evidence of another format before any signature check", function () {
     const e = evidence();
-    const result = recipe(JSON.stringify({ ...e, record: { ...e.record, format: 3 } }));
+    const result = recipe(JSON.stringify({ ...e, record: { ...e.record, format: 2 } }));
     expect(result.python).to.not.equal(0);
     expect(result.output).to.contain("unknown evidence format");
   });
