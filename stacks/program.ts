@@ -42,8 +42,18 @@ function policyConfigOf(cfg: StackConfig): PolicyConfig {
   }
 }
 
+/** The stack being updated; undefined outside a Pulumi run. */
+function currentStack(): string | undefined {
+  const stack = pulumi.getStack();
+  return stack === "" ? undefined : stack;
+}
+
 /** Refuses a production update whose evidence does not verify (same module as the policy pack). */
-export function assertPromotionEvidence(cfg: StackConfig, now: Date = new Date()): void {
+export function assertPromotionEvidence(
+  cfg: StackConfig,
+  now: Date = new Date(),
+  stack: string | undefined = currentStack(),
+): void {
   if (cfg.environment !== "production") {
     return;
   }
@@ -74,6 +84,8 @@ export function assertPromotionEvidence(cfg: StackConfig, now: Date = new Date()
     analysis: policyConfig.analysis,
     imageVersion: cfg.modelVersion,
     now,
+    approvals: policyConfig.approvals,
+    target: stack,
   });
   if (problems.length === 0) {
     // The stable moves only as the target's strategies allow (docs/canary.md, "The canary chain").
@@ -110,7 +122,11 @@ async function registryRepository(
  * Refuses a canary whose version has no valid staging promotion evidence: the canary meets
  * production traffic, so it needs the same proof as a stable version (docs/canary.md).
  */
-export function assertCanaryEvidence(cfg: StackConfig, now: Date = new Date()): void {
+export function assertCanaryEvidence(
+  cfg: StackConfig,
+  now: Date = new Date(),
+  stack: string | undefined = currentStack(),
+): void {
   if (cfg.canary === undefined) return;
   const { version, promotionEvidence } = cfg.canary;
   if (promotionEvidence === undefined) {
@@ -126,6 +142,8 @@ export function assertCanaryEvidence(cfg: StackConfig, now: Date = new Date()): 
     analysis: policyConfig.analysis,
     imageVersion: version,
     now,
+    approvals: policyConfig.approvals,
+    target: stack,
   });
   if (problems.length > 0) {
     throw new Error(

@@ -5,6 +5,7 @@
  */
 import { analysisShapeProblem, type AnalysisRecord } from "./analysis-record";
 import { artifactShapeProblem, type Artifact } from "./artifact";
+import { type Approval, validateApproval } from "./approval";
 import { canaryShapeProblem, type CanaryEvidence } from "./canary-chain";
 import { ContractError } from "./errors";
 import { parseThresholds, Thresholds } from "./thresholds";
@@ -57,6 +58,11 @@ export interface EvidenceRecord {
    * evidence must show where a target accepts only canary promotions (docs/canary.md).
    */
   canary?: CanaryEvidence;
+  /**
+   * Kind "promotion": the approvals of the decision, in the order given (docs/approvals.md);
+   * with `signaturesRequired` they must reach the quorum.
+   */
+  approvals?: Approval[];
 }
 
 export interface SignedEvidence {
@@ -92,6 +98,7 @@ const RECORD_KEYS = [
   "rollbackOf",
   "analysis",
   "canary",
+  "approvals",
 ];
 
 function objectAt(value: unknown, at: string, keys: readonly string[]): Record<string, unknown> {
@@ -197,6 +204,16 @@ export function validateRecord(value: unknown, at: string): EvidenceRecord {
 
   nonEmptyString(obj.approver, `${at}.approver`);
   timestamp(obj.createdAt, `${at}.createdAt`);
+
+  if (obj.approvals !== undefined) {
+    if (kind !== "promotion") {
+      throw new ContractError(`${at}.approvals belong to promotion evidence only`);
+    }
+    if (!Array.isArray(obj.approvals)) {
+      throw new ContractError(`${at}.approvals must be a list of approval records`);
+    }
+    obj.approvals.forEach((a: unknown, i: number) => validateApproval(a, `${at}.approvals[${i}]`));
+  }
 
   if (kind === "rollback") {
     if (obj.rollbackOf === undefined) {

@@ -5,6 +5,7 @@
  * docs/design.md ("Policy config").
  */
 import { AnalysisSettings, parseAnalysisSettings } from "./analysis";
+import { ApprovalPolicy, approvalPolicyOf } from "./approval-quorum";
 import { PromotionStrategies, promotionStrategiesOf } from "./canary-config";
 import { ContractError } from "./errors";
 import { EVIDENCE_POLICY } from "./names";
@@ -17,6 +18,8 @@ export interface PolicyConfig {
   readonly analysis: AnalysisSettings;
   /** The promotion strategies the target accepts and the canary settings (docs/canary.md). */
   readonly strategies: PromotionStrategies;
+  /** Who may approve and how many must (docs/approvals.md). */
+  readonly approvals: ApprovalPolicy;
   /** The Ed25519 key (SPKI PEM) that verifies evidence; absent in a gate-only config. */
   readonly publicKey: string | undefined;
   /** `image-pinning.allowedRegistries`, when the file sets it. */
@@ -61,7 +64,8 @@ export function parsePolicyConfig(value: unknown, source: string): PolicyConfig 
   const thresholds = parseThresholds(evidence, source);
   const analysis = parseAnalysisSettings(evidence as Record<string, unknown>);
   const strategies = promotionStrategiesOf(evidence as Record<string, unknown>);
-  const problems: string[] = [...analysis.problems, ...strategies.problems].map(
+  const approvals = approvalPolicyOf(evidence as Record<string, unknown>);
+  const problems: string[] = [...analysis.problems, ...strategies.problems, ...approvals.problems].map(
     (p) => `"${EVIDENCE_POLICY}".${p}`,
   );
   const key = (evidence as Record<string, unknown>).publicKey;
@@ -93,6 +97,7 @@ export function parsePolicyConfig(value: unknown, source: string): PolicyConfig 
     thresholds,
     analysis: analysis.settings,
     strategies: strategies.settings,
+    approvals: approvals.settings,
     publicKey: typeof key === "string" && key.trim() !== "" ? key : undefined,
     allowedRegistries: registries as readonly string[] | undefined,
     environment: environment as string | undefined,

@@ -7,6 +7,7 @@ import * as crypto from "crypto";
 import { AnalysisSettings, DEFAULT_ANALYSIS } from "./analysis";
 import { analysisProblems } from "./analysis-record";
 import { Artifact, artifactProblems } from "./artifact";
+import { ApprovalPolicy, approvalProblems } from "./approval-quorum";
 import { canonicalBytes } from "./canonical";
 import { ChainPolicy, stableChainFor } from "./canary-chain";
 import { ContractError } from "./errors";
@@ -52,6 +53,10 @@ export interface VerifyOptions {
   now: Date;
   /** The analysis settings of the policy config; default the defaults. */
   analysis?: AnalysisSettings;
+  /** The policy config's approval settings; absent or not requiring signatures: approvals are not checked. */
+  approvals?: ApprovalPolicy;
+  /** The stack being updated, when known: signed approvals must be for it. */
+  target?: string;
 }
 
 interface MeasuredCheck {
@@ -256,7 +261,9 @@ export function stableChainOfEvidence(evidence: unknown, policy: ChainPolicy): s
  * - promotion: the measurements meet the thresholds, and the record carries an analysis that
  *   shows a pass under the policy config's analysis settings (analysisProblems);
  * - rollback: `rollbackOf` is signed promotion evidence for the same version, created before
- *   the rollback, whose measurements meet the thresholds and which carries an analysis.
+ *   the rollback, whose measurements meet the thresholds and which carries an analysis;
+ * - when the approval settings require signatures: the promotion evidence (for a rollback, the
+ *   one it returns to) carries a quorum of signed approvals (approval-quorum.ts, approvalProblems).
  */
 export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[] {
   const signed = wellFormed(evidence);
@@ -318,6 +325,7 @@ export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[]
         ),
       );
     }
+    problems.push(...quorumProblems(label, record, opts, thresholds));
     return problems;
   }
 
@@ -344,5 +352,20 @@ export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[]
   }
   problems.push(...measuredProblems(inner, earlier.record.measured, thresholds));
   if (earlier.record.analysis === undefined) problems.push(`${inner} ${NO_ANALYSIS}`);
+  problems.push(...quorumProblems(inner, earlier.record, opts, thresholds));
   return problems;
+}
+
+function quorumProblems(
+  label: string,
+  record: EvidenceRecord,
+  opts: VerifyOptions,
+  thresholds: Thresholds,
+): string[] {
+  if (opts.approvals === undefined) return [];
+  return approvalProblems(record.approvals, record, opts.approvals, {
+    target: opts.target,
+    thresholds,
+    label,
+  });
 }

@@ -1,6 +1,7 @@
 import { PolicyConfigSchema, ReportViolation, ResourceValidationPolicy } from "@pulumi/policy";
 import {
   ANALYSIS_CONFIG_SCHEMA,
+  APPROVAL_CONFIG_SCHEMA,
   ContractError,
   DEFAULT_THRESHOLDS,
   EVIDENCE_ANNOTATION,
@@ -33,6 +34,12 @@ import {
 export interface PromotionEvidenceConfig extends Thresholds {
   /** The Ed25519 key that verifies evidence, SPKI PEM. Without it nothing verifies. */
   readonly publicKey?: string;
+  /** Approver ID → Ed25519 public key (SPKI PEM) (docs/approvals.md). */
+  readonly approvers?: Record<string, string>;
+  /** Distinct approvers whose signed approvals must verify (default 1). */
+  readonly minApprovals?: number;
+  /** Refuse evidence without minApprovals verifying signed approvals (default false). */
+  readonly signaturesRequired?: boolean;
 }
 
 export { DEFAULT_THRESHOLDS };
@@ -51,6 +58,7 @@ const configSchema: PolicyConfigSchema = {
       description: "The canary steps and comparison criteria (docs/canary.md); read by the promotion.",
     },
     ...(ANALYSIS_CONFIG_SCHEMA as PolicyConfigSchema["properties"]),
+    ...(APPROVAL_CONFIG_SCHEMA as PolicyConfigSchema["properties"]),
   },
 };
 
@@ -68,6 +76,7 @@ function checkEvidence(
   report: ReportViolation,
   now: Date,
   project: string | undefined,
+  stack: string | undefined,
 ): void {
   let policyConfig: PolicyConfig;
   try {
@@ -126,6 +135,8 @@ function checkEvidence(
       imageVersion: version,
       image,
       now,
+      approvals: policyConfig.approvals,
+      target: stack,
     });
     for (const p of found) {
       problems.add(`${w.display}: ${p}`);
@@ -141,6 +152,12 @@ function checkEvidence(
   }
 }
 
+/** The stack of a resource's URN (`urn:pulumi:<stack>::<project>::…`), when it names one. */
+function stackOfUrn(urn: string | undefined): string | undefined {
+  const m = /^urn:pulumi:([^:]+)::/.exec(urn ?? "");
+  return m === null ? undefined : m[1];
+}
+
 /**
  * Production runs only model versions the promotion proved in staging. Evidence unknown at
  * preview is a violation: a production version must be provable before the update runs.
@@ -150,7 +167,8 @@ export const promotionEvidence: ResourceValidationPolicy = {
   description:
     "A churn-model workload in production must carry signed promotion evidence that names exactly the " +
     "version its image runs, holds staging metrics meeting this policy's thresholds, and is younger than " +
-    "maxEvidenceAgeHours; the stable's evidence must show a passed canary where only canary is accepted.",
+    "maxEvidenceAgeHours; the stable's evidence must show a passed canary where only canary is accepted, " +
+    "and a quorum of signed approvals where signatures are required.",
   enforcementLevel: "mandatory",
   configSchema,
   validateResource: (args, report) => {
@@ -176,7 +194,14 @@ export const promotionEvidence: ResourceValidationPolicy = {
       if (production instanceof Error) {
         throw production;
       }
-      checkEvidence(w, args.getConfig<PromotionEvidenceConfig>(), report, new Date(), projectOfUrn(args.urn));
+      checkEvidence(
+        w,
+        args.getConfig<PromotionEvidenceConfig>(),
+        report,
+        new Date(),
+        projectOfUrn(args.urn),
+        stackOfUrn(args.urn),
+      );
     } catch (err) {
       if (!isUnknownValueError(err)) {
         throw err;

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -275,6 +276,23 @@ describe("the churn-model program", function () {
         "production refuses model version 1.0.0: the promotion evidence is not valid",
       );
       expect(error?.message).to.contain("1.1.0");
+      expect(recorded).to.have.length(0);
+    });
+
+    it("refuses evidence without the signed approvals its policy config requires", async function () {
+      const approver = crypto.generateKeyPairSync("ed25519");
+      const strict = JSON.parse(fs.readFileSync(policyFile, "utf8"));
+      strict["promotion-evidence"] = {
+        ...strict["promotion-evidence"],
+        approvers: { alice: approver.publicKey.export({ type: "spki", format: "pem" }).toString() },
+        signaturesRequired: true,
+      };
+      const strictFile = path.join(tmp, "strict.json");
+      fs.writeFileSync(strictFile, JSON.stringify(strict));
+      const error = await refusal(productionConfig({ thresholdsFile: strictFile }));
+      expect(error?.message).to.contain(
+        "the promotion evidence is not valid:\n  - promotion evidence carries 0 verifying signed approvals from distinct approvers; the policy config requires 1 (minApprovals)",
+      );
       expect(recorded).to.have.length(0);
     });
 

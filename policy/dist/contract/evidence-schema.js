@@ -12,6 +12,7 @@ exports.parseSignedEvidence = parseSignedEvidence;
  */
 const analysis_record_1 = require("./analysis-record");
 const artifact_1 = require("./artifact");
+const approval_1 = require("./approval");
 const canary_chain_1 = require("./canary-chain");
 const errors_1 = require("./errors");
 const thresholds_1 = require("./thresholds");
@@ -43,6 +44,7 @@ const RECORD_KEYS = [
     "rollbackOf",
     "analysis",
     "canary",
+    "approvals",
 ];
 function objectAt(value, at, keys) {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -135,6 +137,15 @@ function validateRecord(value, at) {
     }
     nonEmptyString(obj.approver, `${at}.approver`);
     timestamp(obj.createdAt, `${at}.createdAt`);
+    if (obj.approvals !== undefined) {
+        if (kind !== "promotion") {
+            throw new errors_1.ContractError(`${at}.approvals belong to promotion evidence only`);
+        }
+        if (!Array.isArray(obj.approvals)) {
+            throw new errors_1.ContractError(`${at}.approvals must be a list of approval records`);
+        }
+        obj.approvals.forEach((a, i) => (0, approval_1.validateApproval)(a, `${at}.approvals[${i}]`));
+    }
     if (kind === "rollback") {
         if (obj.rollbackOf === undefined) {
             throw new errors_1.ContractError(`${at}.rollbackOf is required for rollback evidence`);

@@ -23,6 +23,8 @@ Object.defineProperty(exports, "__esModule", { value: true });
 __exportStar(require("./analysis"), exports);
 __exportStar(require("./analysis-record"), exports);
 __exportStar(require("./artifact"), exports);
+__exportStar(require("./approval"), exports);
+__exportStar(require("./approval-quorum"), exports);
 __exportStar(require("./canary-chain"), exports);
 __exportStar(require("./canary-config"), exports);
 __exportStar(require("./canonical"), exports);

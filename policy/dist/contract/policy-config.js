@@ -10,6 +10,7 @@ exports.parsePolicyConfigText = parsePolicyConfigText;
  * docs/design.md ("Policy config").
  */
 const analysis_1 = require("./analysis");
+const approval_quorum_1 = require("./approval-quorum");
 const canary_config_1 = require("./canary-config");
 const errors_1 = require("./errors");
 const names_1 = require("./names");
@@ -44,7 +45,8 @@ function parsePolicyConfig(value, source) {
     const thresholds = (0, thresholds_1.parseThresholds)(evidence, source);
     const analysis = (0, analysis_1.parseAnalysisSettings)(evidence);
     const strategies = (0, canary_config_1.promotionStrategiesOf)(evidence);
-    const problems = [...analysis.problems, ...strategies.problems].map((p) => `"${names_1.EVIDENCE_POLICY}".${p}`);
+    const approvals = (0, approval_quorum_1.approvalPolicyOf)(evidence);
+    const problems = [...analysis.problems, ...strategies.problems, ...approvals.problems].map((p) => `"${names_1.EVIDENCE_POLICY}".${p}`);
     const key = evidence.publicKey;
     if (key !== undefined && (typeof key !== "string" || !key.includes("BEGIN PUBLIC KEY"))) {
         problems.push(`"${names_1.EVIDENCE_POLICY}".publicKey must be an SPKI PEM public key (-----BEGIN PUBLIC KEY-----)`);
@@ -72,6 +74,7 @@ function parsePolicyConfig(value, source) {
         thresholds,
         analysis: analysis.settings,
         strategies: strategies.settings,
+        approvals: approvals.settings,
         publicKey: typeof key === "string" && key.trim() !== "" ? key : undefined,
         allowedRegistries: registries,
         environment: environment,

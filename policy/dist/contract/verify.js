@@ -48,6 +48,7 @@ const crypto = __importStar(require("crypto"));
 const analysis_1 = require("./analysis");
 const analysis_record_1 = require("./analysis-record");
 const artifact_1 = require("./artifact");
+const approval_quorum_1 = require("./approval-quorum");
 const canonical_1 = require("./canonical");
 const canary_chain_1 = require("./canary-chain");
 const errors_1 = require("./errors");
@@ -242,7 +243,9 @@ function stableChainOfEvidence(evidence, policy) {
  * - promotion: the measurements meet the thresholds, and the record carries an analysis that
  *   shows a pass under the policy config's analysis settings (analysisProblems);
  * - rollback: `rollbackOf` is signed promotion evidence for the same version, created before
- *   the rollback, whose measurements meet the thresholds and which carries an analysis.
+ *   the rollback, whose measurements meet the thresholds and which carries an analysis;
+ * - when the approval settings require signatures: the promotion evidence (for a rollback, the
+ *   one it returns to) carries a quorum of signed approvals (approval-quorum.ts, approvalProblems).
  */
 function verifyEvidence(evidence, opts) {
     const signed = wellFormed(evidence);
@@ -296,6 +299,7 @@ function verifyEvidence(evidence, opts) {
         else {
             problems.push(...(0, analysis_record_1.analysisProblems)(label, record.analysis, opts.analysis ?? analysis_1.DEFAULT_ANALYSIS, thresholds, record.window.end));
         }
+        problems.push(...quorumProblems(label, record, opts, thresholds));
         return problems;
     }
     const earlier = record.rollbackOf;
@@ -318,5 +322,15 @@ function verifyEvidence(evidence, opts) {
     problems.push(...measuredProblems(inner, earlier.record.measured, thresholds));
     if (earlier.record.analysis === undefined)
         problems.push(`${inner} ${exports.NO_ANALYSIS}`);
+    problems.push(...quorumProblems(inner, earlier.record, opts, thresholds));
     return problems;
+}
+function quorumProblems(label, record, opts, thresholds) {
+    if (opts.approvals === undefined)
+        return [];
+    return (0, approval_quorum_1.approvalProblems)(record.approvals, record, opts.approvals, {
+        target: opts.target,
+        thresholds,
+        label,
+    });
 }

@@ -19,6 +19,7 @@ const configSchema = {
             description: "The canary steps and comparison criteria (docs/canary.md); read by the promotion.",
         },
         ...contract_1.ANALYSIS_CONFIG_SCHEMA,
+        ...contract_1.APPROVAL_CONFIG_SCHEMA,
     },
 };
 /**
@@ -28,7 +29,7 @@ const configSchema = {
 function policyConfigOf(config) {
     return (0, contract_1.parsePolicyConfig)({ [contract_1.EVIDENCE_POLICY]: config }, "the policy config");
 }
-function checkEvidence(w, config, report, now, project) {
+function checkEvidence(w, config, report, now, project, stack) {
     let policyConfig;
     try {
         policyConfig = policyConfigOf(config);
@@ -79,6 +80,8 @@ function checkEvidence(w, config, report, now, project) {
             imageVersion: version,
             image,
             now,
+            approvals: policyConfig.approvals,
+            target: stack,
         });
         for (const p of found) {
             problems.add(`${w.display}: ${p}`);
@@ -93,6 +96,11 @@ function checkEvidence(w, config, report, now, project) {
         report(p);
     }
 }
+/** The stack of a resource's URN (`urn:pulumi:<stack>::<project>::…`), when it names one. */
+function stackOfUrn(urn) {
+    const m = /^urn:pulumi:([^:]+)::/.exec(urn ?? "");
+    return m === null ? undefined : m[1];
+}
 /**
  * Production runs only model versions the promotion proved in staging. Evidence unknown at
  * preview is a violation: a production version must be provable before the update runs.
@@ -101,7 +109,8 @@ exports.promotionEvidence = {
     name: contract_1.EVIDENCE_POLICY,
     description: "A churn-model workload in production must carry signed promotion evidence that names exactly the " +
         "version its image runs, holds staging metrics meeting this policy's thresholds, and is younger than " +
-        "maxEvidenceAgeHours; the stable's evidence must show a passed canary where only canary is accepted.",
+        "maxEvidenceAgeHours; the stable's evidence must show a passed canary where only canary is accepted, " +
+        "and a quorum of signed approvals where signatures are required.",
     enforcementLevel: "mandatory",
     configSchema,
     validateResource: (args, report) => {
@@ -128,7 +137,7 @@ exports.promotionEvidence = {
             if (production instanceof Error) {
                 throw production;
             }
-            checkEvidence(w, args.getConfig(), report, new Date(), (0, contract_1.projectOfUrn)(args.urn));
+            checkEvidence(w, args.getConfig(), report, new Date(), (0, contract_1.projectOfUrn)(args.urn), stackOfUrn(args.urn));
         }
         catch (err) {
             if (!(0, values_1.isUnknownValueError)(err)) {
