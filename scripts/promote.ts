@@ -3,6 +3,7 @@
  * (docs/design.md, Promotion CLI contract). The one place where typed errors become exit codes.
  */
 import { terminalAsk } from "./promotion/approval";
+import { APPROVE_USAGE, parseApproveArgs, runApprove } from "./promotion/approve";
 import { parsePromoteArgs, PROMOTE_FLAGS, USAGE } from "./promotion/cli-args";
 import { formatHistory, HISTORY_USAGE, parseHistoryArgs, readHistory } from "./promotion/history";
 import { EXIT_UNEXPECTED, exitCodeOf, CdError } from "./promotion/errors";
@@ -64,6 +65,7 @@ export function defaultDeps(io: CliIO, overrides: Partial<PromotionDeps> = {}): 
     log: (line) => io.stderr.write(`${line}\n`),
     outIsTty: io.stdout.isTTY === true && io.env.NO_COLOR === undefined,
     stepSummaryFile: io.env.GITHUB_STEP_SUMMARY,
+    env: io.env,
     notifications: (stack) =>
       openNotifier(stack, {
         readConfig: readStackConfig,
@@ -89,6 +91,15 @@ export async function main(
       }
       const entries = await readHistory(h.to, h.limit);
       io.stdout.write(h.json ? `${JSON.stringify(entries, null, 2)}\n` : formatHistory(entries));
+      return 0;
+    }
+    if (argv[0] === "approve") {
+      const a = parseApproveArgs(argv.slice(1));
+      if (a.help) {
+        io.stdout.write(APPROVE_USAGE);
+        return 0;
+      }
+      await runApprove(a, defaultDeps(io, overrides), io.env);
       return 0;
     }
     const options = parsePromoteArgs(argv);

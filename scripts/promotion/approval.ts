@@ -17,6 +17,8 @@ export interface ApprovalRequest {
   readonly approvedBy?: string;
   /** How to ask a person, when stdin and stderr are a terminal. */
   readonly ask?: Ask;
+  /** The digest of the decision the person approves, shown in the question. */
+  readonly decisionDigest?: string;
 }
 
 /** Returns the approver's ID, or throws ApprovalMissing. */
@@ -30,7 +32,8 @@ export async function obtainApproval(req: ApprovalRequest): Promise<string> {
   }
   const answer = (
     await req.ask(
-      `Approve promotion of churn-model ${req.modelVersion} to ${req.to}? ` +
+      `Approve promotion of churn-model ${req.modelVersion} to ${req.to}` +
+        `${req.decisionDigest !== undefined ? ` (decision ${req.decisionDigest}, the numbers above)` : ""}? ` +
         "Type your approver ID to approve, or press Enter to deny: ",
     )
   ).trim();

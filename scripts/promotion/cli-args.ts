@@ -39,6 +39,8 @@ export interface PromoteOptions {
   readonly at?: Date;
   /** The approver's ID, for runs without a terminal. */
   readonly approvedBy?: string;
+  /** `--approval FILE`, repeatable: approval records (docs/approvals.md). */
+  readonly approvals: readonly string[];
   /** A JSON file overriding the default PromQL queries. */
   readonly queries?: string;
   /** Labels of production's current version's series, to compare the candidate with. */
@@ -61,6 +63,10 @@ Promotes the churn-model version that staging runs to production: reads the stag
 stack's outputs, measures the version in Prometheus, decides against the thresholds,
 asks for approval, records signed evidence and updates production.
 
+  npm run promote -- approve --approver ID --key FILE   sign an approval of the gate's
+                                                         decision (see approve --help)
+  npm run promote -- history                             who approved which numbers
+
 Options:
   --from STACK               stack to promote from (default: staging)
   --to STACK                 stack to promote to (default: production)
@@ -79,7 +85,9 @@ Options:
   --at RFC3339               evaluate as of this time, not in the future (default: now;
                              a promotion allows 60 s of clock skew and at most 10 min in
                              the past, a dry run 5 min ahead and any time before)
-  --approved-by ID           approver, for runs without a terminal
+  --approved-by ID           approver, for runs without a terminal (an unsigned approval)
+  --approval FILE            an approval written by \`npm run promote -- approve\` (repeatable;
+                             also $CHURN_APPROVALS: approval JSON or a list, e.g. a CI input)
   --queries FILE             dry run only: JSON object overriding the default PromQL queries
   --baseline-selector JSON   labels of production's current version, e.g.
                              '{"namespace":"production","version":"1.0.0"}', to compare with
@@ -113,6 +121,7 @@ type Flag =
   | "--window"
   | "--at"
   | "--approved-by"
+  | "--approval"
   | "--queries"
   | "--baseline-selector"
   | "--query-timeout"
@@ -132,6 +141,7 @@ const VALUE_FLAGS: ReadonlySet<string> = new Set([
   "--window",
   "--at",
   "--approved-by",
+  "--approval",
   "--queries",
   "--baseline-selector",
   "--query-timeout",
@@ -232,6 +242,7 @@ function nonEmptyPath(raw: string, flag: string): string {
 
 export function parsePromoteArgs(argv: readonly string[], now: Date = new Date()): PromoteOptions {
   const seen = new Map<Flag, string | true>();
+  const approvals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.indexOf("=");
@@ -249,6 +260,10 @@ export function parsePromoteArgs(argv: readonly string[], now: Date = new Date()
           throw new BadInput(`${name} needs a value`);
         }
         value = argv[++i];
+      }
+      if (name === "--approval") {
+        approvals.push(nonEmptyPath(value, name));
+        continue;
       }
       if (seen.has(name as Flag)) throw new BadInput(`${name} is given more than once`);
       seen.set(name as Flag, value);
@@ -323,6 +338,7 @@ export function parsePromoteArgs(argv: readonly string[], now: Date = new Date()
         ? undefined
         : notInTheFuture(parseTimestamp(atRaw, "--at"), atRaw, now, flag("--dry-run")),
     approvedBy: approverRaw === undefined ? undefined : parseApprover(approverRaw, "--approved-by"),
+    approvals,
     queries: queriesRaw === undefined ? undefined : nonEmptyPath(queriesRaw, "--queries"),
     baselineSelector,
     queryTimeoutMs: boundedDurationMs(timeoutRaw ?? "10s", "--query-timeout"),

@@ -18,6 +18,8 @@ export interface HistoryEntry {
   /** The version the evidence names (differs from modelVersion when an update was refused). */
   readonly evidenceFor: string | null;
   readonly approver: string | null;
+  /** Who approved which decision (for a rollback: the approvals of the promotion returned to). */
+  readonly approvals: readonly { approver: string; signed: boolean; decisionDigest: string }[];
   readonly returnedFrom?: string;
   readonly measured: SignedEvidence["record"]["measured"] | null;
   readonly evidenceCreatedAt: string | null;
@@ -53,6 +55,13 @@ export async function readHistory(stackName: string, limit: number): Promise<His
       kind: record?.kind ?? "none",
       evidenceFor: record?.modelVersion ?? null,
       approver: record?.approver ?? null,
+      approvals: (
+        (record?.kind === "rollback" ? record.rollbackOf?.record.approvals : record?.approvals) ?? []
+      ).map((a) => ({
+        approver: a.statement.approver,
+        signed: a.signature !== null,
+        decisionDigest: a.statement.decisionDigest,
+      })),
       ...(record?.kind === "rollback" && record.rollbackOf
         ? { returnedFrom: record.rollbackOf.record.modelVersion }
         : {}),
@@ -71,6 +80,7 @@ export function formatHistory(entries: readonly HistoryEntry[]): string {
       "version",
       "evidence",
       "approver",
+      "decision",
       "accuracy",
       "p99 ms",
       "errors",
@@ -85,7 +95,12 @@ export function formatHistory(entries: readonly HistoryEntry[]): string {
       e.result,
       e.modelVersion ?? "-",
       e.evidenceFor ? `${e.kind} of ${e.evidenceFor}` : e.kind,
-      e.approver ?? "-",
+      e.approvals.length > 0
+        ? e.approvals.map((a) => `${a.approver}${a.signed ? " (signed)" : ""}`).join(", ")
+        : (e.approver ?? "-"),
+      e.approvals.length > 0
+        ? [...new Set(e.approvals.map((a) => a.decisionDigest.slice(0, 19)))].join(", ")
+        : "-",
       m ? m.accuracy.toFixed(3) : "-",
       m ? m.latencyP99Ms.toFixed(0) : "-",
       m ? m.errorRate.toFixed(4) : "-",

@@ -10,7 +10,8 @@
  */
 import type { KeyObject } from "crypto";
 import type { Ask } from "./approval";
-import { obtainApproval } from "./approval";
+import type { Approval } from "./approval-records";
+import { approvalsFor, approversOf, stillApproved, subjectOf } from "./approval-flow";
 import { loadBaselineMargins } from "./baseline";
 import type { PromoteOptions } from "./cli-args";
 import { BadInput, GateRejected, HumanNeeded, RolledBack } from "./errors";
@@ -59,6 +60,8 @@ export interface PromotionDeps {
   readonly notifications?: (stack: string) => Promise<EventSink>;
   /** Waits between canary analyses; default a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The runner's environment, for approvals passed as $CHURN_APPROVALS (docs/approvals.md). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** The gate's full result: the decision and what it was made from. */
@@ -152,12 +155,26 @@ export async function evaluateGate(options: PromoteOptions, deps: PromotionDeps)
   return { decision, metrics, staging, thresholds, analysis, thresholdsFile, dryRunNote };
 }
 
-function report(options: PromoteOptions, deps: PromotionDeps, decision: Decision, note?: string): void {
+/** Shows the decision (table or JSON) and, beside the numbers, the digest approvals bind to. */
+export function reportDecision(
+  options: PromoteOptions,
+  deps: PromotionDeps,
+  decision: Decision,
+  digest: string,
+  note?: string,
+): void {
   const ctx = { from: options.from, to: options.to };
-  deps.out(options.json ? `${decisionJson(decision)}\n` : decisionTable(decision, ctx, deps.outIsTty));
+  deps.out(
+    options.json
+      ? `${decisionJson(decision)}\n`
+      : `${decisionTable(decision, ctx, deps.outIsTty)}Decision digest: ${digest}\n`,
+  );
   if (note !== undefined) deps.log(note);
   if (deps.stepSummaryFile !== undefined && deps.stepSummaryFile !== "") {
-    appendStepSummary(deps.stepSummaryFile, decisionMarkdown(decision, ctx));
+    appendStepSummary(
+      deps.stepSummaryFile,
+      `${decisionMarkdown(decision, ctx)}\nDecision digest (what an approval binds to): \`${digest}\`\n`,
+    );
   }
 }
 
@@ -250,8 +267,9 @@ async function gateThenUpdate(run: {
   const { options, deps, deployer, events, timings, lap } = run;
   const gate = await evaluateGate(options, deps);
   lap("gate");
-  events.decided(gate.decision);
-  report(options, deps, gate.decision, gate.dryRunNote);
+  const { digest } = subjectOf(gate);
+  events.decided(gate.decision, digest);
+  reportDecision(options, deps, gate.decision, digest, gate.dryRunNote);
   const version = gate.decision.modelVersion;
   if (gate.decision.decision !== "promote") {
     throw rejection(gate.decision, `the gate rejected ${version} for ${options.to}`);
@@ -263,18 +281,25 @@ async function gateThenUpdate(run: {
   }
 
   const key = deps.signingKey();
-  if (options.approvedBy === undefined) events.approvalRequested();
-  const approver = await obtainApproval({
-    modelVersion: version,
-    to: options.to,
-    approvedBy: options.approvedBy,
-    ask: deps.ask,
-  });
-  deps.log(`Approved by ${approver}.`);
+  const approvals = await approvalsFor(
+    {
+      options,
+      ask: deps.ask,
+      now: deps.now,
+      log: deps.log,
+      env: deps.env,
+      requested: () => events.approvalRequested(),
+    },
+    gate,
+  );
   lap("approval");
 
   const again = await evaluateGate(options, deps);
-  events.decided(again.decision);
+  events.decided(again.decision, subjectOf(again).digest);
+  // Values may have moved since the approval; outcomes may not (exit 4, nothing changed).
+  stillApproved(approvals, again, deps.now(), (d) => {
+    if (!options.json) reportDecision(options, deps, again.decision, d);
+  });
   const before = gate.staging.outputs;
   const now = again.staging.outputs;
   if (now.modelVersion !== before.modelVersion || now.deployedAt.getTime() !== before.deployedAt.getTime()) {
@@ -284,7 +309,7 @@ async function gateThenUpdate(run: {
     );
   }
   if (again.decision.decision !== "promote") {
-    if (!options.json) report(options, deps, again.decision);
+    if (!options.json) reportDecision(options, deps, again.decision, subjectOf(again).digest);
     throw rejection(again.decision, `the gate no longer passes for ${version} just before the update`);
   }
   lap("gate");
@@ -293,7 +318,7 @@ async function gateThenUpdate(run: {
     deps,
     deployer,
     gate: again,
-    approver,
+    approvals,
     key,
     timings,
     lap,
@@ -312,7 +337,8 @@ interface UpdateContext {
   readonly deployer: ProductionDeployer;
   /** The gate evaluated just before the update: what the evidence records. */
   readonly gate: GateResult;
-  readonly approver: string;
+  /** What was approved, by whom: the evidence carries them. */
+  readonly approvals: readonly Approval[];
   readonly key: KeyObject;
   readonly timings: Readonly<Record<Phase, number>>;
   /** Adds the time since the last lap to a phase. */
@@ -330,7 +356,8 @@ interface UpdateContext {
  * was nothing to roll back to, the rollback failed, or production is unhealthy after it).
  */
 async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
-  const { options, deps, deployer, gate: again, approver, key, timings, lap, events } = ctx;
+  const { options, deps, deployer, gate: again, approvals, key, timings, lap, events } = ctx;
+  const approver = approversOf(approvals);
   const version = again.decision.modelVersion;
   const previous = await deployer.current();
   const createdAt = deps.now();
@@ -342,6 +369,7 @@ async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
       thresholds: again.thresholds,
       staging: again.staging,
       approver,
+      approvals,
       createdAt,
     }),
     key,
@@ -363,6 +391,7 @@ async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
       now: deps.now,
       sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
       log: deps.log,
+      onStep: (step) => events.canaryStepEnded(step),
     });
     canaryRecord = passed.record;
     // The stable's evidence carries the verdicts: the program and the pack refuse a stable

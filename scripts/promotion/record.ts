@@ -5,6 +5,7 @@
  */
 import { analysisRecordOf } from "./analysis-evidence";
 import { EVIDENCE_FORMAT, EvidenceRecord, Measured, SignedEvidence } from "./evidence";
+import type { Approval } from "./approval-records";
 import type { Decision, GateMetrics } from "./gate";
 import type { StagingSnapshot } from "./outputs";
 import type { Thresholds } from "./thresholds";
@@ -15,6 +16,8 @@ export interface PromotionRecordInput {
   readonly thresholds: Thresholds;
   readonly staging: StagingSnapshot;
   readonly approver: string;
+  /** The approvals of the decision (docs/approvals.md); the evidence carries them. */
+  readonly approvals?: readonly Approval[];
   readonly createdAt: Date;
 }
 
@@ -71,6 +74,9 @@ export function promotionRecord(input: PromotionRecordInput): EvidenceRecord {
     approver: input.approver,
     createdAt: input.createdAt.toISOString(),
     analysis: analysisRecordOf(decision, input.metrics, input.thresholds),
+    ...(input.approvals !== undefined && input.approvals.length > 0
+      ? { approvals: [...input.approvals] }
+      : {}),
   };
 }
 

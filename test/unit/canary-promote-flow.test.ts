@@ -20,6 +20,9 @@ import type {
   VerifyResult,
 } from "../../scripts/promotion/deployer";
 import type { InstantResult, PrometheusClient } from "../../scripts/promotion/prometheus";
+import type { EventInput } from "../../scripts/promotion/notify/events";
+import type { EventSink } from "../../scripts/promotion/notify/notifier";
+import type { PromotionDeps } from "../../scripts/promotion/promotion";
 import { FakePrometheus, Numbers } from "../helpers/fake-prometheus";
 import { GOOD, NOW, runPromote, THRESHOLDS_FILE } from "../helpers/promote-harness";
 import { earlierPromotionRecord } from "../fixtures/evidence-records";
@@ -130,7 +133,13 @@ describe("npm run promote --strategy canary (fake production and Prometheus)", f
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function run(argv: string[], production: CanaryProduction, canary: Numbers, file = policyFile) {
+  async function run(
+    argv: string[],
+    production: CanaryProduction,
+    canary: Numbers,
+    file = policyFile,
+    extra: Partial<PromotionDeps> = {},
+  ) {
     let t = NOW.getTime();
     return runPromote(["--approved-by", "alice", ...argv], {
       policyConfig: () => file,
@@ -141,6 +150,7 @@ describe("npm run promote --strategy canary (fake production and Prometheus)", f
         t += ms;
       },
       deployer: () => production,
+      ...extra,
     });
   }
 
@@ -201,6 +211,35 @@ describe("npm run promote --strategy canary (fake production and Prometheus)", f
     expect(record.canary.steps[0]).to.include({ weight: 10, verdict: "fail" });
     expect(record.canary.steps[0].checks.find((c) => c.name === "error_rate")?.status).to.equal("fail");
     expect(r.stderr).to.contain("production's stable still runs 1.0.0");
+  });
+
+  it("sends a canary-step event as each step ends, with its weight and verdict", async function () {
+    const events: EventInput[] = [];
+    const sink: EventSink = {
+      notify: (e) => (events.push(e), `evt_${events.length}`),
+      drain: async () => {},
+    };
+    const notifications = async () => sink;
+    const passed = new CanaryProduction({ modelVersion: "1.0.0", evidence: stable });
+    expect((await run(["--strategy", "canary"], passed, GOOD, policyFile, { notifications })).code).to.equal(
+      0,
+    );
+    const steps = events.filter((e) => e.type === "canary-step");
+    expect(
+      steps.map((e) => [e.details?.weight, e.details?.verdict, e.details?.canaryReplicas]),
+    ).to.deep.equal([
+      [10, "pass", 1],
+      [50, "pass", 5],
+    ]);
+    expect(steps[0].reason).to.match(/^canary step 1 \(10 %\) ended pass: /);
+    events.length = 0;
+    const aborted = new CanaryProduction({ modelVersion: "1.0.0", evidence: stable });
+    expect(
+      (await run(["--strategy", "canary"], aborted, ERRORS, policyFile, { notifications })).code,
+    ).to.equal(5);
+    expect(events.filter((e) => e.type === "canary-step").map((e) => e.details?.verdict)).to.deep.equal([
+      "fail",
+    ]);
   });
 
   it("keeps today's path with --strategy all-at-once", async function () {

@@ -27,6 +27,14 @@ function refused(fn: () => unknown): string {
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 
 describe("promote flags", function () {
+  it("takes --approval FILE more than once, in order, and refuses an empty one", function () {
+    expect(parsePromoteArgs(["--approval", "a.json", "--approval=b.json"]).approvals).to.deep.equal([
+      "a.json",
+      "b.json",
+    ]);
+    expect(() => parsePromoteArgs(["--approval", ""])).to.throw(BadInput, "--approval needs a file path");
+  });
+
   it("defaults to staging → production over 24 h, deciding and promoting, with a 10 s query deadline", function () {
     expect(parsePromoteArgs([])).to.deep.equal({
       from: "staging",
@@ -41,6 +49,7 @@ describe("promote flags", function () {
       windowSeconds: 86_400,
       at: undefined,
       approvedBy: undefined,
+      approvals: [],
       queries: undefined,
       baselineSelector: undefined,
       queryTimeoutMs: 10_000,
@@ -91,6 +100,7 @@ describe("promote flags", function () {
       windowSeconds: 129_600,
       at: new Date("2025-03-01T11:00:00Z"),
       approvedBy: "github:octocat",
+      approvals: [],
       queries: "q.json",
       baselineSelector: { namespace: "production", version: "1.0.0" },
       queryTimeoutMs: 500,

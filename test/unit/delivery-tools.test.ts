@@ -73,7 +73,11 @@ describe("promotion history", function () {
     modelVersion: "1.1.0",
     kind: "rollback",
     evidenceFor: "1.1.0",
-    approver: "alice",
+    approver: "alice, bob",
+    approvals: [
+      { approver: "alice", signed: true, decisionDigest: `sha256:${"ab".repeat(32)}` },
+      { approver: "bob", signed: false, decisionDigest: `sha256:${"ab".repeat(32)}` },
+    ],
     measured: {
       accuracy: 0.9371,
       latencyP99Ms: 9.4,
@@ -86,7 +90,7 @@ describe("promotion history", function () {
     evidenceCreatedAt: "2026-11-26T11:59:00.000Z",
   };
 
-  it("prints who, what, when and the numbers of each update", function () {
+  it("prints who approved which decision, what, when and the numbers of each update", function () {
     const text = formatHistory([
       entry,
       {
@@ -95,18 +99,19 @@ describe("promotion history", function () {
         kind: "none",
         evidenceFor: null,
         approver: null,
+        approvals: [],
         measured: null,
         modelVersion: "1.0.0",
       },
     ]);
     const [header, first, second] = text.trim().split("\n");
     expect(header).to.match(
-      /^update\s+started \(UTC\)\s+result\s+version\s+evidence\s+approver\s+accuracy\s+p99 ms\s+errors\s+soak h$/,
+      /^update\s+started \(UTC\)\s+result\s+version\s+evidence\s+approver\s+decision\s+accuracy\s+p99 ms\s+errors\s+soak h$/,
     );
     expect(first).to.match(
-      /^3\s+2026-11-26 12:00:00\s+update succeeded\s+1\.1\.0\s+rollback of 1\.1\.0\s+alice\s+0\.937\s+9\s+0\.0004\s+25\.50$/,
+      /^3\s+2026-11-26 12:00:00\s+update succeeded\s+1\.1\.0\s+rollback of 1\.1\.0\s+alice \(signed\), bob\s+sha256:abababababab\s+0\.937\s+9\s+0\.0004\s+25\.50$/,
     );
-    expect(second).to.match(/^2\s+.*1\.0\.0\s+none\s+-\s+-\s+-\s+-\s+-$/);
+    expect(second).to.match(/^2\s+.*1\.0\.0\s+none\s+-\s+-\s+-\s+-\s+-\s+-$/);
   });
 
   it("reads its flags and refuses bad ones", function () {

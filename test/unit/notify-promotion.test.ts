@@ -183,7 +183,7 @@ describe("promotion events reach the notifier", function () {
         ++reads === 1 ? snapshot() : snapshot({ deployedAt: new Date("2025-03-01T07:00:00Z") }),
       notifications: async () => sink,
     });
-    expect(r.code).to.equal(3);
+    expect(r.code).to.equal(4);
     expect(sink.types()).to.deep.equal(["aborted"]);
   });
 

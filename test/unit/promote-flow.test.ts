@@ -164,9 +164,11 @@ describe("the promote flow with fake Prometheus and production", function () {
       deployer: () => deployer,
     });
     expect(r.code).to.equal(4);
-    expect(questions).to.deep.equal([
-      "Approve promotion of churn-model 1.1.0 to production? Type your approver ID to approve, or press Enter to deny: ",
-    ]);
+    expect(questions).to.have.length(1);
+    expect(questions[0]).to.match(
+      /^Approve promotion of churn-model 1\.1\.0 to production \(decision sha256:[0-9a-f]{64}, the numbers above\)\? Type your approver ID to approve, or press Enter to deny: $/,
+    );
+    expect(r.stdout).to.include(`Decision digest: ${/sha256:[0-9a-f]{64}/.exec(questions[0])?.[0]}`);
     expect(deployer.calls).to.deep.equal([]);
     expect(r.stderr).to.include("was denied at the prompt; nothing was changed");
   });
@@ -234,6 +236,16 @@ describe("the promote flow with fake Prometheus and production", function () {
       approver: "jane@example.com",
       createdAt: "2025-03-02T12:00:00.000Z",
       analysis: evidence.record.analysis,
+      approvals: evidence.record.approvals,
+    });
+    // The name typed at the prompt, recorded as an unsigned approval of this decision for an hour.
+    expect(evidence.record.approvals).to.have.length(1);
+    expect(evidence.record.approvals?.[0].signature).to.equal(null);
+    expect(evidence.record.approvals?.[0].statement).to.deep.include({
+      approver: "jane@example.com",
+      target: "production",
+      approvedAt: "2025-03-02T12:00:00.000Z",
+      expiresAt: "2025-03-02T13:00:00.000Z",
     });
     expect(evidence.record.analysis?.method).to.include({
       method: "clopper-pearson",
@@ -246,7 +258,7 @@ describe("the promote flow with fake Prometheus and production", function () {
     );
   });
 
-  it("evaluates the gate again after approval and stops with exit 3 when it no longer passes", async function () {
+  it("evaluates the gate again after approval and stops with exit 4 when its outcome differs from the approved", async function () {
     const prometheus = new FakePrometheus(GOOD);
     const deployer = production();
     const r = await run(["--approved-by", "ci:octocat"], {
@@ -257,18 +269,17 @@ describe("the promote flow with fake Prometheus and production", function () {
       },
       deployer: () => deployer,
     });
-    expect(r.code).to.equal(3);
+    expect(r.code).to.equal(4);
     expect(prometheus.queries).to.have.length(22);
     expect(deployer.calls).to.deep.equal([]);
-    expect(r.stderr).to.include(
-      "promote: the gate no longer passes for 1.1.0 just before the update; nothing was changed:",
-    );
     expect(r.stderr).to.match(
-      /error_rate \(fail\): error rate 0\.2 \[[\d.]+, [\d.]+\] on 172800 requests: lower bound above the maximum 0\.01/,
+      /promote: the gate's decision now \(sha256:[0-9a-f]{64}\) differs in outcome from the approval by ci:octocat \(decision sha256:[0-9a-f]{64}\); nothing was changed:/,
     );
+    expect(r.stderr).to.include("the gate now decides reject, the approval is for promote");
+    expect(r.stderr).to.match(/check error_rate is now fail at 0\.2; the approval is for pass at 0\.002/);
   });
 
-  it("stops with exit 3 when staging changed while waiting for approval", async function () {
+  it("stops with exit 4 when staging changed while waiting for approval (another decision than approved)", async function () {
     const deployer = production();
     let reads = 0;
     const r = await run(["--approved-by", "ci:octocat"], {
@@ -276,9 +287,11 @@ describe("the promote flow with fake Prometheus and production", function () {
         ++reads === 1 ? snapshot() : snapshot({ deployedAt: new Date("2025-03-01T07:00:00Z") }),
       deployer: () => deployer,
     });
-    expect(r.code).to.equal(3);
+    expect(r.code).to.equal(4);
     expect(deployer.calls).to.deep.equal([]);
-    expect(r.stderr).to.include("staging changed while waiting for approval");
+    expect(r.stderr).to.include(
+      "staging's deployment is staging at 2025-03-01T07:00:00.000Z, the approval is for staging at 2025-03-01T06:00:00.000Z",
+    );
   });
 
   it("reports a concurrent update with exit 2 and does not roll back or retry", async function () {

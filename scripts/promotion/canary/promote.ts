@@ -15,7 +15,7 @@ import { loadPolicyConfig } from "../thresholds";
 import { chooseStrategy, PromotionStrategies, Strategy } from "./config";
 import { measureArms } from "./measure";
 import { describeStep, planCanary } from "./plan";
-import { runCanary } from "./run";
+import { CanaryRunContext, runCanary } from "./run";
 
 /** The signed record of a canary walk, kept in the production stack config (history reads it). */
 export interface CanaryRecord {
@@ -68,6 +68,8 @@ export interface CanaryPromotionContext {
   readonly now: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
   readonly log: Progress;
+  /** Each step as it ended (the canary-step notification). */
+  readonly onStep?: CanaryRunContext["onStep"];
 }
 
 /** What a canary that passed every step leaves: its signed record and the part the stable's evidence carries. */
@@ -167,6 +169,7 @@ export async function promoteThroughCanary(ctx: CanaryPromotionContext): Promise
     now: ctx.now,
     sleep: ctx.sleep,
     log: ctx.log,
+    onStep: ctx.onStep,
   });
   if (outcome.outcome === "aborted") {
     throw new CanaryAborted(

@@ -30,6 +30,8 @@ export interface CanaryRunContext {
   now(): Date;
   sleep(ms: number): Promise<void>;
   log(line: string): void;
+  /** Called once per step that ended (passed or aborted): the canary-step notification. */
+  onStep?(step: StepRecord): void;
 }
 
 /** One step as it happened: what history and the evidence keep. */
@@ -119,6 +121,7 @@ export async function runCanary(ctx: CanaryRunContext): Promise<CanaryOutcome> {
           comparison: last,
         };
         steps.push(record);
+        ctx.onStep?.(record);
         if (action.action === "abort") {
           ctx.log(`canary aborted at step ${step.index}: removing the canary; the stable is unchanged`);
           const aborted = { outcome: "aborted" as const, cause: action.cause, reason: action.reason, steps };

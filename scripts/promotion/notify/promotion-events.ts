@@ -3,6 +3,7 @@
  * decision, the evidence it signed, a canary step) and how it ended (its result or its typed
  * error); this turns that into the events of docs/notifications.md. It never throws.
  */
+import type { StepRecord } from "../canary/run";
 import type { SignedEvidence } from "../evidence";
 import { ApprovalMissing, ConcurrentUpdate, exitCodeOf, GateRejected, RolledBack } from "../errors";
 import type { Decision } from "../gate";
@@ -81,6 +82,18 @@ export class PromotionEvents {
   /** A canary step was taken (weight, step number, what was measured). */
   canaryStep(reason: string, details: Readonly<Record<string, string | number | boolean | null>>): void {
     this.send("canary-step", { reason, details });
+  }
+
+  /** A canary step ended (passed or aborted): its weight, verdict and the replicas of both arms. */
+  canaryStepEnded(step: StepRecord): void {
+    this.canaryStep(`canary step ${step.index} (${step.weight} %) ended ${step.verdict}: ${step.reason}`, {
+      step: step.index,
+      weight: step.weight,
+      verdict: step.verdict,
+      canaryReplicas: step.canaryReplicas,
+      stableReplicas: step.stableReplicas,
+      analyses: step.analyses,
+    });
   }
 
   /** The promotion went through. */
