@@ -12,7 +12,7 @@ import { parseApprover, parsePromoteArgs, PromoteOptions } from "./cli-args";
 import { BadInput, GateRejected } from "./errors";
 import { evaluateGate, PromotionDeps, reportDecision } from "./promotion";
 import { loadPolicyConfig } from "./thresholds";
-import { parseDurationMs } from "./values";
+import { parseDurationMs } from "./parsers";
 
 export const APPROVE_USAGE = `Usage: npm run promote -- approve --approver ID [--key FILE] [options]
 
