@@ -2,8 +2,8 @@
  * Which policy config (thresholds, analysis settings and the evidence key) a stack trusts.
  * For the stacks of the project itself (`churn-model`) it is fixed by the environment: the
  * reviewed policy/config/<environment>.json of the checkout, whatever the stack config says;
- * a config whose key is a sandbox key (pinned by fingerprint in policy/contract/trust.ts) is
- * refused there, and the stack named `production`, or any stack whose namespace is production's,
+ * a config whose evidence key or an approver's key is a sandbox key (pinned by fingerprint in
+ * policy/contract/trust.ts) is refused there, and the stack named `production`, or any stack whose namespace is production's,
  * is a production stack whatever its name or `churn-model:environment` say. Only the stacks of the sandbox
  * project (`churn-model-sandbox`: the sandbox's and the tests' own project directories)
  * take `churn-model:thresholdsFile` from their stack config. The program and the promotion
@@ -16,8 +16,10 @@ import {
   isSandboxKey,
   keyFingerprint,
   parsePolicyConfigText,
+  PolicyConfig,
   PRODUCTION_NAMESPACE,
   SANDBOX_PROJECT,
+  sandboxApprover,
 } from "../policy/contract";
 
 /** The project whose stacks are the real staging and production. */
@@ -92,17 +94,25 @@ export function trustRootProblem(input: TrustInput): string | undefined {
       `other policy configs, such as the sandbox's, are trusted only by stacks of project ${SANDBOX_PROJECT}`
     );
   }
-  const key = fs.existsSync(reviewed) ? publicKeyOf(reviewed) : undefined;
+  const config = fs.existsSync(reviewed) ? configOf(reviewed) : undefined;
+  const key = config?.publicKey;
   if (isSandboxKey(key)) {
     return (
       `${rel} names the sandbox's evidence key (fingerprint ${keyFingerprint(key!)}): a ${input.environment} stack ` +
       `of project ${input.project} never trusts a sandbox key (sandbox keys are for stacks of project ${SANDBOX_PROJECT})`
     );
   }
+  const approver = config === undefined ? undefined : sandboxApprover(config.approvals.approvers);
+  if (approver !== undefined) {
+    return (
+      `${rel} lists approver ${approver} with the sandbox's demo approver key: a ${input.environment} stack ` +
+      `of project ${input.project} never trusts a sandbox key (sandbox keys are for stacks of project ${SANDBOX_PROJECT})`
+    );
+  }
   return undefined;
 }
 
-/** The evidence key a policy config file names, if any. */
-function publicKeyOf(file: string): string | undefined {
-  return parsePolicyConfigText(fs.readFileSync(file, "utf8"), `policy config ${file}`).publicKey;
+/** A policy config file as the contract reads it. */
+function configOf(file: string): PolicyConfig {
+  return parsePolicyConfigText(fs.readFileSync(file, "utf8"), `policy config ${file}`);
 }

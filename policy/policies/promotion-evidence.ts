@@ -7,6 +7,7 @@ import {
   EVIDENCE_ANNOTATION,
   EVIDENCE_POLICY,
   isSandboxKey,
+  sandboxApprover,
   keyFingerprint,
   parsePolicyConfig,
   PolicyConfig,
@@ -93,6 +94,16 @@ function checkEvidence(
       `${w.display}: the policy config's evidence key is the sandbox's demo key (fingerprint ` +
         `${keyFingerprint(policyConfig.publicKey!)}), whose private half is public: production of project ` +
         `${project ?? "(unknown)"} never trusts it (only stacks of project ${SANDBOX_PROJECT} do)`,
+    );
+    return;
+  }
+  const sandboxed =
+    project === SANDBOX_PROJECT ? undefined : sandboxApprover(policyConfig.approvals.approvers);
+  if (sandboxed !== undefined) {
+    report(
+      `${w.display}: the policy config lists approver ${sandboxed} with the sandbox's demo approver key, whose ` +
+        `private half is public: production of project ${project ?? "(unknown)"} never trusts it (only stacks ` +
+        `of project ${SANDBOX_PROJECT} do)`,
     );
     return;
   }

@@ -87,13 +87,24 @@ function fmtValue(v: number): string {
 /** The lines of a command's output that say why it ended as it did (refusals, rollbacks). */
 export function keyLines(text: string): string[] {
   const wanted =
-    /production refuses|does not verify|promotion evidence (names|reports|was created)|^promote: |rolled back|another promotion|failed verification/;
+    /production refuses|does not verify|promotion evidence (names|reports|was created|carries)|^promote: |rolled back|another promotion|failed verification|^Approved (decision|by)/;
   const seen = new Set<string>();
   for (const raw of text.split("\n")) {
     const line = raw.replace(/^\s*(│\s*)?/, "").trim();
     if (wanted.test(line) && !seen.has(line)) seen.add(line);
   }
   return [...seen].slice(0, 4);
+}
+
+/** Who approved which decision digest: `demo-approver (signed) sha256:1f2e3d4c5b6a…`. */
+function approvedBy(e: HistoryEntry): string {
+  if (e.approvals.length === 0) return esc(e.approver ?? "-");
+  return e.approvals
+    .map(
+      (a) =>
+        `${esc(a.approver)}${a.signed ? " (signed)" : ""} <code>${esc(a.decisionDigest.slice(0, 19))}…</code>`,
+    )
+    .join("<br>");
 }
 
 function decisionTable(d: DecisionJson | undefined): string {
@@ -149,7 +160,7 @@ ${decisionTable(s.decision)}
   const history = input.history
     .map(
       (e) =>
-        `<tr><td>${e.update}</td><td>${esc(e.startedAt)}</td><td>${esc(e.result)}</td><td>${esc(e.modelVersion ?? "-")}</td><td>${esc(e.evidenceFor ? `${e.kind} of ${e.evidenceFor}` : e.kind)}</td><td>${esc(e.approver ?? "-")}</td><td>${
+        `<tr><td>${e.update}</td><td>${esc(e.startedAt)}</td><td>${esc(e.result)}</td><td>${esc(e.modelVersion ?? "-")}</td><td>${esc(e.evidenceFor ? `${e.kind} of ${e.evidenceFor}` : e.kind)}</td><td>${approvedBy(e)}</td><td>${
           e.measured ? e.measured.accuracy.toFixed(3) : "-"
         }</td><td>${e.measured ? e.measured.latencyP99Ms.toFixed(0) : "-"}</td><td>${
           e.measured ? e.measured.errorRate.toFixed(4) : "-"
@@ -179,7 +190,7 @@ ${stories}
 ${charts}
 <h2>Production history</h2>
 <p>From the production stack's update history; each update carries the evidence it ran with.</p>
-<table><thead><tr><th>update</th><th>started</th><th>result</th><th>version</th><th>evidence</th><th>approver</th><th>accuracy</th><th>p99 ms</th><th>error rate</th></tr></thead>
+<table><thead><tr><th>update</th><th>started</th><th>result</th><th>version</th><th>evidence</th><th>approved (decision digest)</th><th>accuracy</th><th>p99 ms</th><th>error rate</th></tr></thead>
 <tbody>${history}</tbody></table>
 </body></html>
 `;

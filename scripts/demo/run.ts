@@ -4,8 +4,8 @@
  *   1. the baseline version goes to staging, soaks, passes the gate and is promoted;
  *   2. the improved version follows the same road and replaces it in production;
  *   3. a version whose accuracy regressed is refused by the gate, production untouched;
- *   4. that version pushed to production by hand — without the policy pack, with it, and
- *      with hand-made evidence — is refused each time;
+ *   4. that version pushed to production by hand — without the policy pack, with it, with
+ *      hand-made evidence, and with evidence no approver signed — is refused each time;
  *   5. an error-prone version that passes staging breaks under production traffic; the
  *      rollback triggers fire and production returns to the previous version by itself.
  *
@@ -128,7 +128,8 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void): Promise
   process.on("SIGTERM", onSignal);
   try {
     say(
-      "starting the sandbox (control plane, Prometheus, controller) — approval in this demo is given non-interactively, as demo-approver",
+      "starting the sandbox (control plane, Prometheus, controller) — each promotion is approved by demo-approver, " +
+        "who signs the decision a dry run shows (`promote -- approve`, the sandbox-only approver key)",
     );
     sandbox = await sandboxUp({ log: say, trafficRate: 0 });
     stories = new Stories(sandbox, say, { bake: o.bake, trafficRate: o.rate });

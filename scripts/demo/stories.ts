@@ -10,6 +10,7 @@ import { loadAnalysisSettings } from "../promotion/analysis-config";
 import { generateEvidenceKeyPair, signEvidence, SignedEvidence } from "../promotion/evidence";
 import { withHandMadeAnalysis } from "./hand-made-analysis";
 import { REPO_ROOT } from "../toolchain/env";
+import { DEMO_KEY_FILE } from "../sandbox/cli";
 import { CliRun, DecisionJson, PRODUCTION_POLICY, SandboxDriver } from "../sandbox/driver";
 import { sandboxArtifact } from "../sandbox/artifact";
 import { imageFor } from "../../policy/contract";
@@ -53,12 +54,15 @@ export class Stories extends SandboxDriver {
   }
 
   /**
-   * The road every candidate takes: deploy to staging, soak, promote. Stops after a failed
-   * deploy (no `run`). Records production's version before and after.
+   * The road every candidate takes: deploy to staging, soak, demo-approver signs the decision
+   * a dry run shows (`approve`; refused for a rejected one), promote with that approval. Stops
+   * after a failed deploy (no `run`). Records production's version before and after; `runs`
+   * are deploy, approve, promote.
    */
   private async throughStaging(version: string): Promise<{
     runs: CliRun[];
     run?: CliRun;
+    approve?: CliRun;
     decision?: DecisionJson;
     before: string | null;
     after: string | null;
@@ -67,9 +71,11 @@ export class Stories extends SandboxDriver {
     const deploy = await this.deployStaging(version);
     if (deploy.code !== 0) return { runs: [deploy], before, after: before };
     await this.soak(version);
-    const { run, decision } = await this.promote(version);
+    const approval = await this.approve(version);
+    const { run, decision } = await this.promote(version, [], {}, { approval: approval.file ?? null });
     const after = await this.productionVersion().catch(() => null);
-    return { runs: [deploy, run], run, decision, before, after };
+    const runs = [deploy, ...(approval.run ? [approval.run] : []), run];
+    return { runs, run, approve: approval.run, decision, before, after };
   }
 
   /** 1 and 2: deploy to staging, soak, pass the gate, get approved, update production. */
@@ -104,8 +110,10 @@ export class Stories extends SandboxDriver {
   }
 
   /**
-   * 4: pushing the refused version to production by hand. The stack config file is restored
-   * after each attempt, as a reviewer would revert it.
+   * 4: pushing the refused version to production by hand — without the pack, with it, with
+   * hand-made evidence under a key of one's own, and with evidence the evidence key signed but
+   * no approver did. The stack config file is restored after each attempt, as a reviewer would
+   * revert it.
    */
   manualStory(version: string): Promise<StoryResult> {
     return this.story(
@@ -165,6 +173,30 @@ export class Stories extends SandboxDriver {
           "--config",
           `churn-model:thresholdsFile=${trustFile}`,
         ]);
+        // The evidence key alone: evidence the runner's own key signed, without an approver's
+        // signature, and a program pointed at a policy config that requires none. The pack,
+        // with the stack's own config (one signed approval required), refuses it.
+        const unapproved = this.handMadeEvidence(version, fs.readFileSync(DEMO_KEY_FILE, "utf8"));
+        const lax = JSON.parse(fs.readFileSync(PRODUCTION_POLICY, "utf8")) as Record<
+          string,
+          Record<string, unknown>
+        >;
+        delete lax["promotion-evidence"].signaturesRequired;
+        const laxFile = path.join(path.dirname(this.sandbox.projectDir), "no-approvals-policy-config.json");
+        fs.writeFileSync(laxFile, JSON.stringify(lax, null, 2));
+        await attempt(
+          "with evidence the evidence key signed, no approver's signature, and the policy pack enforced",
+          [
+            ...base,
+            ...pack,
+            "--config",
+            `churn-model:modelVersion=${version}`,
+            "--config",
+            `churn-model:promotionEvidence=${JSON.stringify(unapproved)}`,
+            "--config",
+            `churn-model:thresholdsFile=${laxFile}`,
+          ],
+        );
         const after = await this.productionVersion();
         return { ok: runs.every((r) => r.code !== 0) && before === after, runs };
       },
@@ -174,8 +206,13 @@ export class Stories extends SandboxDriver {
   /** Evidence with passing numbers and their analysis for `version`, signed with a freshly made key. */
   forgedEvidence(version: string): { evidence: SignedEvidence; publicKeyPem: string } {
     const keys = generateEvidenceKeyPair();
+    return { evidence: this.handMadeEvidence(version, keys.privateKeyPem), publicKeyPem: keys.publicKeyPem };
+  }
+
+  /** Evidence with passing numbers and their analysis for `version`, approved by nobody, signed with `privateKeyPem`. */
+  handMadeEvidence(version: string, privateKeyPem: string): SignedEvidence {
     const now = new Date();
-    const evidence = signEvidence(
+    return signEvidence(
       withHandMadeAnalysis(
         {
           format: 3,
@@ -205,9 +242,8 @@ export class Stories extends SandboxDriver {
         },
         loadAnalysisSettings(PRODUCTION_POLICY),
       ),
-      keys.privateKeyPem,
+      privateKeyPem,
     );
-    return { evidence, publicKeyPem: keys.publicKeyPem };
   }
 
   /** 5: a version that passes staging breaks under production traffic and is rolled back. */

@@ -28,6 +28,9 @@ import { readTrafficProcess, startTrafficProcess, stopTrafficProcess } from "./t
 export const NAMESPACES = ["staging", "production"] as const;
 export const SANDBOX_REGISTRY = "localhost:5000/ml";
 export const DEMO_KEY_FILE = path.join(__dirname, "demo-evidence-key.pem");
+/** The sandbox-only key of demo-approver, the approver the sandbox's policy configs list and require. */
+export const DEMO_APPROVER_KEY_FILE = path.join(__dirname, "demo-approver-key.pem");
+export const DEMO_APPROVER = "demo-approver";
 
 export function sandboxDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.CHURN_SANDBOX_DIR ?? path.join(REPO_ROOT, ".sandbox"));

@@ -2,14 +2,17 @@
  * Driving the sandbox the way a person would, shared by the demo's stories
  * (scripts/demo/stories.ts), the bench (scripts/bench/sandbox.ts) and the e2e suite: steady
  * traffic, the project's CLIs and `pulumi` run as their own processes in the sandbox project,
- * and the road every candidate takes (deploy to staging, soak, promote).
+ * and the road every candidate takes (deploy to staging, soak, approve, promote). The sandbox's
+ * policy configs require one signed approval: demo-approver signs the decision of a dry run with
+ * `npm run promote -- approve` and the promotion takes the file with `--approval`.
  */
 import { spawn } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { selectStack } from "../promotion/engine";
 import { loadThresholds, Thresholds } from "../promotion/thresholds";
 import { processEnv, REPO_ROOT, toolPath } from "../toolchain/env";
-import { sandboxEnv, SandboxState } from "./cli";
+import { DEMO_APPROVER, DEMO_APPROVER_KEY_FILE, sandboxEnv, SandboxState } from "./cli";
 import { generateDataset, LabeledCustomer } from "./service/dataset";
 import { startTraffic, TrafficRun } from "./traffic";
 
@@ -70,6 +73,8 @@ export interface DriverOptions {
 
 export class SandboxDriver {
   private traffic: TrafficRun[] = [];
+  /** Approval files by `version@staging deployedAt`. */
+  private readonly approvals = new Map<string, string>();
   private readonly env: NodeJS.ProcessEnv;
   readonly thresholds: Thresholds;
 
@@ -201,8 +206,40 @@ export class SandboxDriver {
     await new Promise((r) => setTimeout(r, waitMs));
   }
 
-  /** The flags of a sandbox promotion of `version` to production, approved, watched for `bake`. */
-  promoteArgs(version: string, bake: string = this.opts.bake): string[] {
+  /**
+   * demo-approver's signed approval of the decision a dry run of `version` shows now, through the
+   * real `npm run promote -- approve`; undefined (with the run) when it refused, e.g. a rejected
+   * decision (exit 3). One approval per staging deployment of a version is made and reused.
+   */
+  async approve(version: string): Promise<{ file?: string; run?: CliRun }> {
+    const key = `${version}@${(await this.stagingDeployedAt()).toISOString()}`;
+    const known = this.approvals.get(key);
+    if (known !== undefined) return { file: known };
+    const dir = path.join(path.dirname(this.sandbox.projectDir), "approvals");
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${version}-${Date.now()}.json`);
+    const run = await this.runCli("promote", [
+      "approve",
+      "--approver",
+      DEMO_APPROVER,
+      "--key",
+      DEMO_APPROVER_KEY_FILE,
+      "--model-version",
+      version,
+      "--window",
+      "1h",
+      "--out",
+      file,
+    ]);
+    if (run.code !== 0) return { run };
+    this.approvals.set(key, file);
+    const digest = /Approved decision (sha256:[0-9a-f]+)/.exec(run.stderr)?.[1];
+    this.log(`approval: ${DEMO_APPROVER} signed decision ${digest ?? "(digest not shown)"} of ${version}`);
+    return { file, run };
+  }
+
+  /** The flags of a sandbox promotion of `version` to production, approved by `approval`, watched for `bake`. */
+  promoteArgs(version: string, bake: string = this.opts.bake, approval?: string): string[] {
     return [
       "--model-version",
       version,
@@ -210,19 +247,32 @@ export class SandboxDriver {
       // (churn-model:thresholdsFile of the sandbox project): a promotion takes no --thresholds.
       "--window",
       "1h",
-      "--approved-by",
-      "demo-approver",
+      ...(approval !== undefined ? ["--approval", approval] : []),
       "--bake",
       bake,
     ];
   }
 
+  /**
+   * Promotes `version` with demo-approver's approval: the file `opts.approval` names, none when
+   * it is null, else one made now (none for a dry run, or when `approve` refused, e.g. a
+   * rejected decision).
+   */
   async promote(
     version: string,
     extra: string[] = [],
     env: Record<string, string> = {},
-  ): Promise<{ run: CliRun; decision?: DecisionJson }> {
-    const run = await this.runCli("promote", [...this.promoteArgs(version), "--json", ...extra], env);
+    opts: { approval?: string | null } = {},
+  ): Promise<{ run: CliRun; decision?: DecisionJson; approval?: string }> {
+    const approval =
+      opts.approval === null
+        ? undefined
+        : (opts.approval ?? (extra.includes("--dry-run") ? undefined : (await this.approve(version)).file));
+    const run = await this.runCli(
+      "promote",
+      [...this.promoteArgs(version, this.opts.bake, approval), "--json", ...extra],
+      env,
+    );
     let decision: DecisionJson | undefined;
     try {
       decision = JSON.parse(run.stdout) as DecisionJson;
@@ -237,6 +287,6 @@ export class SandboxDriver {
         );
       }
     }
-    return { run, decision };
+    return { run, decision, approval };
   }
 }

@@ -1,11 +1,14 @@
 /**
  * End to end on the sandbox: the demo's five stories with assertions on exit codes, stack
- * state, Kubernetes objects and evidence; two promotions at once; a promotion killed during
- * the production update and run again; and the report.
+ * state, Kubernetes objects and evidence (each promotion signed-approved by demo-approver through
+ * `approve`); an approval whose numbers changed before the update (exit 4); two promotions at
+ * once; a promotion killed during the production update and run again; and the report.
  */
 import { expect } from "chai";
 import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
+import type { Approval } from "../../policy/contract";
 import { renderReport } from "../../scripts/demo/report";
 import { Stories } from "../../scripts/demo/stories";
 import { PRODUCTION_POLICY, VERSIONS } from "../../scripts/sandbox/driver";
@@ -26,6 +29,8 @@ describe("staging → production on the sandbox (e2e)", function () {
   const productionConfig = () => suite.productionConfig();
   let s: SandboxState;
   let stories: Stories;
+  /** demo-approver's approval of 1.1.0 as story 2 promoted it (its staging deployment, its numbers). */
+  let improvedApproval: Approval | undefined;
 
   before(async function () {
     await suite.up();
@@ -41,7 +46,9 @@ describe("staging → production on the sandbox (e2e)", function () {
 
   it("1. promotes the baseline: gate passes, production runs it with verifiable evidence", async function () {
     const r = await stories.promoteStory(1, VERSIONS.baseline, "baseline");
-    expect(r.runs.map((x) => x.code)).to.deep.equal([0, 0]);
+    // deploy, approve, promote
+    expect(r.runs.map((x) => x.code)).to.deep.equal([0, 0, 0]);
+    expect(r.runs[1].command).to.match(/^npm run promote -- approve --approver demo-approver /);
     expect(r.decision?.decision).to.equal("promote");
     expect(r.decision?.checks.map((c) => c.name)).to.include.members([
       "accuracy",
@@ -63,6 +70,12 @@ describe("staging → production on the sandbox (e2e)", function () {
       modelVersion: "1.0.0",
       approver: "demo-approver",
     });
+    // The approval the pack required: demo-approver's signature over the digest approve showed.
+    const approvals = evidence.record.approvals ?? [];
+    expect(approvals.map((a) => [a.statement.approver, a.signature !== null])).to.deep.equal([
+      ["demo-approver", true],
+    ]);
+    expect(r.runs[1].stderr).to.contain(`Approved decision ${approvals[0].statement.decisionDigest}`);
     expect(
       verifyEvidence(annotation, {
         publicKeyPem: loadPolicyPublicKey(PRODUCTION_POLICY),
@@ -75,7 +88,10 @@ describe("staging → production on the sandbox (e2e)", function () {
 
   it("2. promotes the improved version over the baseline", async function () {
     const r = await stories.promoteStory(2, VERSIONS.improved, "improved");
-    expect(r.runs.map((x) => x.code)).to.deep.equal([0, 0]);
+    expect(r.runs.map((x) => x.code)).to.deep.equal([0, 0, 0]);
+    const config = await productionConfig();
+    improvedApproval = parseSignedEvidence(config["churn-model:promotionEvidence"]).record.approvals?.[0];
+    expect(improvedApproval?.statement.approver).to.equal("demo-approver");
     expect(r.productionVersionAfter).to.equal("1.1.0");
     const accuracy = r.decision!.checks.find((c) => c.name === "accuracy")!;
     expect(accuracy.passed).to.equal(true);
@@ -85,7 +101,8 @@ describe("staging → production on the sandbox (e2e)", function () {
 
   it("3. refuses the accuracy regression at the gate, naming the check, and leaves production alone", async function () {
     const r = await stories.rejectStory(VERSIONS.regressed);
-    expect(r.runs[1].code).to.equal(3);
+    // deploy, approve (refused: a rejected decision cannot be approved), promote
+    expect(r.runs.map((x) => x.code)).to.deep.equal([0, 3, 3]);
     expect(r.decision?.decision).to.equal("reject");
     const failed = r.decision!.checks.filter((c) => !c.passed).map((c) => c.name);
     expect(failed).to.deep.equal(["accuracy"]);
@@ -96,7 +113,7 @@ describe("staging → production on the sandbox (e2e)", function () {
 
   it("4. refuses the regressed version pushed by hand: without the pack, with it, and with forged evidence", async function () {
     const r = await stories.manualStory(VERSIONS.regressed);
-    const [noPack, withPack, forged] = r.runs;
+    const [noPack, withPack, forged, unapproved] = r.runs;
     const text = (x: (typeof r.runs)[number]) => x.stdout + x.stderr;
     expect(noPack.code).to.not.equal(0);
     expect(text(noPack)).to.contain("production refuses model version 1.2.0");
@@ -109,6 +126,14 @@ describe("staging → production on the sandbox (e2e)", function () {
     expect(text(forged)).to.contain(
       "promotion evidence carries a signature that does not verify under the configured public key",
     );
+    // The evidence key alone: genuine-key evidence, no approver's signature, a program told to
+    // require none: the pack refuses it.
+    expect(unapproved.code).to.not.equal(0);
+    expect(text(unapproved)).to.not.contain("production refuses");
+    expect(text(unapproved)).to.contain(
+      "promotion evidence carries 0 verifying signed approvals from distinct approvers; the policy config requires 1 (minApprovals)",
+    );
+    expect(text(unapproved)).to.not.contain("does not verify under the configured public key");
     expect(r.productionVersionAfter).to.equal("1.1.0");
     expect((await productionDeployment()).spec.template.spec.containers[0].image).to.match(/:1\.1\.0$/);
   });
@@ -116,7 +141,7 @@ describe("staging → production on the sandbox (e2e)", function () {
   it("5. rolls the error-prone version back by itself when production traffic breaks it", async function () {
     const r = await stories.rollbackStory(VERSIONS.errorProne);
     expect(r.decision?.decision).to.equal("promote");
-    const promote = r.runs[1];
+    const promote = r.runs[r.runs.length - 1];
     expect(promote.code).to.equal(5);
     expect(promote.stderr).to.match(/error rate .* exceeds 0\.01/);
     expect(promote.stderr).to.contain("rolled back to 1.1.0");
@@ -127,13 +152,35 @@ describe("staging → production on the sandbox (e2e)", function () {
     expect(evidence.record.rollbackOf?.record.modelVersion).to.equal("1.1.0");
   });
 
-  it("lets one of two promotions started at once win; the other fails clearly and changes nothing", async function () {
+  it("stops with exit 4 when the numbers changed since the approval (staging redeployed), changing nothing", async function () {
+    expect(improvedApproval, "story 2's approval").to.not.equal(undefined);
+    // Staging runs 1.1.0 again, a new deployment: new soak, new window, new numbers.
     const deploy = await stories.deployStaging(VERSIONS.improved);
     expect(deploy.code).to.equal(0);
     await stories.soak(VERSIONS.improved);
+    const file = path.join(suite.dir, "approval-story-2.json");
+    fs.writeFileSync(file, JSON.stringify(improvedApproval));
+    const before = await productionConfig();
+    const stale = await stories.promote(VERSIONS.improved, [], {}, { approval: file });
+    expect(stale.run.code, stale.run.stderr).to.equal(4);
+    expect(stale.decision?.decision, "the gate itself passes").to.equal("promote");
+    expect(stale.run.stderr).to.contain("differs in outcome from approval 1 (demo-approver)");
+    expect(stale.run.stderr).to.contain(
+      `the approval is for staging at ${improvedApproval!.statement.decision.staging.deployedAt}`,
+    );
+    expect(stale.run.stderr).to.contain("nothing was changed");
+    expect(await productionConfig()).to.deep.equal(before);
+    expect(lockHeld(promotionLockDir({ env: sandboxEnv(s) }, "production"))).to.equal(false);
+  });
+
+  it("lets one of two promotions started at once win; the other fails clearly and changes nothing", async function () {
+    // Staging runs 1.1.0 since the test above; both promotions take one fresh approval.
+    await stories.soak(VERSIONS.improved);
+    const approval = (await stories.approve(VERSIONS.improved)).file;
+    expect(approval).to.be.a("string");
     const [a, b] = await Promise.all([
-      stories.promote(VERSIONS.improved),
-      stories.promote(VERSIONS.improved),
+      stories.promote(VERSIONS.improved, [], {}, { approval }),
+      stories.promote(VERSIONS.improved, [], {}, { approval }),
     ]);
     const codes = [a.run.code, b.run.code].sort();
     expect(codes).to.deep.equal([0, 2]);
@@ -147,6 +194,7 @@ describe("staging → production on the sandbox (e2e)", function () {
 
   it("recovers when the promotion is killed during the production update and is run again", async function () {
     const env = processEnv({ ...process.env, ...sandboxEnv(s) });
+    const approval = (await stories.approve(VERSIONS.improved)).file!;
     const args = [
       "-r",
       require.resolve("ts-node/register/transpile-only"),
@@ -155,8 +203,8 @@ describe("staging → production on the sandbox (e2e)", function () {
       VERSIONS.improved,
       "--window",
       "1h",
-      "--approved-by",
-      "e2e",
+      "--approval",
+      approval,
       "--bake",
       "20s",
     ];

@@ -53,16 +53,21 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
   /** The lock directory's files; none when it is gone (a runner whose checkout was lost). */
   const lockFiles = () => (fs.existsSync(lockDir()) ? fs.readdirSync(lockDir()).sort() : []);
 
-  /** Promotes staging's `version` and kills it at `point`, with a bake long enough never to end by itself. */
-  function killAt(
+  /**
+   * Promotes staging's `version`, approved by demo-approver, and kills it at `point`, with a
+   * bake long enough never to end by itself.
+   */
+  async function killAt(
     version: string,
     point: KillPoint,
     env: Record<string, string> = {},
   ): ReturnType<typeof promoteAndKill> {
+    const approval = await stories.approve(version);
+    expect(approval.file, approval.run?.stderr).to.be.a("string");
     return promoteAndKill({
       cwd: s.projectDir,
       env: processEnv({ ...process.env, ...sandboxEnv(s), ...env }),
-      args: stories.promoteArgs(version, "1h"),
+      args: stories.promoteArgs(version, "1h", approval.file),
       lockDir: lockDir(),
       point,
     });
@@ -94,7 +99,8 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
     // (a promotion judges up to now; it takes no --at in the past).
     const deploy = await stories.deployStaging(VERSIONS.regressed);
     expect(deploy.code, deploy.stderr).to.equal(0);
-    const rejected = await stories.promote(VERSIONS.regressed, [], env);
+    // No approval: the gate rejects it before one is asked for.
+    const rejected = await stories.promote(VERSIONS.regressed, [], env, { approval: null });
     expect(rejected.run.code, rejected.run.stderr).to.equal(3);
     // Short of its soak, or (when the recovery before the gate outlasted the soak) its accuracy.
     const failed = (rejected.decision?.checks ?? []).filter((c) => !c.passed).map((c) => c.name);
@@ -138,7 +144,7 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
     expect(
       first.runs.map((r) => r.code),
       first.runs.map((r) => r.stderr).join("\n"),
-    ).to.deep.equal([0, 0]);
+    ).to.deep.equal([0, 0, 0]);
   });
 
   after(() => suite.down());

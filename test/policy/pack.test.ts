@@ -9,6 +9,7 @@ import { promotionEvidence } from "../../policy/policies/promotion-evidence";
 import { privateKeyFromEnv, signEvidence } from "../../scripts/promotion/evidence";
 import { loadThresholds, THRESHOLD_KEYS } from "../../scripts/promotion/thresholds";
 import { parseAnalysisSettings } from "../../policy/contract";
+import { approvalOf, subjectOf } from "../fixtures/approvals";
 import { withHandMadeAnalysis } from "../fixtures/evidence-records";
 import { deployment, DEPLOYMENT, evidenceRecord, hoursAgo } from "./fixtures";
 import { runResourcePolicy } from "./helper";
@@ -16,6 +17,7 @@ import { runResourcePolicy } from "./helper";
 const POLICY_DIR = path.resolve(__dirname, "..", "..", "policy");
 const CONFIG_DIR = path.join(POLICY_DIR, "config");
 const DEMO_KEY = path.resolve(__dirname, "..", "..", "scripts", "sandbox", "demo-evidence-key.pem");
+const DEMO_APPROVER_KEY = path.resolve(__dirname, "..", "..", "scripts", "sandbox", "demo-approver-key.pem");
 const CONFIG_FILES = ["production", "staging", "sandbox-production", "sandbox-staging"];
 
 function readConfig(name: string): Record<string, Record<string, unknown>> {
@@ -192,7 +194,19 @@ describe("policy config files", () => {
     // A sandbox-sized window analysed under the sandbox's settings (15 s intervals).
     const record = evidenceRecord("1.2.0", { window: { start: hoursAgo(2), end: hoursAgo(1) } });
     const sandbox = parseAnalysisSettings(evidenceConfig("sandbox-production")).settings;
-    const annotation = JSON.stringify(signEvidence(withHandMadeAnalysis(record, sandbox), demo));
+    // The sandbox's configs require one signed approval: demo-approver's, with the demo approver key.
+    const analysed = withHandMadeAnalysis(record, sandbox);
+    const approver = crypto.createPrivateKey(fs.readFileSync(DEMO_APPROVER_KEY, "utf8"));
+    // Approved under the sandbox config's thresholds (what its verifier judges approvals by).
+    const sandboxThresholds = Object.fromEntries(
+      THRESHOLD_KEYS.map((k) => [k, (evidenceConfig("sandbox-production") as Record<string, number>)[k]]),
+    );
+    const subject = subjectOf(analysed, { thresholds: sandboxThresholds });
+    const approved = {
+      ...analysed,
+      approvals: [approvalOf(analysed, approver, "demo-approver", {}, subject)],
+    };
+    const annotation = JSON.stringify(signEvidence(approved, demo));
     const props = deployment({ evidence: annotation });
 
     it("signs evidence the sandbox production config accepts, for a stack of the sandbox project", async () => {

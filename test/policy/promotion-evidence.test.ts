@@ -86,6 +86,24 @@ describe("policy promotion-evidence", () => {
     );
   });
 
+  it("never trusts the sandbox's demo approver key outside the sandbox project", async () => {
+    const demo = fs.readFileSync(
+      path.join(__dirname, "..", "..", "scripts", "sandbox", "demo-approver-key.pem"),
+      "utf8",
+    );
+    const demoPublic = crypto.createPublicKey(demo).export({ type: "spki", format: "pem" }).toString();
+    const outcome = await run(deployment({ evidence: evidenceFor("1.2.0") }), {
+      ...EVIDENCE_CONFIG,
+      approvers: { "demo-approver": demoPublic },
+    });
+    expectOnly(
+      outcome,
+      `${SUBJECT}: the policy config lists approver demo-approver with the sandbox's demo approver key, whose ` +
+        "private half is public: production of project churn-model-cd never trusts it (only stacks of project " +
+        "churn-model-sandbox do)",
+    );
+  });
+
   it("refuses a production Deployment without evidence", async () => {
     expectOnly(
       await run(deployment({ evidence: null })),

@@ -1,3 +1,4 @@
+import { approvalOf } from "../fixtures/approvals";
 import { handMadePromotionRecord } from "../fixtures/evidence-records";
 import { expect } from "chai";
 import * as crypto from "crypto";
@@ -18,6 +19,12 @@ import {
 
 const SANDBOX_POLICY = path.join(REPO, "policy", "config", "sandbox-production.json");
 const DEMO_KEY = fs.readFileSync(path.join(REPO, "scripts", "sandbox", "demo-evidence-key.pem"), "utf8");
+const DEMO_APPROVER_KEY = fs.readFileSync(
+  path.join(REPO, "scripts", "sandbox", "demo-approver-key.pem"),
+  "utf8",
+);
+const publicPem = (pem: string) =>
+  crypto.createPublicKey(pem).export({ type: "spki", format: "pem" }).toString();
 
 describe("trust roots: which policy config and key a stack trusts", function () {
   let tmp: string;
@@ -89,6 +96,30 @@ describe("trust roots: which policy config and key a stack trusts", function () 
     );
   });
 
+  it("refuses a reviewed production config that lists the sandbox's demo approver key", function () {
+    const root = path.join(tmp, "approver-checkout");
+    fs.mkdirSync(path.join(root, "policy", "config"), { recursive: true });
+    const cfg = JSON.parse(fs.readFileSync(path.join(REPO, "policy", "config", "production.json"), "utf8"));
+    cfg["promotion-evidence"].approvers = {
+      alice: publicPem(
+        crypto.generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+      ),
+      "demo-approver": publicPem(DEMO_APPROVER_KEY),
+    };
+    fs.writeFileSync(path.join(root, "policy", "config", "production.json"), JSON.stringify(cfg));
+    const problem = trustRootProblem({
+      project: PROJECT,
+      environment: "production",
+      policyConfigFile: path.join(root, "policy", "config", "production.json"),
+      repoRoot: root,
+    });
+    expect(problem).to.equal(
+      "policy/config/production.json lists approver demo-approver with the sandbox's demo approver key: " +
+        "a production stack of project churn-model never trusts a sandbox key (sandbox keys are for stacks of " +
+        "project churn-model-sandbox)",
+    );
+  });
+
   it("knows the sandbox key by its pinned fingerprint, not by the sandbox's files beside the config", function () {
     // A checkout whose policy/config holds no sandbox-*.json: nothing to read the sandbox key from.
     const root = path.join(tmp, "no-sandbox-files");
@@ -113,6 +144,25 @@ describe("trust roots: which policy config and key a stack trusts", function () 
     for (const f of ["staging.json", "production.json"]) {
       const cfg = JSON.parse(fs.readFileSync(path.join(REPO, "policy", "config", f), "utf8"));
       expect(isSandboxKey(cfg["promotion-evidence"].publicKey), f).to.equal(false);
+    }
+  });
+
+  it("pins the demo approver key the sandbox's policy configs list (and require), and no other config lists", function () {
+    expect(keyFingerprint(publicPem(DEMO_APPROVER_KEY))).to.equal(SANDBOX_KEY_FINGERPRINTS[1]);
+    for (const f of ["sandbox-staging.json", "sandbox-production.json"]) {
+      const cfg = JSON.parse(fs.readFileSync(path.join(REPO, "policy", "config", f), "utf8"));
+      const evidence = cfg["promotion-evidence"];
+      expect(Object.keys(evidence.approvers), f).to.deep.equal(["demo-approver"]);
+      expect(isSandboxKey(evidence.approvers["demo-approver"]), f).to.equal(true);
+      expect([evidence.minApprovals, evidence.signaturesRequired], f).to.deep.equal([1, true]);
+    }
+    for (const f of ["staging.json", "production.json"]) {
+      const cfg = JSON.parse(fs.readFileSync(path.join(REPO, "policy", "config", f), "utf8"));
+      const approvers: Record<string, string> = cfg["promotion-evidence"].approvers ?? {};
+      expect(
+        Object.values(approvers).filter((k) => isSandboxKey(k)),
+        f,
+      ).to.deep.equal([]);
     }
   });
 
@@ -198,7 +248,7 @@ describe("trust roots: which policy config and key a stack trusts", function () 
       recorded.length = 0;
     });
 
-    /** A hand-made promotion of 1.0.0, signed with the committed sandbox key, under the sandbox's thresholds. */
+    /** A hand-made promotion of 1.0.0 approved by demo-approver, signed with the committed sandbox keys, under the sandbox's thresholds. */
     function redirected() {
       const now = new Date();
       const thresholds = JSON.parse(fs.readFileSync(SANDBOX_POLICY, "utf8"))["promotion-evidence"];
@@ -207,16 +257,24 @@ describe("trust roots: which policy config and key a stack trusts", function () 
         thresholds,
         hours: 1,
         requests: 10_000,
-        approver: "nobody",
+        approver: "demo-approver",
         now,
       });
+      // The sandbox's configs require demo-approver's signed approval (docs/approvals.md).
+      const approved = {
+        ...record,
+        // The mocks' stack is "unit": the approval is for the stack being updated.
+        approvals: [
+          approvalOf(record, crypto.createPrivateKey(DEMO_APPROVER_KEY), "demo-approver", { target: "unit" }),
+        ],
+      };
       const map = stackConfigMap("production");
       map.set("thresholdsFile", "policy/config/sandbox-production.json");
       map.set(
         "evidencePublicKey",
         crypto.createPublicKey(DEMO_KEY).export({ type: "spki", format: "pem" }).toString(),
       );
-      map.set("promotionEvidence", JSON.stringify(sign(record, DEMO_KEY)));
+      map.set("promotionEvidence", JSON.stringify(sign(approved, DEMO_KEY)));
       return config.readStackConfig(source(map), REPO);
     }
 

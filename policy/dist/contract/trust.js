@@ -37,9 +37,10 @@ exports.PRODUCTION_NAMESPACE = exports.SANDBOX_KEY_FINGERPRINTS = exports.SANDBO
 exports.keyFingerprint = keyFingerprint;
 exports.isSandboxKey = isSandboxKey;
 exports.projectOfUrn = projectOfUrn;
+exports.sandboxApprover = sandboxApprover;
 /**
- * Trust roots every verifier agrees on without reading a file: the sandbox's demo evidence key,
- * pinned by fingerprint (its private half is committed, so only stacks of the sandbox project
+ * Trust roots every verifier agrees on without reading a file: the sandbox's demo evidence and
+ * approver keys, pinned by fingerprint (its private half is committed, so only stacks of the sandbox project
  * may trust it), and which stacks are production whatever their config says. See README
  * ("Trust roots").
  */
@@ -47,11 +48,13 @@ const crypto = __importStar(require("crypto"));
 /** The project of the sandbox's (and the tests') stacks: the only ones that may trust a sandbox key. */
 exports.SANDBOX_PROJECT = "churn-model-sandbox";
 /**
- * SHA-256 of the SPKI DER of the sandbox's demo evidence key (scripts/sandbox/demo-evidence-key.pem,
- * named by policy/config/sandbox-*.json). A test checks it against those files.
+ * SHA-256 of the SPKI DER of the sandbox's demo keys, both named by policy/config/sandbox-*.json:
+ * the evidence key (scripts/sandbox/demo-evidence-key.pem), then the approver key of
+ * demo-approver (scripts/sandbox/demo-approver-key.pem). A test checks them against those files.
  */
 exports.SANDBOX_KEY_FINGERPRINTS = [
     "f88af8b72915923253b5a668538a2b868060375eda131ce7c2689d7ae4e8479d",
+    "79f1f02a36723276066a71fc3052eed5bac0b7c3c59748c9ac889cca304e6548",
 ];
 /** The namespace of production: a workload there is production whatever its stack or labels say. */
 exports.PRODUCTION_NAMESPACE = "production";
@@ -65,7 +68,7 @@ function keyFingerprint(pem) {
         return undefined;
     }
 }
-/** Whether a PEM key is the sandbox's demo key (SANDBOX_KEY_FINGERPRINTS). */
+/** Whether a PEM key is one of the sandbox's demo keys (SANDBOX_KEY_FINGERPRINTS). */
 function isSandboxKey(pem) {
     const fingerprint = pem === undefined ? undefined : keyFingerprint(pem);
     return fingerprint !== undefined && exports.SANDBOX_KEY_FINGERPRINTS.includes(fingerprint);
@@ -74,4 +77,8 @@ function isSandboxKey(pem) {
 function projectOfUrn(urn) {
     const m = /^urn:pulumi:[^:]*::([^:]+)::/.exec(urn ?? "");
     return m?.[1];
+}
+/** The first approver a policy config lists with a sandbox key, if any (never trusted outside the sandbox). */
+function sandboxApprover(approvers) {
+    return Object.keys(approvers).find((id) => isSandboxKey(approvers[id]));
 }

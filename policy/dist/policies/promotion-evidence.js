@@ -47,6 +47,13 @@ function checkEvidence(w, config, report, now, project, stack) {
             `${project ?? "(unknown)"} never trusts it (only stacks of project ${contract_1.SANDBOX_PROJECT} do)`);
         return;
     }
+    const sandboxed = project === contract_1.SANDBOX_PROJECT ? undefined : (0, contract_1.sandboxApprover)(policyConfig.approvals.approvers);
+    if (sandboxed !== undefined) {
+        report(`${w.display}: the policy config lists approver ${sandboxed} with the sandbox's demo approver key, whose ` +
+            `private half is public: production of project ${project ?? "(unknown)"} never trusts it (only stacks ` +
+            `of project ${contract_1.SANDBOX_PROJECT} do)`);
+        return;
+    }
     const evidence = (0, values_1.record)(w.metadata?.annotations)?.[contract_1.EVIDENCE_ANNOTATION];
     if (evidence === undefined) {
         report(`${w.display} runs in production without promotion evidence: the annotation ${contract_1.EVIDENCE_ANNOTATION} ` +
