@@ -127,6 +127,21 @@ describe("the deploy-model workflow", function () {
     expect(promote!.env.APPROVED_BY).to.equal("${{ steps.approval.outputs.login }}");
   });
 
+  it("takes signed approvals as an optional input, passed to promote only as $CHURN_APPROVALS beside the reviewer", function () {
+    const input = triggers(wf).workflow_dispatch.inputs.approval;
+    expect(input).to.include({ required: false, type: "string", default: "" });
+    const promote = steps(jobs.production).find((s) => s.id === "promote")!;
+    expect(promote.env.CHURN_APPROVALS).to.equal("${{ inputs.approval }}");
+    // Never interpolated into a script: only the promote step's environment names the input.
+    for (const [id, job] of Object.entries(jobs)) {
+      for (const s of steps(job)) {
+        expect(s.run ?? "", `${id}: ${s.name ?? s.uses}`).to.not.contain("inputs.approval");
+        const inEnv = JSON.stringify(s.env ?? {}).includes("inputs.approval");
+        expect(inEnv, `${id}: ${s.name ?? s.uses}`).to.equal(id === "production" && s.id === "promote");
+      }
+    }
+  });
+
   describe("the approval step, run with a stand-in gh on the API's documented answer", function () {
     let dir: string;
     const script = () => steps(jobs.production).find((s) => s.id === "approval")!.run as string;
