@@ -10,7 +10,8 @@ import { approverKey, signStatement, statementFor } from "./approval-records";
 import { subjectOf } from "./approval-flow";
 import { parseApprover, parsePromoteArgs, PromoteOptions } from "./cli-args";
 import { BadInput, GateRejected } from "./errors";
-import { evaluateGate, PromotionDeps, reportDecision } from "./promotion";
+import { evaluateGate, PromotionDeps } from "./promotion";
+import { reportDecision } from "./report";
 import { loadPolicyConfig } from "./thresholds";
 import { parseDurationMs } from "./parsers";
 

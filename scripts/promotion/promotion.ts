@@ -4,9 +4,10 @@
  * and hand it to the production deployer; roll back by itself when the update fails or a
  * rollback trigger fires. Every dependency comes in through `PromotionDeps`.
  *
- * It stays one file of about 420 lines because it is one sequence that reads in order, top to
+ * It stays one file of about 430 lines because it is one sequence that reads in order, top to
  * bottom (gate, report, approval, re-check, sign, deploy, verify, roll back); each step's work
- * is in its own file (gate.ts, approval.ts, record.ts, deployer.ts, rollout.ts, notify/).
+ * is in its own file (gate.ts, report.ts, approval-flow.ts, record.ts, deployer.ts, rollout.ts,
+ * canary/, notify/).
  */
 import type { KeyObject } from "crypto";
 import type { Ask } from "./approval";
@@ -22,7 +23,7 @@ import { ANALYSIS_QUERIES, collectAnalysis, loadQueries } from "./analysis-metri
 import type { StagingSnapshot } from "./outputs";
 import type { PrometheusClient } from "./prometheus";
 import { promotionRecord, rollbackRecord } from "./record";
-import { appendStepSummary, decisionJson, decisionMarkdown, decisionTable, OUTCOME_MEANING } from "./report";
+import { OUTCOME_MEANING, reportDecision } from "./report";
 import { loadThresholds, Thresholds } from "./thresholds";
 import { assertWindowEndsBy, checkInputs, chosenInputs } from "./inputs";
 import type { DeployerFactory, ProductionDeployer, Progress } from "./deployer";
@@ -153,29 +154,6 @@ export async function evaluateGate(options: PromoteOptions, deps: PromotionDeps)
     baseline,
   });
   return { decision, metrics, staging, thresholds, analysis, thresholdsFile, dryRunNote };
-}
-
-/** Shows the decision (table or JSON) and, beside the numbers, the digest approvals bind to. */
-export function reportDecision(
-  options: PromoteOptions,
-  deps: PromotionDeps,
-  decision: Decision,
-  digest: string,
-  note?: string,
-): void {
-  const ctx = { from: options.from, to: options.to };
-  deps.out(
-    options.json
-      ? `${decisionJson(decision)}\n`
-      : `${decisionTable(decision, ctx, deps.outIsTty)}Decision digest: ${digest}\n`,
-  );
-  if (note !== undefined) deps.log(note);
-  if (deps.stepSummaryFile !== undefined && deps.stepSummaryFile !== "") {
-    appendStepSummary(
-      deps.stepSummaryFile,
-      `${decisionMarkdown(decision, ctx)}\nDecision digest (what an approval binds to): \`${digest}\`\n`,
-    );
-  }
 }
 
 function rejection(decision: Decision, prefix: string): GateRejected {

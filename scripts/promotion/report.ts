@@ -212,3 +212,36 @@ export function appendStepSummary(file: string, markdown: string): void {
     );
   }
 }
+
+/** Where `reportDecision` writes: the decision to `out`, notes to `log`, the summary to a file. */
+export interface DecisionSinks {
+  readonly out: (text: string) => void;
+  readonly log: (line: string) => void;
+  /** Whether `out` is a terminal (colors). */
+  readonly outIsTty: boolean;
+  /** `$GITHUB_STEP_SUMMARY`, when set. */
+  readonly stepSummaryFile?: string;
+}
+
+/** Shows the decision (table or JSON) and, beside the numbers, the digest approvals bind to. */
+export function reportDecision(
+  options: { readonly json: boolean; readonly from: string; readonly to: string },
+  sinks: DecisionSinks,
+  decision: Decision,
+  digest: string,
+  note?: string,
+): void {
+  const ctx = { from: options.from, to: options.to };
+  sinks.out(
+    options.json
+      ? `${decisionJson(decision)}\n`
+      : `${decisionTable(decision, ctx, sinks.outIsTty)}Decision digest: ${digest}\n`,
+  );
+  if (note !== undefined) sinks.log(note);
+  if (sinks.stepSummaryFile !== undefined && sinks.stepSummaryFile !== "") {
+    appendStepSummary(
+      sinks.stepSummaryFile,
+      `${decisionMarkdown(decision, ctx)}\nDecision digest (what an approval binds to): \`${digest}\`\n`,
+    );
+  }
+}

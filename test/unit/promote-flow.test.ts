@@ -270,6 +270,8 @@ describe("the promote flow with fake Prometheus and production", function () {
       deployer: () => deployer,
     });
     expect(r.code).to.equal(4);
+    // The 11 instant queries of one evaluation (the dry run above), twice: before the approval
+    // and just before the update.
     expect(prometheus.queries).to.have.length(22);
     expect(deployer.calls).to.deep.equal([]);
     expect(r.stderr).to.match(
