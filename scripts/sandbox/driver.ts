@@ -234,7 +234,10 @@ export class SandboxDriver {
     if (run.code !== 0) return { run };
     this.approvals.set(key, file);
     const digest = /Approved decision (sha256:[0-9a-f]+)/.exec(run.stderr)?.[1];
-    this.log(`approval: ${DEMO_APPROVER} signed decision ${digest ?? "(digest not shown)"} of ${version}`);
+    this.log(
+      `approval: ${DEMO_APPROVER} signed decision ${digest ?? "(digest not shown)"} of ${version} ` +
+        `(${(run.ms / 1000).toFixed(1)} s)`,
+    );
     return { file, run };
   }
 

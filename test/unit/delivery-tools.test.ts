@@ -64,32 +64,33 @@ describe("preview flags", function () {
   });
 });
 
-describe("promotion history", function () {
-  const entry: HistoryEntry = {
-    update: 3,
-    result: "update succeeded",
-    startedAt: "2026-11-26T12:00:00.000Z",
-    durationSeconds: 14,
-    modelVersion: "1.1.0",
-    kind: "rollback",
-    evidenceFor: "1.1.0",
-    approver: "alice, bob",
-    approvals: [
-      { approver: "alice", signed: true, decisionDigest: `sha256:${"ab".repeat(32)}` },
-      { approver: "bob", signed: false, decisionDigest: `sha256:${"ab".repeat(32)}` },
-    ],
-    measured: {
-      accuracy: 0.9371,
-      latencyP99Ms: 9.4,
-      errorRate: 0.0004,
-      uptime: 1,
-      soakHours: 25.5,
-      requests: 9000,
-      labeledPredictions: 4000,
-    },
-    evidenceCreatedAt: "2026-11-26T11:59:00.000Z",
-  };
+/** A rollback approved by alice (signed) and bob (by name), as `history` reads it. */
+const entry: HistoryEntry = {
+  update: 3,
+  result: "update succeeded",
+  startedAt: "2026-11-26T12:00:00.000Z",
+  durationSeconds: 14,
+  modelVersion: "1.1.0",
+  kind: "rollback",
+  evidenceFor: "1.1.0",
+  approver: "alice, bob",
+  approvals: [
+    { approver: "alice", signed: true, decisionDigest: `sha256:${"ab".repeat(32)}` },
+    { approver: "bob", signed: false, decisionDigest: `sha256:${"ab".repeat(32)}` },
+  ],
+  measured: {
+    accuracy: 0.9371,
+    latencyP99Ms: 9.4,
+    errorRate: 0.0004,
+    uptime: 1,
+    soakHours: 25.5,
+    requests: 9000,
+    labeledPredictions: 4000,
+  },
+  evidenceCreatedAt: "2026-11-26T11:59:00.000Z",
+};
 
+describe("promotion history", function () {
   it("prints who approved which decision, what, when and the numbers of each update", function () {
     const text = formatHistory([
       entry,
@@ -216,9 +217,13 @@ describe("the demo", function () {
         },
       ],
       charts: [],
-      history: [],
+      history: [entry],
     });
     expect(html).to.contain("&lt;b&gt;1&lt;/b&gt; story");
+    // Who approved which decision digest, signed or by name only.
+    expect(html).to.contain(
+      `alice (signed) <code>sha256:${"ab".repeat(6)}…</code><br>bob <code>sha256:${"ab".repeat(6)}…</code>`,
+    );
     expect(html).to.not.match(/<script|https?:\/\//);
     expect(html).to.contain("(5.0 min)");
   });
