@@ -159,6 +159,8 @@ export class Stories extends SandboxDriver {
           Record<string, unknown>
         >;
         trust["promotion-evidence"].publicKey = forged.publicKeyPem;
+        // …and requires no signed approval, so that the program's own check is satisfied.
+        delete trust["promotion-evidence"].signaturesRequired;
         const trustFile = path.join(path.dirname(this.sandbox.projectDir), "hand-made-policy-config.json");
         fs.writeFileSync(trustFile, JSON.stringify(trust, null, 2));
         await attempt("with hand-made evidence, a key of one's own and the policy pack enforced", [
