@@ -1,7 +1,7 @@
 /**
  * End to end on the sandbox: the demo's five stories with assertions on exit codes, stack
  * state, Kubernetes objects and evidence (each promotion signed-approved by demo-approver through
- * `approve`); an approval whose numbers changed before the update (exit 4); two promotions at
+ * `approve`); an approval whose candidate and numbers changed before the update (exit 4); two promotions at
  * once; a promotion killed during the production update and run again; and the report.
  */
 import { expect } from "chai";
@@ -29,8 +29,8 @@ describe("staging → production on the sandbox (e2e)", function () {
   const productionConfig = () => suite.productionConfig();
   let s: SandboxState;
   let stories: Stories;
-  /** demo-approver's approval of 1.1.0 as story 2 promoted it (its staging deployment, its numbers). */
-  let improvedApproval: Approval | undefined;
+  /** demo-approver's approval of 1.0.0 as story 1 promoted it (its staging deployment, its numbers). */
+  let baselineApproval: Approval | undefined;
 
   before(async function () {
     await suite.up();
@@ -76,6 +76,7 @@ describe("staging → production on the sandbox (e2e)", function () {
       ["demo-approver", true],
     ]);
     expect(r.runs[1].stderr).to.contain(`Approved decision ${approvals[0].statement.decisionDigest}`);
+    baselineApproval = approvals[0];
     expect(
       verifyEvidence(annotation, {
         publicKeyPem: loadPolicyPublicKey(PRODUCTION_POLICY),
@@ -89,14 +90,30 @@ describe("staging → production on the sandbox (e2e)", function () {
   it("2. promotes the improved version over the baseline", async function () {
     const r = await stories.promoteStory(2, VERSIONS.improved, "improved");
     expect(r.runs.map((x) => x.code)).to.deep.equal([0, 0, 0]);
-    const config = await productionConfig();
-    improvedApproval = parseSignedEvidence(config["churn-model:promotionEvidence"]).record.approvals?.[0];
-    expect(improvedApproval?.statement.approver).to.equal("demo-approver");
     expect(r.productionVersionAfter).to.equal("1.1.0");
     const accuracy = r.decision!.checks.find((c) => c.name === "accuracy")!;
     expect(accuracy.passed).to.equal(true);
     expect(accuracy.value).to.be.greaterThan(0.85);
     expect((await productionDeployment()).spec.template.spec.containers[0].image).to.match(/:1\.1\.0$/);
+  });
+
+  it("stops with exit 4 when staging's candidate and numbers changed since the approval, changing nothing", async function () {
+    expect(baselineApproval, "story 1's approval").to.not.equal(undefined);
+    // Approved: 1.0.0's decision. Since then staging moved on to 1.1.0 (story 2): other numbers.
+    const file = path.join(suite.dir, "approval-story-1.json");
+    fs.writeFileSync(file, JSON.stringify(baselineApproval));
+    const before = await productionConfig();
+    const stale = await stories.promote(VERSIONS.improved, [], {}, { approval: file });
+    expect(stale.run.code, stale.run.stderr).to.equal(4);
+    expect(stale.decision?.decision, "the gate itself passes").to.equal("promote");
+    expect(stale.run.stderr).to.contain("differs in outcome from approval 1 (demo-approver)");
+    expect(stale.run.stderr).to.contain("the version is 1.1.0, the approval is for 1.0.0");
+    expect(stale.run.stderr).to.contain(
+      `the approval is for staging at ${baselineApproval!.statement.decision.staging.deployedAt}`,
+    );
+    expect(stale.run.stderr).to.contain("nothing was changed");
+    expect(await productionConfig()).to.deep.equal(before);
+    expect(lockHeld(promotionLockDir({ env: sandboxEnv(s) }, "production"))).to.equal(false);
   });
 
   it("3. refuses the accuracy regression at the gate, naming the check, and leaves production alone", async function () {
@@ -152,30 +169,11 @@ describe("staging → production on the sandbox (e2e)", function () {
     expect(evidence.record.rollbackOf?.record.modelVersion).to.equal("1.1.0");
   });
 
-  it("stops with exit 4 when the numbers changed since the approval (staging redeployed), changing nothing", async function () {
-    expect(improvedApproval, "story 2's approval").to.not.equal(undefined);
-    // Staging runs 1.1.0 again, a new deployment: new soak, new window, new numbers.
+  it("lets one of two promotions started at once win; the other fails clearly and changes nothing", async function () {
     const deploy = await stories.deployStaging(VERSIONS.improved);
     expect(deploy.code).to.equal(0);
     await stories.soak(VERSIONS.improved);
-    const file = path.join(suite.dir, "approval-story-2.json");
-    fs.writeFileSync(file, JSON.stringify(improvedApproval));
-    const before = await productionConfig();
-    const stale = await stories.promote(VERSIONS.improved, [], {}, { approval: file });
-    expect(stale.run.code, stale.run.stderr).to.equal(4);
-    expect(stale.decision?.decision, "the gate itself passes").to.equal("promote");
-    expect(stale.run.stderr).to.contain("differs in outcome from approval 1 (demo-approver)");
-    expect(stale.run.stderr).to.contain(
-      `the approval is for staging at ${improvedApproval!.statement.decision.staging.deployedAt}`,
-    );
-    expect(stale.run.stderr).to.contain("nothing was changed");
-    expect(await productionConfig()).to.deep.equal(before);
-    expect(lockHeld(promotionLockDir({ env: sandboxEnv(s) }, "production"))).to.equal(false);
-  });
-
-  it("lets one of two promotions started at once win; the other fails clearly and changes nothing", async function () {
-    // Staging runs 1.1.0 since the test above; both promotions take one fresh approval.
-    await stories.soak(VERSIONS.improved);
+    // Both promotions take one approval of the decision now.
     const approval = (await stories.approve(VERSIONS.improved)).file;
     expect(approval).to.be.a("string");
     const [a, b] = await Promise.all([
