@@ -106,7 +106,7 @@ describe("staging → production on the sandbox (e2e)", function () {
     const stale = await stories.promote(VERSIONS.improved, [], {}, { approval: file });
     expect(stale.run.code, stale.run.stderr).to.equal(4);
     expect(stale.decision?.decision, "the gate itself passes").to.equal("promote");
-    expect(stale.run.stderr).to.contain("differs in outcome from approval 1 (demo-approver)");
+    expect(stale.run.stderr).to.contain("differs in outcome from the approval by demo-approver");
     expect(stale.run.stderr).to.contain("the version is 1.1.0, the approval is for 1.0.0");
     expect(stale.run.stderr).to.contain(
       `the approval is for staging at ${baselineApproval!.statement.decision.staging.deployedAt}`,
