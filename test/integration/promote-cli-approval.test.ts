@@ -72,9 +72,14 @@ describe("the promote CLI's approval and signing key after a passed gate", funct
       child.on("error", reject);
       child.on("close", (code) => resolve({ code, output }));
     });
+    // The question names the decision by the digest printed beside the numbers above it.
+    const shown = /Decision digest: (sha256:[0-9a-f]{64})/.exec(r.output);
+    expect(shown, r.output).to.not.equal(null);
     expect(r.output).to.include(
-      "Approve promotion of churn-model 2.0.0 to production? Type your approver ID to approve, or press Enter to deny: ",
+      `Approve promotion of churn-model 2.0.0 to production (decision ${shown![1]}, the numbers above)? ` +
+        "Type your approver ID to approve, or press Enter to deny: ",
     );
+    expect(r.output.indexOf(shown![0])).to.be.below(r.output.indexOf("Approve promotion"));
     expect(r.output).to.include(
       "promote: promotion of 2.0.0 to production was denied at the prompt; nothing was changed",
     );
