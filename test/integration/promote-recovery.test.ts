@@ -17,6 +17,7 @@ import { generateEvidenceKeyPair } from "../../scripts/promotion/evidence";
 import { pendingRecovery } from "../../scripts/promotion/lock";
 import { allProcesses, commandLine } from "../../scripts/promotion/processes";
 import { promotionLockDir } from "../../scripts/promotion/rollout";
+import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 import { makeProjectDir } from "../../scripts/sandbox/project";
 import { REPO_ROOT } from "../../scripts/toolchain/env";
 import { END, SCENARIOS, serviceFamilies, stagingOutputs } from "../fixtures/gate-scenarios";
@@ -96,10 +97,9 @@ describe("a promotion's processes and its recovery, with the real engine", funct
   function outputs(scenario: keyof typeof SCENARIOS): string {
     const file = path.join(tmp, `outputs-${scenario}.json`);
     const o = stagingOutputs(SCENARIOS[scenario], prometheus.url);
-    fs.writeFileSync(
-      file,
-      JSON.stringify({ ...o, image: `${REGISTRY}/churn-model:${o.modelVersion as string}` }),
-    );
+    // Production's registry, and the artifact staging would have read for that image.
+    const image = `${REGISTRY}/churn-model:${o.modelVersion as string}`;
+    fs.writeFileSync(file, JSON.stringify({ ...o, image, artifact: sandboxArtifact(image) }));
     return file;
   }
 
