@@ -4,6 +4,7 @@
  * production stack of the project cannot be pointed at the sandbox's policy config and the
  * committed sandbox key through `churn-model:thresholdsFile`; a sandbox-project stack can.
  */
+import { approvalOf } from "../fixtures/approvals";
 import { handMadePromotionRecord } from "../fixtures/evidence-records";
 import { expect } from "chai";
 import * as crypto from "crypto";
@@ -13,23 +14,29 @@ import * as path from "path";
 import { upsertStack } from "../../scripts/promotion/engine";
 import { signEvidence } from "../../scripts/promotion/evidence";
 import { PROJECT, SANDBOX_PROJECT } from "../../scripts/promotion/trust-roots";
+import { DEMO_APPROVER, DEMO_APPROVER_KEY_FILE } from "../../scripts/sandbox/cli";
 import { makeProjectDir } from "../../scripts/sandbox/project";
 import { makeLocalBackend, REPO_ROOT } from "../../scripts/toolchain/env";
 
 const SANDBOX_POLICY = "policy/config/sandbox-production.json";
 const DEMO_KEY = fs.readFileSync(path.join(REPO_ROOT, "scripts/sandbox/demo-evidence-key.pem"), "utf8");
+const DEMO_APPROVER_KEY = crypto.createPrivateKey(fs.readFileSync(DEMO_APPROVER_KEY_FILE, "utf8"));
 
 /** A promotion of `version` nobody measured, signed with the committed sandbox key. */
 function handMadeEvidence(version: string): string {
   const thresholds = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, SANDBOX_POLICY), "utf8"))[
     "promotion-evidence"
   ];
-  return JSON.stringify(
-    signEvidence(
-      handMadePromotionRecord({ version, thresholds, hours: 1, requests: 10_000, approver: "nobody" }),
-      DEMO_KEY,
-    ),
-  );
+  const record = handMadePromotionRecord({
+    version,
+    thresholds,
+    hours: 1,
+    requests: 10_000,
+    approver: "nobody",
+  });
+  // The sandbox's configs require one signed approval: demo-approver's, with its committed key.
+  const approvals = [approvalOf(record, DEMO_APPROVER_KEY, DEMO_APPROVER)];
+  return JSON.stringify(signEvidence({ ...record, approvals }, DEMO_KEY));
 }
 
 describe("the program's trust roots with the real engine (no policy pack)", function () {
