@@ -60,7 +60,10 @@ describe("staging → production on the sandbox (e2e)", function () {
     ]);
     expect(r.productionVersionAfter).to.equal("1.0.0");
     const d = await productionDeployment();
-    expect(d.spec.template.spec.containers[0].image).to.equal("localhost:5000/ml/churn-model:1.0.0");
+    expect(d.spec.template.spec.containers[0].image).to.match(
+      /^localhost:5000\/ml\/churn-model:1\.0\.0@sha256:[0-9a-f]{64}$/,
+    );
+    expect(await suite.productionRuns("1.0.0")).to.equal(d.spec.template.spec.containers[0].image);
     expect(d.status.readyReplicas).to.equal(2);
     const annotation = d.metadata.annotations?.["churn-model/promotion-evidence"];
     expect(annotation).to.be.a("string");
@@ -82,6 +85,7 @@ describe("staging → production on the sandbox (e2e)", function () {
         publicKeyPem: loadPolicyPublicKey(PRODUCTION_POLICY),
         thresholds: stories.thresholds,
         imageVersion: "1.0.0",
+        image: d.spec.template.spec.containers[0].image,
         now: new Date(),
       }),
     ).to.deep.equal([]);
@@ -94,7 +98,7 @@ describe("staging → production on the sandbox (e2e)", function () {
     const accuracy = r.decision!.checks.find((c) => c.name === "accuracy")!;
     expect(accuracy.passed).to.equal(true);
     expect(accuracy.value).to.be.greaterThan(0.85);
-    expect((await productionDeployment()).spec.template.spec.containers[0].image).to.match(/:1\.1\.0$/);
+    await suite.productionRuns("1.1.0");
   });
 
   it("stops with exit 4 when staging's candidate and numbers changed since the approval, changing nothing", async function () {
@@ -152,7 +156,7 @@ describe("staging → production on the sandbox (e2e)", function () {
     );
     expect(text(unapproved)).to.not.contain("does not verify under the configured public key");
     expect(r.productionVersionAfter).to.equal("1.1.0");
-    expect((await productionDeployment()).spec.template.spec.containers[0].image).to.match(/:1\.1\.0$/);
+    await suite.productionRuns("1.1.0");
   });
 
   it("5. rolls the error-prone version back by itself when production traffic breaks it", async function () {
@@ -238,7 +242,7 @@ describe("staging → production on the sandbox (e2e)", function () {
     const stack = await selectStack("production", { projectDir: s.projectDir, env: sandboxEnv(s) });
     const state = await stack.exportStack();
     expect(state.deployment.pending_operations ?? []).to.deep.equal([]);
-    expect((await productionDeployment()).spec.template.spec.containers[0].image).to.match(/:1\.1\.0$/);
+    await suite.productionRuns("1.1.0");
   });
 
   it("renders the report with every story, the charts and the production history", async function () {

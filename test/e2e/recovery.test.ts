@@ -32,8 +32,6 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
   this.timeout(60 * 60_000);
   const suite = sandboxSuite("churn-e2e-recovery-", 120);
   const productionConfig = () => suite.productionConfig();
-  const productionImage = async () =>
-    (await suite.productionDeployment()).spec.template.spec.containers[0].image;
   let s: SandboxState;
   let stories: Stories;
   const lockDir = () => promotionLockDir({ projectDir: s.projectDir, env: sandboxEnv(s) }, "production");
@@ -116,7 +114,7 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
     expect(stderr).to.contain(`ended during "${killed.phase}" without finishing`);
     expect(stderr).to.contain(`recovering production: returning to ${good}, the version it ran before`);
     expect(stderr).to.contain(`recovered production: it runs ${good} again, verified healthy`);
-    expect(await productionImage()).to.match(new RegExp(`:${good.replace(/\./g, "\\.")}$`));
+    await suite.productionRuns(good);
     const config = await productionConfig();
     expect(config["churn-model:modelVersion"]).to.equal(good);
     const evidence = parseSignedEvidence(config["churn-model:promotionEvidence"]);
@@ -159,7 +157,7 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
     expect(killed.journal).to.deep.include({ phase: "verifying", target: VERSIONS.improved });
     expect(killed.journal.previousConfig?.["churn-model:modelVersion"]).to.equal(VERSIONS.baseline);
     expect((await productionConfig())["churn-model:modelVersion"]).to.equal(VERSIONS.improved);
-    expect(await productionImage()).to.match(/:1\.1\.0$/);
+    await suite.productionRuns("1.1.0");
 
     const stderr = await dryRunThenRejected(VERSIONS.improved, killed.journal);
     await expectRecoveredTo(VERSIONS.baseline, killed.journal, stderr);

@@ -3,11 +3,14 @@
  * the stories that drive it, and what the tests read of production (its Deployment, its stack
  * config). A failed test prints the end of the sandbox's log. The suite registers the hooks.
  */
+import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Stories } from "../../scripts/demo/stories";
+import { artifactImage } from "../../policy/contract";
 import { selectStack } from "../../scripts/promotion/engine";
+import { parseSignedEvidence } from "../../scripts/promotion/evidence";
 import { sandboxDown, sandboxEnv, sandboxUp, SandboxState } from "../../scripts/sandbox/cli";
 import { apiRequest } from "../../scripts/sandbox/controlplane";
 
@@ -23,6 +26,11 @@ export interface SandboxSuite {
   readonly stories: Stories;
   /** Production's Deployment as the API server has it. */
   productionDeployment(): Promise<DeploymentView>;
+  /**
+   * Production's image, after checking it is the digest its own evidence binds for `version`
+   * (`<registry>/<repository>:<tag>@sha256:…`, the artifact staging ran).
+   */
+  productionRuns(version: string): Promise<string>;
   /** Production's stack config, key → value. */
   productionConfig(): Promise<Record<string, string>>;
   /** For `before`: the sandbox up, the stories and their traffic started. */
@@ -55,6 +63,16 @@ export function sandboxSuite(prefix: string, printLines = 80): SandboxSuite {
         "/apis/apps/v1/namespaces/production/deployments/churn-model",
       );
       return JSON.parse(res.body) as DeploymentView;
+    },
+    async productionRuns(version) {
+      const d = await suite.productionDeployment();
+      const image = d.spec.template.spec.containers[0].image;
+      const annotation = d.metadata.annotations?.["churn-model/promotion-evidence"];
+      expect(annotation, "production's evidence annotation").to.be.a("string");
+      const { record } = parseSignedEvidence(annotation!);
+      expect(record.modelVersion, "the version production's evidence is for").to.equal(version);
+      expect(image, "production's image").to.equal(artifactImage(record.artifact, version));
+      return image;
     },
     async productionConfig() {
       const stack = await selectStack("production", {
