@@ -9,6 +9,7 @@ import type { CheckMode } from "./analysis";
 import type { Outcome } from "./analysis-record";
 import { canonicalBytes } from "./canonical";
 import { ContractError } from "./errors";
+import { nonEmptyString as str, objectAt as shapeObject, timestamp } from "./shape";
 
 /** The approval format this contract writes and reads; any other is refused. */
 export const APPROVAL_FORMAT = 1;
@@ -57,7 +58,6 @@ export interface Approval {
   signature: string | null;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 /** What an approver ID may be: an e-mail, a user name, a URI-like ID. */
 export const APPROVER_ID = /^[A-Za-z0-9][A-Za-z0-9._@+:/-]{0,199}$/;
@@ -74,34 +74,9 @@ export function approvalSigningBytes(statement: ApprovalStatement): Buffer {
   return canonicalBytes(statement);
 }
 
+/** An object with exactly `keys`. */
 function objectAt(value: unknown, at: string, keys: readonly string[]): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ContractError(`${at} must be an object`);
-  }
-  const obj = value as Record<string, unknown>;
-  const extra = Object.keys(obj).filter((k) => !keys.includes(k));
-  if (extra.length > 0) {
-    throw new ContractError(`${at} has unknown field${extra.length > 1 ? "s" : ""} ${extra.join(", ")}`);
-  }
-  const missing = keys.filter((k) => !(k in obj));
-  if (missing.length > 0) {
-    throw new ContractError(`${at} is missing ${missing.join(", ")}`);
-  }
-  return obj;
-}
-
-function str(value: unknown, at: string): string {
-  if (typeof value !== "string" || value.trim() === "") {
-    throw new ContractError(`${at} must be a non-empty string`);
-  }
-  return value;
-}
-
-function timestamp(value: unknown, at: string): string {
-  if (typeof value !== "string" || !RFC3339.test(value) || Number.isNaN(Date.parse(value))) {
-    throw new ContractError(`${at} must be an RFC3339 timestamp (got ${JSON.stringify(value)})`);
-  }
-  return value;
+  return shapeObject(value, at, keys, keys);
 }
 
 function validateCheck(value: unknown, at: string): ApprovedCheck {

@@ -8,6 +8,7 @@ import { artifactShapeProblem, type Artifact } from "./artifact";
 import { type Approval, validateApproval } from "./approval";
 import { canaryShapeProblem, type CanaryEvidence } from "./canary-chain";
 import { ContractError } from "./errors";
+import { nonEmptyString, objectAt, timestamp } from "./shape";
 import { parseThresholds, Thresholds } from "./thresholds";
 
 /** The evidence format this contract writes and reads; any other is refused. */
@@ -71,7 +72,6 @@ export interface SignedEvidence {
   signature: string;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 export const SIGNATURE_BYTES = 64;
 
 export const MEASURED_KEYS: readonly (keyof Measured)[] = [
@@ -100,32 +100,6 @@ const RECORD_KEYS = [
   "canary",
   "approvals",
 ];
-
-function objectAt(value: unknown, at: string, keys: readonly string[]): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ContractError(`${at} must be an object`);
-  }
-  const obj = value as Record<string, unknown>;
-  const extra = Object.keys(obj).filter((k) => !keys.includes(k));
-  if (extra.length > 0) {
-    throw new ContractError(`${at} has unknown field${extra.length > 1 ? "s" : ""} ${extra.join(", ")}`);
-  }
-  return obj;
-}
-
-function nonEmptyString(value: unknown, at: string): string {
-  if (typeof value !== "string" || value.trim() === "") {
-    throw new ContractError(`${at} must be a non-empty string`);
-  }
-  return value;
-}
-
-function timestamp(value: unknown, at: string): string {
-  if (typeof value !== "string" || !RFC3339.test(value) || Number.isNaN(Date.parse(value))) {
-    throw new ContractError(`${at} must be an RFC3339 timestamp (got ${JSON.stringify(value)})`);
-  }
-  return value;
-}
 
 function numberAt(value: unknown, at: string): number {
   if (typeof value !== "number") {

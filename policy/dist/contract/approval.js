@@ -50,9 +50,9 @@ exports.signApproval = signApproval;
 const crypto = __importStar(require("crypto"));
 const canonical_1 = require("./canonical");
 const errors_1 = require("./errors");
+const shape_1 = require("./shape");
 /** The approval format this contract writes and reads; any other is refused. */
 exports.APPROVAL_FORMAT = 1;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 /** What an approver ID may be: an e-mail, a user name, a URI-like ID. */
 exports.APPROVER_ID = /^[A-Za-z0-9][A-Za-z0-9._@+:/-]{0,199}$/;
@@ -66,36 +66,13 @@ function decisionDigest(subject) {
 function approvalSigningBytes(statement) {
     return (0, canonical_1.canonicalBytes)(statement);
 }
+/** An object with exactly `keys`. */
 function objectAt(value, at, keys) {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new errors_1.ContractError(`${at} must be an object`);
-    }
-    const obj = value;
-    const extra = Object.keys(obj).filter((k) => !keys.includes(k));
-    if (extra.length > 0) {
-        throw new errors_1.ContractError(`${at} has unknown field${extra.length > 1 ? "s" : ""} ${extra.join(", ")}`);
-    }
-    const missing = keys.filter((k) => !(k in obj));
-    if (missing.length > 0) {
-        throw new errors_1.ContractError(`${at} is missing ${missing.join(", ")}`);
-    }
-    return obj;
-}
-function str(value, at) {
-    if (typeof value !== "string" || value.trim() === "") {
-        throw new errors_1.ContractError(`${at} must be a non-empty string`);
-    }
-    return value;
-}
-function timestamp(value, at) {
-    if (typeof value !== "string" || !RFC3339.test(value) || Number.isNaN(Date.parse(value))) {
-        throw new errors_1.ContractError(`${at} must be an RFC3339 timestamp (got ${JSON.stringify(value)})`);
-    }
-    return value;
+    return (0, shape_1.objectAt)(value, at, keys, keys);
 }
 function validateCheck(value, at) {
     const check = objectAt(value, at, ["name", "value", "status", "mode"]);
-    str(check.name, `${at}.name`);
+    (0, shape_1.nonEmptyString)(check.name, `${at}.name`);
     if (check.value !== null && (typeof check.value !== "number" || !Number.isFinite(check.value))) {
         throw new errors_1.ContractError(`${at}.value must be a finite number or null`);
     }
@@ -117,14 +94,14 @@ function validateSubject(value, at) {
         "checks",
         "thresholds",
     ]);
-    str(obj.modelVersion, `${at}.modelVersion`);
-    str(obj.image, `${at}.image`);
+    (0, shape_1.nonEmptyString)(obj.modelVersion, `${at}.modelVersion`);
+    (0, shape_1.nonEmptyString)(obj.image, `${at}.image`);
     const staging = objectAt(obj.staging, `${at}.staging`, ["stack", "deployedAt"]);
-    str(staging.stack, `${at}.staging.stack`);
-    timestamp(staging.deployedAt, `${at}.staging.deployedAt`);
+    (0, shape_1.nonEmptyString)(staging.stack, `${at}.staging.stack`);
+    (0, shape_1.timestamp)(staging.deployedAt, `${at}.staging.deployedAt`);
     const window = objectAt(obj.window, `${at}.window`, ["start", "end"]);
-    timestamp(window.start, `${at}.window.start`);
-    timestamp(window.end, `${at}.window.end`);
+    (0, shape_1.timestamp)(window.start, `${at}.window.start`);
+    (0, shape_1.timestamp)(window.end, `${at}.window.end`);
     if (obj.outcome !== "promote" && obj.outcome !== "reject") {
         throw new errors_1.ContractError(`${at}.outcome must be "promote" or "reject"`);
     }
@@ -167,13 +144,13 @@ function validateApproval(value, at) {
     if (statement.format !== exports.APPROVAL_FORMAT) {
         throw new errors_1.ContractError(`${at}.statement.format must be ${exports.APPROVAL_FORMAT} (got ${JSON.stringify(statement.format)}); this verifier reads no other approval format`);
     }
-    str(statement.target, `${at}.statement.target`);
-    const approver = str(statement.approver, `${at}.statement.approver`);
+    (0, shape_1.nonEmptyString)(statement.target, `${at}.statement.target`);
+    const approver = (0, shape_1.nonEmptyString)(statement.approver, `${at}.statement.approver`);
     if (!exports.APPROVER_ID.test(approver)) {
         throw new errors_1.ContractError(`${at}.statement.approver ${JSON.stringify(approver)} is not an approver ID`);
     }
-    const approvedAt = timestamp(statement.approvedAt, `${at}.statement.approvedAt`);
-    const expiresAt = timestamp(statement.expiresAt, `${at}.statement.expiresAt`);
+    const approvedAt = (0, shape_1.timestamp)(statement.approvedAt, `${at}.statement.approvedAt`);
+    const expiresAt = (0, shape_1.timestamp)(statement.expiresAt, `${at}.statement.expiresAt`);
     if (Date.parse(expiresAt) <= Date.parse(approvedAt)) {
         throw new errors_1.ContractError(`${at}.statement.expiresAt must be after its approvedAt`);
     }

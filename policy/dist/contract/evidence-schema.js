@@ -15,10 +15,10 @@ const artifact_1 = require("./artifact");
 const approval_1 = require("./approval");
 const canary_chain_1 = require("./canary-chain");
 const errors_1 = require("./errors");
+const shape_1 = require("./shape");
 const thresholds_1 = require("./thresholds");
 /** The evidence format this contract writes and reads; any other is refused. */
 exports.EVIDENCE_FORMAT = 3;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 exports.SIGNATURE_BYTES = 64;
 exports.MEASURED_KEYS = [
     "accuracy",
@@ -46,29 +46,6 @@ const RECORD_KEYS = [
     "canary",
     "approvals",
 ];
-function objectAt(value, at, keys) {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new errors_1.ContractError(`${at} must be an object`);
-    }
-    const obj = value;
-    const extra = Object.keys(obj).filter((k) => !keys.includes(k));
-    if (extra.length > 0) {
-        throw new errors_1.ContractError(`${at} has unknown field${extra.length > 1 ? "s" : ""} ${extra.join(", ")}`);
-    }
-    return obj;
-}
-function nonEmptyString(value, at) {
-    if (typeof value !== "string" || value.trim() === "") {
-        throw new errors_1.ContractError(`${at} must be a non-empty string`);
-    }
-    return value;
-}
-function timestamp(value, at) {
-    if (typeof value !== "string" || !RFC3339.test(value) || Number.isNaN(Date.parse(value))) {
-        throw new errors_1.ContractError(`${at} must be an RFC3339 timestamp (got ${JSON.stringify(value)})`);
-    }
-    return value;
-}
 function numberAt(value, at) {
     if (typeof value !== "number") {
         throw new errors_1.ContractError(`${at} must be a number (got ${JSON.stringify(value)})`);
@@ -92,7 +69,7 @@ function formatProblem(value, at) {
 }
 /** Checks a record's shape; throws ContractError naming the first field that is wrong. */
 function validateRecord(value, at) {
-    const obj = objectAt(value, at, RECORD_KEYS);
+    const obj = (0, shape_1.objectAt)(value, at, RECORD_KEYS);
     if (obj.format !== exports.EVIDENCE_FORMAT) {
         throw new errors_1.ContractError(`${at}.format must be ${exports.EVIDENCE_FORMAT} (got ${JSON.stringify(obj.format)}); this verifier reads no other format`);
     }
@@ -100,31 +77,31 @@ function validateRecord(value, at) {
     if (kind !== "promotion" && kind !== "rollback") {
         throw new errors_1.ContractError(`${at}.kind must be "promotion" or "rollback" (got ${JSON.stringify(kind)})`);
     }
-    nonEmptyString(obj.modelVersion, `${at}.modelVersion`);
-    nonEmptyString(obj.image, `${at}.image`);
+    (0, shape_1.nonEmptyString)(obj.modelVersion, `${at}.modelVersion`);
+    (0, shape_1.nonEmptyString)(obj.image, `${at}.image`);
     const artifact = (0, artifact_1.artifactShapeProblem)(obj.artifact, `${at}.artifact`);
     if (artifact !== undefined)
         throw new errors_1.ContractError(artifact);
-    const measured = objectAt(obj.measured, `${at}.measured`, exports.MEASURED_KEYS);
+    const measured = (0, shape_1.objectAt)(obj.measured, `${at}.measured`, exports.MEASURED_KEYS);
     for (const key of exports.MEASURED_KEYS) {
         numberAt(measured[key], `${at}.measured.${key}`);
     }
-    const window = objectAt(obj.window, `${at}.window`, ["start", "end"]);
-    const start = timestamp(window.start, `${at}.window.start`);
-    const end = timestamp(window.end, `${at}.window.end`);
+    const window = (0, shape_1.objectAt)(obj.window, `${at}.window`, ["start", "end"]);
+    const start = (0, shape_1.timestamp)(window.start, `${at}.window.start`);
+    const end = (0, shape_1.timestamp)(window.end, `${at}.window.end`);
     if (Date.parse(start) > Date.parse(end)) {
         throw new errors_1.ContractError(`${at}.window.start (${start}) must not be after ${at}.window.end (${end})`);
     }
     // Informational: the policy-config section the gate read, so keys beside the thresholds
     // (publicKey) may come along; the signature covers them like every other field.
     (0, thresholds_1.parseThresholds)(obj.thresholds, `${at}.thresholds`);
-    const staging = objectAt(obj.staging, `${at}.staging`, ["stack", "updateVersion", "deployedAt"]);
-    nonEmptyString(staging.stack, `${at}.staging.stack`);
+    const staging = (0, shape_1.objectAt)(obj.staging, `${at}.staging`, ["stack", "updateVersion", "deployedAt"]);
+    (0, shape_1.nonEmptyString)(staging.stack, `${at}.staging.stack`);
     const uv = staging.updateVersion;
     if (uv !== null && (typeof uv !== "number" || !Number.isInteger(uv) || uv < 0)) {
         throw new errors_1.ContractError(`${at}.staging.updateVersion must be a non-negative integer or null`);
     }
-    timestamp(staging.deployedAt, `${at}.staging.deployedAt`);
+    (0, shape_1.timestamp)(staging.deployedAt, `${at}.staging.deployedAt`);
     if (obj.analysis !== undefined) {
         const problem = (0, analysis_record_1.analysisShapeProblem)(obj.analysis);
         if (problem !== undefined)
@@ -135,8 +112,8 @@ function validateRecord(value, at) {
         if (problem !== undefined)
             throw new errors_1.ContractError(problem);
     }
-    nonEmptyString(obj.approver, `${at}.approver`);
-    timestamp(obj.createdAt, `${at}.createdAt`);
+    (0, shape_1.nonEmptyString)(obj.approver, `${at}.approver`);
+    (0, shape_1.timestamp)(obj.createdAt, `${at}.createdAt`);
     if (obj.approvals !== undefined) {
         if (kind !== "promotion") {
             throw new errors_1.ContractError(`${at}.approvals belong to promotion evidence only`);
@@ -162,7 +139,7 @@ function validateRecord(value, at) {
 }
 /** Checks signed evidence's shape; throws ContractError naming the first field that is wrong. */
 function validateSigned(value, at) {
-    const obj = objectAt(value, at, ["record", "signature"]);
+    const obj = (0, shape_1.objectAt)(value, at, ["record", "signature"]);
     validateRecord(obj.record, `${at}.record`);
     const sig = obj.signature;
     if (typeof sig !== "string" ||
