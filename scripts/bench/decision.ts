@@ -130,6 +130,7 @@ export async function decisionBench(ctx: BenchContext): Promise<BenchmarkResult>
         selector,
         end: at,
         earliestStart,
+        deployedAt,
         intervalSeconds: 3600,
         slotSeconds: analysis.maxStalenessSeconds,
         lookbackSeconds,

@@ -126,7 +126,13 @@ export interface AnalysisRequest {
   readonly intervalSeconds: number;
   /** maxStalenessSeconds: the uptime slot and the first/last sample resolution. */
   readonly slotSeconds: number;
-  /** How far back the version's first sample is looked for (≥ the window and the soak). */
+  /** When the version went live (the release record): no sample before it is this deployment's. */
+  readonly deployedAt: Date;
+  /**
+   * How far back the version's first sample is looked for (≥ the window and the soak); never
+   * before deployedAt, so a version that ran before and was deployed again is measured from
+   * its new pods' first sample, not from the old ones'.
+   */
   readonly lookbackSeconds: number;
   /** Production's current version, measured over the same window. */
   readonly baselineSelector?: LabelSelector;
@@ -242,8 +248,12 @@ export async function collectAnalysis(
   const edgeRequest = {
     selector: req.selector,
     end,
-    lookbackSeconds: req.lookbackSeconds,
+    lookbackSeconds: Math.max(
+      1,
+      Math.min(req.lookbackSeconds, Math.floor((end.getTime() - req.deployedAt.getTime()) / 1000)),
+    ),
     slotSeconds: slot,
+    notBefore: req.deployedAt.getTime() / 1000,
   };
   const edges = await searchEdges(client, queries, edgeRequest, ask);
   const first = await edges.first();
@@ -254,8 +264,8 @@ export async function collectAnalysis(
     throw new DependencyUnavailable(`Prometheus at ${client.baseUrl} is unavailable: ${unanswered.message}`);
   }
   const firstSample = first.sample;
-  // The first slot that holds the first sample starts the window (time before it is not the
-  // version's), never earlier than deployedAt or the requested window allow.
+  // The first slot that holds the first sample since deployedAt starts the window (time before
+  // it is not the version's), never earlier than deployedAt or the requested window allow.
   let startMs = req.earliestStart.getTime();
   if (firstSample.error === undefined && firstSample.value !== null && Number.isFinite(firstSample.value)) {
     const aligned = Math.ceil(firstSample.value / slot) * slot * 1000;

@@ -131,6 +131,7 @@ export async function evaluateGate(options: PromoteOptions, deps: PromotionDeps)
     selector: outputs.metricsSelector,
     end,
     earliestStart,
+    deployedAt: outputs.deployedAt,
     intervalSeconds: Math.round(analysis.analysisIntervalMinutes * 60),
     slotSeconds: analysis.maxStalenessSeconds,
     lookbackSeconds:

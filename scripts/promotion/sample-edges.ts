@@ -56,6 +56,11 @@ export interface EdgeRequest {
   readonly end: Date;
   readonly lookbackSeconds: number;
   readonly slotSeconds: number;
+  /**
+   * Unix seconds no first sample is placed before (the release record's deployedAt): a subquery
+   * step just after it can still see an older sample through Prometheus' look-back delta.
+   */
+  readonly notBefore?: number;
 }
 
 /** One measured edge and every answer it took (for the unavailability rule). */
@@ -89,6 +94,12 @@ function spansWithSamples(a: Answer): number[] | string {
   return out;
 }
 
+function atOrAfter(m: Measurement, startS: number | undefined): Measurement {
+  return startS !== undefined && m.error === undefined && m.value !== null && m.value < startS
+    ? { value: startS }
+    : m;
+}
+
 function measured(a: Answer, fallback: number): Measurement {
   if (a instanceof QueryFailure) return { value: null, error: a.message };
   const m = toMeasurement(a);
@@ -120,12 +131,13 @@ export async function searchEdges(
   );
   const spans = spansWithSamples(coarse);
   // Over one span and a step of R, never reaching further back than the look-back.
-  const fine = async (template: string, at: number, fallback: number): Promise<Edge> => {
+  const fine = async (template: string, at: number, fallback: number): Promise<Edge & { empty: boolean }> => {
     const seconds = Math.min(c + r, Math.ceil(at - (endS - req.lookbackSeconds)));
     const a = await ask(() =>
       client.instantQuery(renderQuery(template, req.selector, seconds, req.slotSeconds), new Date(at * 1000)),
     );
-    return { sample: measured(a, fallback), answers: [a] };
+    const empty = !(a instanceof QueryFailure) && toMeasurement(a).value === null;
+    return { sample: measured(a, fallback), answers: [a], empty };
   };
   const known: Edge | undefined =
     typeof spans === "string"
@@ -134,11 +146,27 @@ export async function searchEdges(
         ? { sample: { value: null }, answers: [] }
         : undefined;
   const found = spans as number[];
-  return {
-    coarse,
+  const lookbackStart = endS - req.lookbackSeconds;
+  const first = async (): Promise<Edge> => {
     // The span [t − C, t] holds the first sample: a step of R after t still sees it, and no
     // earlier span holds any. Without an answer, t itself is an upper bound.
-    first: async () => known ?? fine(queries.firstSample, Math.min(endS, found[0] + r), found[0]),
+    const edge = await fine(queries.firstSample, Math.min(endS, found[0] + r), found[0]);
+    // Only the earliest span can reach before the look-back's start (the version ran before,
+    // was replaced, and was deployed again: its old samples are not this deployment's). The
+    // fine search is cut at the start, so when the cut part holds none of the version's
+    // samples, the next span with samples holds the first one.
+    const cut = found[0] - c < lookbackStart;
+    if (cut && edge.empty) {
+      // Every sample the coarse stage saw in that span is older than the look-back.
+      if (found.length === 1) return { sample: { value: null }, answers: edge.answers };
+      const next = await fine(queries.firstSample, Math.min(endS, found[1] + r), found[1]);
+      return { sample: atOrAfter(next.sample, req.notBefore), answers: [...edge.answers, ...next.answers] };
+    }
+    return { sample: atOrAfter(edge.sample, req.notBefore), answers: edge.answers };
+  };
+  return {
+    coarse,
+    first: async () => known ?? first(),
     // No sample is newer than t, the latest span's end; without an answer, t − C is a lower bound.
     last: async () => known ?? fine(queries.lastSample, found.at(-1)!, found.at(-1)! - c),
   };

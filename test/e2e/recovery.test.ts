@@ -178,12 +178,8 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
     await expectRecoveredTo(VERSIONS.baseline, killed.journal, stderr);
   });
 
-  // Skipped: it redeploys 1.1.0 to staging, which ran it before, and the gate then starts the
-  // window at deployedAt, so the seconds before the new pods' first scrape count as a down slot
-  // (uptime 0.9 < 0.99) and the candidate is rejected before the kill point. The gate's known
-  // redeploy weakness (docs/analysis.md, "Known limits"); the backend journal's unit tests stay.
-  // eslint-disable-next-line mocha/no-skipped-tests -- the gate's redeploy limit above
-  it.skip("killed while production verifies, and the runner's files lost with it: the next runner recovers from the journal in the backend", async function () {
+  // It redeploys 1.1.0 to staging, which ran it before: the gate measures the new deployment only.
+  it("killed while production verifies, and the runner's files lost with it: the next runner recovers from the journal in the backend", async function () {
     // As with a cloud backend: the lock directory is the runner's, the journal is also in the stack's tags.
     const env = { CHURN_PROMOTION_JOURNAL: "backend" };
     process.env.CHURN_PROMOTION_JOURNAL = "backend";

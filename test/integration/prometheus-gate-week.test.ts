@@ -87,6 +87,7 @@ describe("the gate against a real Prometheus holding a week of history", functio
       selector: { namespace: p.namespace, version: p.version },
       end: new Date(END * 1000),
       earliestStart: new Date(Math.max(p.from, END - WEEK) * 1000),
+      deployedAt: new Date(p.from * 1000),
       intervalSeconds: HOUR,
       slotSeconds: SLOT,
       lookbackSeconds: LOOKBACK,

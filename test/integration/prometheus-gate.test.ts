@@ -52,6 +52,7 @@ describe("the gate against a real Prometheus loaded with scenario history", func
       selector: { namespace: s.candidate.namespace, version: s.candidate.version },
       end: at,
       earliestStart: new Date(Math.max(deployedAt.getTime(), at.getTime() - windowSeconds * 1000)),
+      deployedAt,
       intervalSeconds: analysis.analysisIntervalMinutes * 60,
       slotSeconds: analysis.maxStalenessSeconds,
       lookbackSeconds:
@@ -266,6 +267,20 @@ describe("the gate against a real Prometheus loaded with scenario history", func
     expect(c.value).to.be.closeTo(2, 0.05);
     expect(c.reason).to.match(/the data show only/);
     expect(d.window.start).to.equal(new Date((END - 2 * HOUR) * 1000).toISOString());
+  });
+
+  it("measures a version deployed again from its new pods' first sample: the old run's samples do not start the window at deployedAt", async function () {
+    // The release record says 26.5 h; the new pods' first scrape came 30 min later. The version
+    // also ran 29 h → 27 h before the end, inside the look-back of a 30 h window.
+    const s = SCENARIOS.redeployed;
+    const d = await evaluate(
+      { ...s, candidate: { ...s.candidate, from: END - 26.5 * HOUR } },
+      { windowHours: 30 },
+    );
+    expect(notPassed(d)).to.deep.equal({});
+    expect(d.window.start).to.equal(new Date((END - 26 * HOUR) * 1000).toISOString());
+    expect(check(d, "uptime").value).to.equal(1);
+    expect(check(d, "soak_time").value).to.be.closeTo(26, 0.01);
   });
 
   it("counts only the candidate version in its namespace: broken neighbours do not fail a healthy one", async function () {

@@ -34,11 +34,16 @@ const matrix = (points: [number, number][]): InstantResult => ({
   series: points.length === 0 ? [] : [{ labels: {}, points }],
 });
 
-async function search(fake: EdgeFake, lookbackSeconds = 7 * DAY + 240, slotSeconds = 120) {
+async function search(
+  fake: EdgeFake,
+  lookbackSeconds = 7 * DAY + 240,
+  slotSeconds = 120,
+  notBefore?: number,
+) {
   const edges = await searchEdges(
     fake,
     ANALYSIS_QUERIES,
-    { selector: { version: "1.0.0" }, end: new Date(END * 1000), lookbackSeconds, slotSeconds },
+    { selector: { version: "1.0.0" }, end: new Date(END * 1000), lookbackSeconds, slotSeconds, notBefore },
     ask,
   );
   return { first: await edges.first(), last: await edges.last() };
@@ -111,6 +116,55 @@ describe("the search for a version's first and newest scrape samples", function 
     const { first, last } = await search(fake, DAY);
     expect(first.sample).to.deep.equal({ value: END - 5 * p.spanSeconds });
     expect(last.sample).to.deep.equal({ value: END - p.spanSeconds });
+  });
+
+  it("looks in the next span when the earliest one holds only samples older than the look-back (a version deployed again)", async function () {
+    const lookback = DAY + 240;
+    const p = edgePlan(lookback, 120);
+    const c = p.spanSeconds;
+    const firstStep = END - (p.spans - 1) * c;
+    expect(firstStep - c).to.be.below(END - lookback); // the earliest span reaches before the look-back
+    const fake = new EdgeFake(
+      () =>
+        matrix([
+          [firstStep, 3],
+          [firstStep + c, 2],
+          [END, 2],
+        ]),
+      // Nothing of this deployment in the cut earliest span; the new pods' first sample is in the next.
+      (q, t) =>
+        q.startsWith("min(") ? (t <= firstStep + p.resolutionSeconds ? null : firstStep + 17) : t - 5,
+    );
+    const { first } = await search(fake, lookback);
+    expect(fake.instant.map((i) => i.time)).to.deep.equal([
+      firstStep + p.resolutionSeconds,
+      firstStep + c + p.resolutionSeconds,
+      END,
+    ]);
+    expect(first.sample).to.deep.equal({ value: firstStep + 17 });
+    expect(first.answers).to.have.length(2);
+  });
+
+  it("finds no first sample when the only span holding samples holds only older ones than the look-back", async function () {
+    const lookback = DAY + 240;
+    const p = edgePlan(lookback, 120);
+    const firstStep = END - (p.spans - 1) * p.spanSeconds;
+    const fake = new EdgeFake(() => matrix([[firstStep, 3]]));
+    const { first } = await search(fake, lookback);
+    expect(first.sample).to.deep.equal({ value: null });
+  });
+
+  it("never places the first sample before deployedAt, where an older sample can show through the look-back delta", async function () {
+    const lookback = DAY + 240;
+    const fake = new EdgeFake(
+      (start) => matrix([[start, 1]]),
+      (q) => (q.startsWith("min(") ? END - lookback - 100 : END),
+    );
+    expect((await search(fake, lookback, 120, END - lookback)).first.sample).to.deep.equal({
+      value: END - lookback,
+    });
+    // Without a deployedAt bound, what the fine look found stands.
+    expect((await search(fake, lookback)).first.sample).to.deep.equal({ value: END - lookback - 100 });
   });
 
   it("finds no sample when no span holds one, without asking further", async function () {
