@@ -227,6 +227,68 @@ describe("the demo", function () {
     expect(html).to.not.match(/<script|https?:\/\//);
     expect(html).to.contain("(5.0 min)");
   });
+
+  it("says which kind of no a rejected decision is, and what would change each check that did not pass", function () {
+    const html = renderReport({
+      startedAt: new Date("2026-01-01T00:00:00Z"),
+      finishedAt: new Date("2026-01-01T00:05:00Z"),
+      thresholds: {
+        minAccuracy: 0.85,
+        maxLatencyP99Ms: 250,
+        maxErrorRate: 0.01,
+        minUptime: 0.99,
+        minSoakHours: 0.01,
+        minRequests: 200,
+        minLabeledPredictions: 50,
+        maxEvidenceAgeHours: 72,
+      },
+      stories: [
+        {
+          title: "a young version",
+          expectation: "rejected",
+          ok: true,
+          runs: [],
+          productionVersionAfter: "1.0.0",
+          ms: 1000,
+          decision: {
+            decision: "reject",
+            modelVersion: "1.1.0",
+            window: { start: "2026-01-01T00:00:00.000Z", end: "2026-01-01T00:04:00.000Z" },
+            outcome: "inconclusive",
+            checks: [
+              { name: "accuracy", value: 0.91, threshold: 0.85, passed: true, reason: "ok", status: "pass" },
+              {
+                name: "samples",
+                value: 12,
+                threshold: 50,
+                passed: false,
+                reason: "12 labeled predictions <50",
+                status: "inconclusive",
+                next: "needs ~38 more labeled predictions",
+              },
+              {
+                name: "error_rate",
+                value: 0.2,
+                threshold: 0.01,
+                passed: false,
+                reason: "0.2 > 0.01",
+                status: "fail",
+                mode: "dryRun",
+              },
+            ],
+          },
+        },
+      ],
+      charts: [],
+      history: [],
+    });
+    expect(html).to.contain('<strong class="fail">reject (inconclusive)</strong>');
+    expect(html).to.contain("<td>INCONCLUSIVE</td>");
+    expect(html).to.contain("<em>What would change it: needs ~38 more labeled predictions</em>");
+    expect(html).to.contain("<td>FAIL (dry run)</td>");
+    expect(html).to.contain('<tr class="pass"><td>accuracy</td>');
+    expect(html.match(/What would change it/g)).to.have.length(1);
+  });
 });
 
 describe("the report's reasons", function () {
