@@ -149,7 +149,8 @@ function failureOf(a: Answer): string | undefined {
   return a instanceof QueryFailure ? a.message : undefined;
 }
 
-function histogramFrom(a: Answer): HistogramMeasurement {
+/** A `sum by (le)` answer as the histogram's buckets, or why it is none. */
+export function histogramFrom(a: Answer): HistogramMeasurement {
   if (a instanceof QueryFailure) return { buckets: null, error: a.message };
   if (a.resultType !== "vector")
     return { buckets: null, error: `the query returned a ${a.resultType}, not a vector` };

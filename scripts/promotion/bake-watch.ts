@@ -5,8 +5,11 @@
  */
 import { BakeObservation, judgeBake, RollbackTriggers } from "./bake";
 import { firstLine } from "./engine";
-import { collectMetrics, DEFAULT_QUERIES, QueryTemplates } from "./metrics";
-import { createPrometheusClient } from "./prometheus";
+import { ANALYSIS_QUERIES, histogramFrom } from "./analysis-metrics";
+import { readHistogram } from "./gate-judge";
+import { ask, collectMetrics, DEFAULT_QUERIES, QueryTemplates, renderQuery, windowSeconds } from "./metrics";
+import { createPrometheusClient, PrometheusClient } from "./prometheus";
+import type { LabelSelector } from "./parsers";
 import type { Progress, VerifyResult } from "./deployer";
 import { parseLabelSelector } from "./parsers";
 
@@ -45,13 +48,16 @@ export async function watchBake(w: BakeWatch, progress: Progress): Promise<Verif
     let traffic: BakeObservation["traffic"];
     if (elapsedSeconds >= 1) {
       try {
-        const [m] = await collectMetrics(prometheus, w.queries ?? DEFAULT_QUERIES, [
-          { selector, window: { start, end: now } },
+        const window = { start, end: now };
+        const [[m], aboveMs] = await Promise.all([
+          collectMetrics(prometheus, w.queries ?? DEFAULT_QUERIES, [{ selector, window }]),
+          p99AboveBuckets(prometheus, selector, window),
         ]);
         traffic = {
           requests: m.requests.value,
           errorRate: m.errorRate.value,
           latencyP99Ms: m.latencyP99Ms.value,
+          ...(aboveMs !== undefined ? { p99AboveBucketsMs: aboveMs } : {}),
         };
       } catch (err) {
         traffic = { unreadable: firstLine(err) };
@@ -74,6 +80,23 @@ export async function watchBake(w: BakeWatch, progress: Progress): Promise<Verif
     if (verdict.status === "healthy") return { healthy: true, reasons: [] };
     await w.sleep(t.pollSeconds * 1000);
   }
+}
+
+/**
+ * The largest finite bound (ms) when more than 1 % of the window's requests lie above it, in
+ * the +Inf bucket (the gate's rule, gate-judge.ts); undefined otherwise, or when the buckets
+ * cannot be read (the p99 query's own answer then decides).
+ */
+export async function p99AboveBuckets(
+  prometheus: PrometheusClient,
+  selector: LabelSelector,
+  window: { readonly start: Date; readonly end: Date },
+): Promise<number | undefined> {
+  const query = renderQuery(ANALYSIS_QUERIES.latencyBuckets, selector, windowSeconds(window));
+  const h = readHistogram(histogramFrom(await ask(() => prometheus.instantQuery(query, window.end))));
+  if (!h.ok || h.buckets.length < 2 || h.total <= 0) return undefined;
+  const largest = h.buckets[h.buckets.length - 2];
+  return h.total - largest.count > 0.01 * h.total ? largest.le * 1000 : undefined;
 }
 
 function fmt(v: number | null): string {

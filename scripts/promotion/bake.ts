@@ -56,6 +56,12 @@ export interface BakeTraffic {
   readonly requests: number | null;
   readonly errorRate: number | null;
   readonly latencyP99Ms: number | null;
+  /**
+   * Set when more than 1 % of the requests lie in the histogram's +Inf bucket: the p99 is above
+   * this largest finite bound (ms), and Prometheus' `histogram_quantile` reports the bound
+   * itself, a number from outside the instrument that must not pass.
+   */
+  readonly p99AboveBucketsMs?: number;
 }
 
 /** One look at production. */
@@ -88,7 +94,8 @@ function finiteAtMost(v: number | null, max: number): boolean {
  * Judges one look at production. Rules, in the order they are applied:
  * - more failed health checks in a row than tolerated → unhealthy (readiness), at any time;
  * - once at least `minRequests` requests were measured: an error rate or p99 that is absent,
- *   not finite or above its limit → unhealthy, at any time (each firing trigger is a reason);
+ *   not finite or above its limit, or a p99 in the histogram's +Inf bucket (unmeasurable with
+ *   these buckets) → unhealthy, at any time (each firing trigger is a reason);
  * - before the bake window ends → watching;
  * - at the end, numbers that could not be read → unhealthy (fail closed);
  * - at the end, fewer than `minRequests` requests (or none measured) → unhealthy;
@@ -112,7 +119,12 @@ export function judgeBake(o: BakeObservation, t: RollbackTriggers): BakeVerdict 
     if (!finiteAtMost(traffic.errorRate, t.maxErrorRate)) {
       reasons.push(`error rate ${fmt(traffic.errorRate)} over ${elapsed} exceeds ${t.maxErrorRate}`);
     }
-    if (!finiteAtMost(traffic.latencyP99Ms, t.maxLatencyP99Ms)) {
+    if (traffic.p99AboveBucketsMs !== undefined) {
+      reasons.push(
+        `p99 latency over ${elapsed} lies above the histogram's largest finite bound ` +
+          `${fmt(traffic.p99AboveBucketsMs)} ms (the +Inf bucket): it cannot be shown to meet ${t.maxLatencyP99Ms} ms`,
+      );
+    } else if (!finiteAtMost(traffic.latencyP99Ms, t.maxLatencyP99Ms)) {
       reasons.push(
         `p99 latency ${fmt(traffic.latencyP99Ms)} ms over ${elapsed} exceeds ${t.maxLatencyP99Ms} ms`,
       );

@@ -12,6 +12,8 @@ import {
   RollbackTriggers,
 } from "../../scripts/promotion/bake";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
+import { p99AboveBuckets } from "../../scripts/promotion/bake-watch";
+import type { InstantResult, PrometheusClient } from "../../scripts/promotion/prometheus";
 
 const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
 const THRESHOLDS: Thresholds = JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"))["promotion-evidence"];
@@ -199,6 +201,20 @@ describe("the bake verdict", function () {
       { status: "healthy" },
     ],
     [
+      "fails a p99 in the +Inf bucket although Prometheus reports the largest finite bound, under the limit",
+      {
+        elapsedSeconds: 60,
+        failedHealthChecksInARow: 0,
+        traffic: { ...GOOD, latencyP99Ms: 100, p99AboveBucketsMs: 100 },
+      },
+      {
+        status: "unhealthy",
+        reasons: [
+          `p99 latency over 1m lies above the histogram's largest finite bound 100 ms (the +Inf bucket): it cannot be shown to meet ${THRESHOLDS.maxLatencyP99Ms} ms`,
+        ],
+      },
+    ],
+    [
       "lets readiness win over good metrics",
       {
         elapsedSeconds: 300,
@@ -217,4 +233,43 @@ describe("the bake verdict", function () {
       expect(judgeBake(observation, { ...T, ...(over ?? {}) })).to.deep.equal(verdict);
     });
   }
+});
+
+describe("the bake's look at the latency histogram's +Inf bucket", function () {
+  /** Answers the bucket query with cumulative counts by bound. */
+  function buckets(counts: Record<string, number>): PrometheusClient & { asked: string[] } {
+    const asked: string[] = [];
+    return {
+      baseUrl: "http://prometheus.test",
+      asked,
+      async instantQuery(query: string): Promise<InstantResult> {
+        asked.push(query);
+        return {
+          resultType: "vector",
+          samples: Object.entries(counts).map(([le, value]) => ({ labels: { le }, value })),
+        };
+      },
+      async rangeQuery(): Promise<InstantResult> {
+        throw new Error("no range query expected");
+      },
+    };
+  }
+  const selector = { namespace: "production", version: "1.4.0" };
+  const window = { start: new Date("2026-01-01T00:00:00Z"), end: new Date("2026-01-01T00:05:00Z") };
+
+  it("names the largest finite bound when more than 1 % of requests lie above it", async function () {
+    const client = buckets({ "0.05": 900, "0.1": 970, "+Inf": 1000 });
+    expect(await p99AboveBuckets(client, selector, window)).to.equal(100);
+    expect(client.asked).to.deep.equal([
+      'sum by (le) (increase(churn_model_request_duration_seconds_bucket{namespace="production",version="1.4.0"}[300s]))',
+    ]);
+  });
+
+  it("says nothing when the p99 lies within the finite buckets, or the histogram has no data", async function () {
+    expect(
+      await p99AboveBuckets(buckets({ "0.05": 900, "0.1": 995, "+Inf": 1000 }), selector, window),
+    ).to.equal(undefined);
+    expect(await p99AboveBuckets(buckets({}), selector, window)).to.equal(undefined);
+    expect(await p99AboveBuckets(buckets({ "0.1": 0, "+Inf": 0 }), selector, window)).to.equal(undefined);
+  });
 });
