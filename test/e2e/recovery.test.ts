@@ -7,6 +7,7 @@
  * production runs the last good version, verified, nothing pending, the lock free). The third
  * kills one with the journal kept in the backend (the stack's tags, as with a cloud backend)
  * and deletes the killed run's lock directory, as a lost CI runner takes its checkout with it.
+ * The fourth kills one during the candidate's own `pulumi up`, with the same follow-up.
  */
 import { expect } from "chai";
 import * as fs from "fs";
@@ -22,13 +23,14 @@ import { sandboxEnv, SandboxState } from "../../scripts/sandbox/cli";
 import { processEnv } from "../../scripts/toolchain/env";
 import {
   DURING_VERIFICATION,
+  duringCandidateUpdate,
   duringRollbackUpdate,
   KillPoint,
   promoteAndKill,
 } from "../helpers/killed-promotion";
 import { sandboxSuite } from "../helpers/sandbox-suite";
 
-describe("a promotion killed during verification or rollback, on the sandbox (e2e)", function () {
+describe("a promotion killed during the update, verification or rollback, on the sandbox (e2e)", function () {
   this.timeout(60 * 60_000);
   const suite = sandboxSuite("churn-e2e-recovery-", 120);
   const productionConfig = () => suite.productionConfig();
@@ -208,5 +210,18 @@ describe("a promotion killed during verification or rollback, on the sandbox (e2
     } finally {
       delete process.env.CHURN_PROMOTION_JOURNAL;
     }
+  });
+
+  it("killed during the candidate's own pulumi up: a dry run reports it, the next promotion returns production to the last good version", async function () {
+    await throughStaging(VERSIONS.improved);
+    const engineLocked = () => engineLocks({ env: sandboxEnv(s) }, "production").length > 0;
+    const killed = await killAt(VERSIONS.improved, duringCandidateUpdate(engineLocked));
+    expect(killed.journal).to.deep.include({ phase: "updating", target: VERSIONS.improved });
+    expect(killed.journal.previousConfig?.["churn-model:modelVersion"]).to.equal(VERSIONS.baseline);
+    expect(engineLocked(), "the killed update left the engine's lock").to.equal(true);
+
+    const stderr = await dryRunThenRejected(VERSIONS.improved, killed.journal);
+    expect(stderr).to.contain("recovering production: cleared the engine lock the interrupted update left");
+    await expectRecoveredTo(VERSIONS.baseline, killed.journal, stderr);
   });
 });

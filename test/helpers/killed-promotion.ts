@@ -95,3 +95,15 @@ export function duringRollbackUpdate(engineLocked: () => boolean): KillPoint {
       j?.phase === "rolling-back" && j.sessions.some((s) => /^pulumi up\b/.test(s.command)) && engineLocked(),
   };
 }
+
+/**
+ * The journal says production is being updated to the candidate and records the update's
+ * `pulumi up` as running; `engineLocked` says the engine holds the stack's lock for it.
+ */
+export function duringCandidateUpdate(engineLocked: () => boolean): KillPoint {
+  return {
+    name: "the candidate's pulumi up",
+    reached: (j) =>
+      j?.phase === "updating" && j.sessions.some((s) => /^pulumi up\b/.test(s.command)) && engineLocked(),
+  };
+}
