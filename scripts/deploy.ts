@@ -67,8 +67,10 @@ export function parseDeployArgs(argv: readonly string[]): DeployOptions {
   let help = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "--help" || a === "-h") help = true;
-    else if (a === "--no-smoke") {
+    if (a === "--help" || a === "-h") {
+      if (help) throw new BadInput("--help was given twice");
+      help = true;
+    } else if (a === "--no-smoke") {
       if (!smoke) throw new BadInput("--no-smoke was given twice");
       smoke = false;
     } else if (FLAGS.includes(a)) {

@@ -29,8 +29,10 @@ export function parsePreviewArgs(argv: readonly string[]): {
   const out: { stack?: string; policyConfig?: string; help: boolean } = { help: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "--help" || a === "-h") out.help = true;
-    else if (a === "--stack" || a === "--policy-config") {
+    if (a === "--help" || a === "-h") {
+      if (out.help) throw new BadInput("--help was given twice");
+      out.help = true;
+    } else if (a === "--stack" || a === "--policy-config") {
       const v = argv[++i];
       if (v === undefined || v.startsWith("--")) throw new BadInput(`${a} needs a value`);
       if ((a === "--stack" ? out.stack : out.policyConfig) !== undefined) {

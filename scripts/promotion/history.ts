@@ -130,9 +130,13 @@ export function parseHistoryArgs(argv: readonly string[]): {
   const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "--json") o.json = true;
-    else if (a === "--help" || a === "-h") o.help = true;
-    else if (a === "--to" || a === "--limit") {
+    if (a === "--json" || a === "--help" || a === "-h") {
+      const flag = a === "-h" ? "--help" : a;
+      if (given.has(flag)) throw new BadInput(`${flag} was given twice`);
+      given.add(flag);
+      if (flag === "--json") o.json = true;
+      else o.help = true;
+    } else if (a === "--to" || a === "--limit") {
       const v = argv[++i];
       if (v === undefined) throw new BadInput(`${a} needs a value`);
       if (given.has(a)) throw new BadInput(`${a} was given twice`);

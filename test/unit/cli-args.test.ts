@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { parseDeployArgs } from "../../scripts/deploy";
 import { parsePreviewArgs } from "../../scripts/preview";
 import { DURATION_BOUNDS, parsePromoteArgs } from "../../scripts/promotion/cli-args";
+import { parseApproveArgs } from "../../scripts/promotion/approve";
 import { parseHistoryArgs } from "../../scripts/promotion/history";
 import { BadInput } from "../../scripts/promotion/errors";
 import { parseStagingOutputs } from "../../scripts/promotion/outputs";
@@ -344,6 +345,32 @@ describe("every flag bounded, across the delivery CLIs", function () {
       '--smoke-wait must be between 1s and 1h (got "10ms")',
     ],
     ["deploy --no-smoke twice", deploy("--no-smoke", "--no-smoke"), "--no-smoke was given twice"],
+    ["deploy --stack twice", deploy("--stack", "production"), "--stack was given twice"],
+    ["deploy --help twice", () => parseDeployArgs(["--help", "--help"]), "--help was given twice"],
+    ["deploy -h and --help", () => parseDeployArgs(["-h", "--help"]), "--help was given twice"],
+    ["preview --help twice", () => parsePreviewArgs(["--help", "--help"]), "--help was given twice"],
+    [
+      "preview --help and -h",
+      () => parsePreviewArgs(["--stack", "a", "--help", "-h"]),
+      "--help was given twice",
+    ],
+    ["history --json twice", () => parseHistoryArgs(["--json", "--json"]), "--json was given twice"],
+    ["history --help twice", () => parseHistoryArgs(["-h", "--help"]), "--help was given twice"],
+    [
+      "an approval that expires in 30 seconds",
+      () => parseApproveArgs(["--expires-in", "30s"]),
+      "--expires-in must be from 1m to 7d (got 30s)",
+    ],
+    [
+      "an approval that expires in 8 days",
+      () => parseApproveArgs(["--expires-in", "8d"]),
+      "--expires-in must be from 1m to 7d (got 8d)",
+    ],
+    [
+      "approve --expires-in twice",
+      () => parseApproveArgs(["--expires-in", "1h", "--expires-in", "2h"]),
+      "--expires-in is given more than once",
+    ],
   ];
   for (const [what, fn, message] of table) {
     it(`refuses ${what}`, function () {
@@ -367,6 +394,12 @@ describe("every flag bounded, across the delivery CLIs", function () {
     );
     expect(parseHistoryArgs(["--limit", "1000"]).limit).to.equal(1000);
     expect(deploy("--smoke-wait", "1h")()).to.include({ smokeWaitMs: 3_600_000 });
+    expect(parseApproveArgs(["--expires-in", "1m"]).expiresInMs).to.equal(60_000);
+    expect(parseApproveArgs(["--expires-in", "7d"]).expiresInMs).to.equal(7 * 86_400_000);
+    expect(parseHistoryArgs(["--json", "--limit", "3"])).to.include({ json: true, limit: 3, help: false });
+    expect(parseHistoryArgs(["-h"]).help).to.equal(true);
+    expect(parsePreviewArgs(["-h"]).help).to.equal(true);
+    expect(parseDeployArgs(["--help"]).help).to.equal(true);
   });
 });
 
