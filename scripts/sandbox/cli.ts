@@ -57,6 +57,30 @@ export function readSandbox(dir = sandboxDir()): SandboxState | undefined {
   return JSON.parse(fs.readFileSync(file, "utf8")) as SandboxState;
 }
 
+/**
+ * The sandbox state in `dir`'s sandbox.json when it is one (a `controlPlane` list of named
+ * PIDs and a `startedAt`); undefined when the file is missing, unreadable or anything else.
+ */
+export function sandboxStateIn(dir: string): SandboxState | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(fs.readFileSync(stateFile(dir), "utf8"));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const s = value as { controlPlane?: unknown; startedAt?: unknown };
+  const isProcess = (p: unknown): boolean =>
+    typeof p === "object" &&
+    p !== null &&
+    typeof (p as ManagedProcess).name === "string" &&
+    Number.isSafeInteger((p as ManagedProcess).pid) &&
+    (p as ManagedProcess).pid > 0;
+  if (!Array.isArray(s.controlPlane) || !s.controlPlane.every(isProcess)) return undefined;
+  if (typeof s.startedAt !== "string") return undefined;
+  return value as SandboxState;
+}
+
 /** Whether every process the sandbox started is still running. */
 export function sandboxHealthy(dir = sandboxDir()): boolean {
   const s = readSandbox(dir);
@@ -187,9 +211,12 @@ function envExports(s: SandboxState): string {
 /** The file `up` writes first into a sandbox directory: `down` touches only directories holding it. */
 export const SANDBOX_MARKER = ".churn-sandbox";
 
-/** Whether `dir` is a sandbox directory: it holds the sandbox's own state file or marker. */
+/**
+ * Whether `dir` is a sandbox directory: it holds the sandbox's marker, or a sandbox.json
+ * that is the sandbox's state (any other file of that name does not count).
+ */
 export function isSandboxDir(dir: string): boolean {
-  return fs.existsSync(stateFile(dir)) || fs.existsSync(path.join(dir, SANDBOX_MARKER));
+  return fs.existsSync(path.join(dir, SANDBOX_MARKER)) || sandboxStateIn(dir) !== undefined;
 }
 
 /** Whether `pid` runs a command whose arguments name a path inside `dir` (what the sandbox started there). */
@@ -206,8 +233,8 @@ export function startedIn(pid: number, dir: string): boolean {
 
 /**
  * Stops what the sandbox in `dir` started and removes `dir`. Refuses (BadInput, nothing
- * stopped or removed) a directory that holds neither the sandbox's state file nor its
- * marker; an empty directory is left as it is. A recorded PID is stopped only when its
+ * stopped or removed) a directory that holds neither the sandbox's state (a sandbox.json
+ * that parses as it) nor its marker; an empty directory is left as it is. A recorded PID is stopped only when its
  * command line names a path inside `dir` (the traffic generator, controller and Prometheus
  * check their own identity the same way), so a recycled or forged PID is never signalled.
  */
@@ -220,11 +247,14 @@ export async function sandboxDown(opts: { dir?: string; log?: (l: string) => voi
   }
   if (!isSandboxDir(dir)) {
     throw new BadInput(
-      `${dir} is not a sandbox directory (it holds neither ${path.basename(stateFile(dir))} nor ` +
-        `${SANDBOX_MARKER}): nothing was stopped or removed`,
+      fs.existsSync(stateFile(dir))
+        ? `${dir} is not a sandbox directory (its ${path.basename(stateFile(dir))} is not the sandbox's state ` +
+          `and it holds no ${SANDBOX_MARKER}): nothing was stopped or removed`
+        : `${dir} is not a sandbox directory (it holds neither ${path.basename(stateFile(dir))} nor ` +
+          `${SANDBOX_MARKER}): nothing was stopped or removed`,
     );
   }
-  const s = readSandbox(dir);
+  const s = sandboxStateIn(dir);
   const stopped: string[] = [];
   if (await stopTrafficProcess(dir).catch(() => false)) stopped.push("traffic");
   if (await stopControllerProcess(dir).catch(() => false)) stopped.push("controller and its services");

@@ -80,6 +80,42 @@ describe("sandbox down", function () {
     expect(fs.existsSync(path.join(dir, "keep"))).to.equal(true);
   });
 
+  for (const [what, text] of [
+    ["a sandbox.json that is not JSON", "my notes, not a sandbox"],
+    ["a sandbox.json of another tool", JSON.stringify({ name: "my-app", version: "1.0.0" })],
+    [
+      "a sandbox.json whose controlPlane is not a list of PIDs",
+      JSON.stringify({ controlPlane: "x", startedAt: "y" }),
+    ],
+    [
+      "a sandbox.json without startedAt",
+      JSON.stringify({ controlPlane: [{ name: "etcd", pid: 1, log: "" }] }),
+    ],
+  ] as const) {
+    it(`refuses a directory whose only claim is ${what}, and removes nothing`, async function () {
+      const dir = path.join(tmp, "project");
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, "sandbox.json"), text);
+      fs.writeFileSync(path.join(dir, "main.c"), "int main() {}");
+      const err = await sandboxDown({ dir, log: () => undefined }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(BadInput);
+      expect((err as Error).message).to.equal(
+        `${dir} is not a sandbox directory (its sandbox.json is not the sandbox's state and it holds no ` +
+          `${SANDBOX_MARKER}): nothing was stopped or removed`,
+      );
+      expect(fs.readFileSync(path.join(dir, "sandbox.json"), "utf8")).to.equal(text);
+      expect(fs.readFileSync(path.join(dir, "main.c"), "utf8")).to.equal("int main() {}");
+    });
+  }
+
+  it("removes a directory whose sandbox.json is the sandbox's state, without the marker", async function () {
+    const dir = path.join(tmp, "old-sandbox");
+    fs.mkdirSync(dir);
+    writeState(dir, []);
+    await sandboxDown({ dir, log: () => undefined });
+    expect(fs.existsSync(dir)).to.equal(false);
+  });
+
   it("leaves an empty directory as it is", async function () {
     const dir = path.join(tmp, "empty");
     fs.mkdirSync(dir);
