@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { isAlive, startDetached, stopProcesses } from "./controlplane";
+import { namesDir, runsScriptFor } from "./identity";
 import { readServicesState } from "./services-state";
 
 /** The file the detached process runs. */
@@ -31,15 +32,9 @@ export function controllerStateFile(stateDir: string): string {
   return path.join(path.resolve(stateDir), "controller.json");
 }
 
-function isControllerPid(pid: number): boolean {
-  try {
-    return fs
-      .readFileSync(`/proc/${pid}/cmdline`, "utf8")
-      .split("\0")
-      .some((a) => a.endsWith(path.basename(CONTROLLER_MAIN)));
-  } catch {
-    return false;
-  }
+/** Whether `pid` is the controller of the sandbox in `stateDir` (not another's, not a recycled PID). */
+function isControllerPid(pid: number, stateDir: string): boolean {
+  return runsScriptFor(pid, CONTROLLER_MAIN, stateDir);
 }
 
 export function readControllerProcess(stateDir: string): ControllerProcessState | undefined {
@@ -48,7 +43,7 @@ export function readControllerProcess(stateDir: string): ControllerProcessState 
     return undefined;
   }
   const state = JSON.parse(fs.readFileSync(file, "utf8")) as ControllerProcessState;
-  return isAlive(state.pid) && isControllerPid(state.pid) ? state : undefined;
+  return isAlive(state.pid) && isControllerPid(state.pid, stateDir) ? state : undefined;
 }
 
 /**
@@ -101,7 +96,10 @@ export async function startControllerProcess(
   );
 }
 
-/** Stops the controller recorded for this state dir by PID (it stops its service processes). */
+/**
+ * Stops the controller recorded for this state dir by PID (it stops its service processes).
+ * Only processes whose command line names this state directory are signalled.
+ */
 export async function stopControllerProcess(stateDir: string, graceMs = 15_000): Promise<boolean> {
   const state = readControllerProcess(stateDir);
   fs.rmSync(controllerStateFile(stateDir), { force: true });
@@ -109,10 +107,14 @@ export async function stopControllerProcess(stateDir: string, graceMs = 15_000):
     return false;
   }
   await stopProcesses([{ name: "controller", pid: state.pid, log: state.logFile }], graceMs);
-  // Service processes end themselves when their parent is gone; make sure of it.
-  for (const record of Object.values(readServicesState(stateDir) ?? {})) {
-    if (record.pid !== null && isAlive(record.pid)) {
-      process.kill(record.pid, "SIGTERM");
+  // Service processes end themselves when their parent is gone; make sure of it, but only
+  // for a PID whose command line names this state directory (the service build inside it):
+  // services.json is a file anyone can write.
+  const records = Object.values(readServicesState(stateDir) ?? {});
+  const pids = new Set(records.flatMap((r) => [r.pid, ...(r.backends ?? []).map((b) => b.pid)]));
+  for (const pid of pids) {
+    if (typeof pid === "number" && isAlive(pid) && namesDir(pid, stateDir)) {
+      process.kill(pid, "SIGTERM");
     }
   }
   return true;

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { isAlive, startDetached, stopProcesses } from "./controlplane";
+import { runsScriptFor } from "./identity";
 import { urlsFromServicesFile } from "./traffic";
 
 /** The file the detached process runs. */
@@ -37,15 +38,9 @@ function trafficStateFile(stateDir: string): string {
   return path.join(path.resolve(stateDir), "traffic.json");
 }
 
-function isTrafficPid(pid: number): boolean {
-  try {
-    return fs
-      .readFileSync(`/proc/${pid}/cmdline`, "utf8")
-      .split("\0")
-      .some((a) => a.endsWith(path.basename(TRAFFIC_MAIN)));
-  } catch {
-    return false;
-  }
+/** Whether `pid` is the traffic generator of the sandbox in `stateDir` (it is started with --state-dir). */
+function isTrafficPid(pid: number, stateDir: string): boolean {
+  return runsScriptFor(pid, TRAFFIC_MAIN, stateDir);
 }
 
 export function readTrafficProcess(stateDir: string): TrafficProcessState | undefined {
@@ -54,7 +49,7 @@ export function readTrafficProcess(stateDir: string): TrafficProcessState | unde
     return undefined;
   }
   const state = JSON.parse(fs.readFileSync(file, "utf8")) as TrafficProcessState;
-  return isAlive(state.pid) && isTrafficPid(state.pid) ? state : undefined;
+  return isAlive(state.pid) && isTrafficPid(state.pid, stateDir) ? state : undefined;
 }
 
 /**
@@ -84,6 +79,8 @@ export function startTrafficProcess(opts: TrafficProcessOptions): TrafficProcess
     String(opts.feedbackShare ?? 1),
     "--feedback-delay-ms",
     String(opts.feedbackDelayMs ?? 500),
+    "--state-dir",
+    stateDir,
   ];
   const { pid, log } = startDetached("traffic", process.execPath, args, logDir);
   const state: TrafficProcessState = { pid, logFile: log, targets };

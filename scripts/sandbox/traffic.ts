@@ -8,6 +8,7 @@
  *
  * CLI: ts-node scripts/sandbox/traffic.ts --url URL [--url URL …] | --services FILE
  *        [--rate 10] (--duration 60s | --count N) [--feedback-share 1] [--feedback-delay-ms 500]
+ *        [--state-dir DIR] (the sandbox that started it; only names it)
  *        [--start-index 0]
  */
 import * as fs from "fs";
@@ -364,6 +365,9 @@ export function parseTrafficArgs(argv: readonly string[]): TrafficOptions {
         break;
       case "start-index":
         o.startIndex = num();
+        break;
+      case "state-dir":
+        // Names the sandbox directory that started it, so that its `down` knows it as its own.
         break;
       default:
         throw new Error(`unknown option --${m[1]}`);

@@ -28,6 +28,22 @@ function waiter(...args: string[]): ChildProcess {
   return spawn(process.execPath, ["-e", "setTimeout(() => undefined, 60000)", ...args], { stdio: "ignore" });
 }
 
+/** Waits until `child` exits, or at most `ms` (so a signalled process is seen as gone). */
+function exited(child: ChildProcess, ms = 2000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    child.once("exit", () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+function writeJson(dir: string, file: string, value: unknown): void {
+  fs.writeFileSync(path.join(dir, file), JSON.stringify(value));
+}
+
 function writeState(dir: string, controlPlane: { name: string; pid: number }[]): void {
   fs.writeFileSync(
     path.join(dir, "sandbox.json"),
@@ -121,6 +137,67 @@ describe("sandbox down", function () {
     fs.mkdirSync(dir);
     await sandboxDown({ dir, log: () => undefined });
     expect(fs.existsSync(dir)).to.equal(true);
+  });
+
+  it("never signals a traffic generator or controller of another sandbox named in forged state files", async function () {
+    const dir = path.join(tmp, "sandbox");
+    const other = path.join(tmp, "other-sandbox");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, SANDBOX_MARKER), "");
+    // What another sandbox's generator and controller run: the right scripts, another directory.
+    const traffic = waiter(path.join(REPO_ROOT, "scripts/sandbox/traffic.ts"), "--state-dir", other);
+    const controller = waiter(
+      path.join(REPO_ROOT, "scripts/sandbox/controller-main.ts"),
+      "--state-dir",
+      other,
+    );
+    children.push(traffic, controller);
+    await new Promise((r) => setTimeout(r, 300));
+    writeJson(dir, "traffic.json", { pid: traffic.pid, logFile: "/dev/null", targets: [] });
+    writeJson(dir, "controller.json", { pid: controller.pid, logFile: "/dev/null", servicesFile: "x" });
+    await sandboxDown({ dir, log: () => undefined });
+    await Promise.all([exited(traffic), exited(controller)]);
+    expect(alive(traffic.pid!), "the other sandbox's traffic generator").to.equal(true);
+    expect(alive(controller.pid!), "the other sandbox's controller").to.equal(true);
+    expect(fs.existsSync(dir)).to.equal(false);
+  });
+
+  it("signals a services.json PID only when it runs what this sandbox built, and stops its own controller", async function () {
+    const dir = path.join(tmp, "sandbox");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, SANDBOX_MARKER), "");
+    const controller = waiter(path.join(REPO_ROOT, "scripts/sandbox/controller-main.ts"), "--state-dir", dir);
+    const service = waiter(path.join(dir, "service-build", "server.js"), "--namespace", "staging");
+    const unrelated = waiter("a-database-of-someone-else");
+    const canary = waiter("another-service");
+    children.push(controller, service, unrelated, canary);
+    await new Promise((r) => setTimeout(r, 300));
+    writeJson(dir, "controller.json", { pid: controller.pid, logFile: "/dev/null", servicesFile: "x" });
+    const record = (pid: number, backends: number[]) => ({
+      url: "http://127.0.0.1:1",
+      proxyPort: 1,
+      version: "1.0.0",
+      pid,
+      backendUrl: null,
+      deployment: "churn-model",
+      backends: backends.map((b) => ({
+        deployment: "churn-model-canary",
+        version: "1.1.0",
+        pid: b,
+        url: "",
+        weight: 1,
+      })),
+    });
+    writeJson(dir, "services.json", {
+      staging: record(service.pid!, [canary.pid!]),
+      production: record(unrelated.pid!, []),
+    });
+    await sandboxDown({ dir, log: () => undefined });
+    await Promise.all([exited(controller), exited(service), exited(unrelated), exited(canary)]);
+    expect(alive(unrelated.pid!), "the unrelated process named as production's service").to.equal(true);
+    expect(alive(canary.pid!), "the unrelated process named as a canary backend").to.equal(true);
+    expect(alive(controller.pid!), "this sandbox's controller").to.equal(false);
+    expect(alive(service.pid!), "this sandbox's service").to.equal(false);
   });
 
   it("never signals a recorded PID that runs something else, and stops the one it started", async function () {
