@@ -127,10 +127,19 @@ export interface SessionRecord {
   readonly command: string;
 }
 
-/** The processes of recorded sessions still running (same boot, same session, started no earlier). */
+/**
+ * The processes of recorded sessions still running (same boot, same session, started no
+ * earlier). A session whose leader PID runs with another start time than the recorded one is
+ * someone else's (the PID was reused, and the new process made a session of its own): none
+ * of its processes counts.
+ */
 export function sessionMembers(sessions: readonly SessionRecord[]): ProcStat[] {
   const boot = bootId();
-  const live = sessions.filter((s) => s.bootId === boot);
+  const live = sessions.filter((s) => {
+    if (s.bootId !== boot) return false;
+    const leader = procStat(s.pid);
+    return leader === undefined || leader.startTime === s.startTime;
+  });
   if (live.length === 0) return [];
   return allProcesses().filter((p) =>
     live.some((s) => p.session === s.pid && p.startTime >= s.startTime && p.pid !== process.pid),
