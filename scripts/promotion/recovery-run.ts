@@ -59,7 +59,7 @@ export type RecoveryStep = "refresh" | "cancel";
 export function recoveryStepError(opts: {
   readonly stack: string;
   readonly step: RecoveryStep;
-  readonly interrupted: Pick<Journal, "phase" | "target">;
+  readonly interrupted: Pick<Journal, "phase" | "target"> & Partial<Pick<Journal, "holder">>;
   readonly started: boolean;
   readonly err: unknown;
 }): CdError {
@@ -71,7 +71,7 @@ export function recoveryStepError(opts: {
   if (isConcurrentUpdate(opts.err)) {
     return new ConcurrentUpdate(
       `recovering ${stack}: ${what} did not start: another update of ${stack} is in progress. ` +
-        `Nothing was changed; ${pending}`,
+        `Nothing was changed; ${pending}. ${killedUpdateHint(stack, interrupted)}`,
     );
   }
   if (!opts.started) {
@@ -83,6 +83,31 @@ export function recoveryStepError(opts: {
     `recovering ${stack}: ${what} failed: ${sentence(engineFailure(opts.err))} What ${stack} runs is unknown ` +
       `(the promotion of ${interrupted.target ?? "a version"} was interrupted during "${interrupted.phase}"): ` +
       `a person must look at it now; ${pending}`,
+  );
+}
+
+/**
+ * What a person does when recovery finds the stack locked. A backend other than a local
+ * file backend keeps the update of a killed promotion "in progress" (its lock cannot be
+ * read, so recovery never cancels it): only a person can clear it, after making sure it is
+ * the interrupted promotion's update and not a live one.
+ */
+export function killedUpdateHint(
+  stack: string,
+  interrupted: Pick<Journal, "phase"> & Partial<Pick<Journal, "holder">>,
+): string {
+  const who =
+    interrupted.holder === undefined
+      ? "the interrupted promotion"
+      : `the interrupted promotion (host ${interrupted.holder.host}, pid ${interrupted.holder.pid}, ` +
+        `started ${interrupted.holder.startedAt})`;
+  return (
+    `If the update in progress is the one ${who} left behind when it was killed during ` +
+    `"${interrupted.phase}" — a cloud or object-store backend keeps a killed update in progress, and ` +
+    "this tool cancels only engine locks it can prove are its own — a person must first confirm " +
+    `that it is that promotion's update (the backend's update list: who started it, when, from where) ` +
+    `and that nothing runs it any more, then run \`pulumi cancel --stack ${stack}\` and run the promotion ` +
+    "again. Never cancel an update that could be live"
   );
 }
 

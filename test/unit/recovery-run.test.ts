@@ -96,6 +96,61 @@ describe("a failed recovery step's exit code", function () {
     });
   }
 
+  it("tells a person how to clear a killed update's lock when the stack is locked, and still exits 2", function () {
+    const holder = {
+      host: "runner-7",
+      bootId: "b",
+      pid: 4242,
+      startTime: 1,
+      startedAt: "2026-12-01T09:00:00.000Z",
+      nonce: "n",
+    };
+    for (const step of ["refresh", "cancel"] as const) {
+      const e = recoveryStepError({
+        stack: "acme/production",
+        step,
+        interrupted: { phase: "updating", target: "1.1.0", holder },
+        started: false,
+        err: LOCKED,
+      });
+      expect(e).to.be.instanceOf(ConcurrentUpdate);
+      expect(exitCodeOf(e)).to.equal(2);
+      expect(e.message).to.contain(
+        "If the update in progress is the one the interrupted promotion (host runner-7, pid 4242, started " +
+          '2026-12-01T09:00:00.000Z) left behind when it was killed during "updating"',
+      );
+      expect(e.message).to.contain(
+        "a person must first confirm that it is that promotion's update (the backend's update list: who started it, when, from where)",
+      );
+      expect(e.message).to.contain(
+        "then run `pulumi cancel --stack acme/production` and run the promotion again",
+      );
+      expect(e.message).to.match(/Never cancel an update that could be live$/);
+    }
+    const anonymous = recoveryStepError({
+      stack: "production",
+      step: "refresh",
+      interrupted: { phase: "rolling-back", target: "1.0.0" },
+      started: true,
+      err: LOCKED,
+    });
+    expect(exitCodeOf(anonymous)).to.equal(2);
+    expect(anonymous.message).to.contain(
+      'the one the interrupted promotion left behind when it was killed during "rolling-back"',
+    );
+  });
+
+  it("gives no such hint when the engine failed for another reason", function () {
+    const e = recoveryStepError({
+      stack: "production",
+      step: "refresh",
+      interrupted: { phase: "updating", target: "1.1.0" },
+      started: true,
+      err: UNREACHABLE,
+    });
+    expect(e.message).to.not.contain("pulumi cancel");
+  });
+
   it("names an unknown target as such", function () {
     const e = recoveryStepError({
       stack: "production",
