@@ -15,6 +15,7 @@ import { RollbackTriggers, rollbackTriggers } from "./bake";
 import { watchBake } from "./bake-watch";
 import { engineError, EngineOptions, firstLine, latestUpdateNumber, projectDir, selectStack } from "./engine";
 import { HeldLock, pendingRecovery } from "./lock";
+import { foreignHolderWarning } from "./lock-warning";
 import { journalInBackend, JournalTagWriter, readBackendJournal, takeLock } from "./backend-journal";
 import { DependencyUnavailable } from "./errors";
 import { watchSessions } from "./processes";
@@ -154,6 +155,8 @@ export class StackRollout implements ProductionDeployer {
       const plan = planRecovery(pending);
       if (pending !== undefined && plan.kind !== "none")
         throw recoveryPending(this.opts.stack, pending, plan);
+      const foreign = foreignHolderWarning(dir, remote);
+      if (foreign !== undefined) this.say(foreign);
       return;
     }
     if (this.held !== undefined) return;

@@ -55,6 +55,7 @@ describe("the commands in the workflows and the Deployments hook match the code"
       "--model-version",
       "--approved-by",
       "--prometheus-url",
+      "--take-over-from",
     ]);
   });
 

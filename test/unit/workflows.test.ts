@@ -142,6 +142,79 @@ describe("the deploy-model workflow", function () {
     }
   });
 
+  describe("the take_over_from input, for a lost runner's lock", function () {
+    let bin: string;
+    let args: string;
+
+    before(function () {
+      bin = fs.mkdtempSync(path.join(os.tmpdir(), "churn-wf-npm-"));
+      args = path.join(bin, "args");
+      // A stand-in npm that records its arguments, one a line, and succeeds.
+      fs.writeFileSync(path.join(bin, "npm"), `#!/bin/sh\nprintf '%s\\n' "$@" > '${args}'\n`, {
+        mode: 0o755,
+      });
+    });
+
+    after(function () {
+      fs.rmSync(bin, { recursive: true, force: true });
+    });
+
+    function promote(takeOverFrom: string): {
+      status: number | null;
+      output: string;
+      argv: string[] | undefined;
+    } {
+      fs.rmSync(args, { force: true });
+      const step = steps(jobs.production).find((s) => s.id === "promote")!;
+      const r = runStep(step.run as string, {
+        PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}`,
+        PULUMI_BACKEND_URL: "s3://state",
+        CHURN_MODEL_VERSION: "1.4.0",
+        APPROVED_BY: "bob",
+        TAKE_OVER_FROM: takeOverFrom,
+        GITHUB_OUTPUT: path.join(bin, "output"),
+      });
+      const argv = fs.existsSync(args) ? fs.readFileSync(args, "utf8").trimEnd().split("\n") : undefined;
+      return { ...r, argv };
+    }
+
+    it("is an optional string input, passed to the promote step only through its environment", function () {
+      const input = triggers(wf).workflow_dispatch.inputs.take_over_from;
+      expect(input).to.include({ required: false, type: "string", default: "" });
+      const promoteStep = steps(jobs.production).find((s) => s.id === "promote")!;
+      expect(promoteStep.env.TAKE_OVER_FROM).to.equal("${{ inputs.take_over_from }}");
+      for (const [id, job] of Object.entries(jobs)) {
+        for (const s of steps(job)) {
+          expect(s.run ?? "", `${id}: ${s.name ?? s.uses}`).to.not.contain("inputs.take_over_from");
+          const inEnv = JSON.stringify(s.env ?? {}).includes("inputs.take_over_from");
+          expect(inEnv, `${id}: ${s.name ?? s.uses}`).to.equal(id === "production" && s.id === "promote");
+        }
+      }
+    });
+
+    it("passes a host name to promote as --take-over-from, as one argument", function () {
+      const r = promote("runner-7.internal");
+      expect(r.status, r.output).to.equal(0);
+      expect(r.argv!.slice(-2)).to.deep.equal(["--take-over-from", "runner-7.internal"]);
+    });
+
+    it("passes no --take-over-from when the input is empty", function () {
+      const r = promote("");
+      expect(r.status, r.output).to.equal(0);
+      expect(r.argv).to.include("--approved-by");
+      expect(r.argv).to.not.include("--take-over-from");
+    });
+
+    for (const bad of ["runner 7", "$(id)", "runner-7;rm -rf /", "--dry-run", "-runner", "a\nb"]) {
+      it(`refuses ${JSON.stringify(bad)} with exit 2 before running anything`, function () {
+        const r = promote(bad);
+        expect(r.status, r.output).to.equal(2);
+        expect(r.output).to.contain("The take_over_from input must be a host name");
+        expect(r.argv, "promote never ran").to.equal(undefined);
+      });
+    }
+  });
+
   describe("the approval step, run with a stand-in gh on the API's documented answer", function () {
     let dir: string;
     const script = () => steps(jobs.production).find((s) => s.id === "approval")!.run as string;
