@@ -18,6 +18,9 @@ import { scrapeLabels } from "./monitoring";
 import { checkedImage, PodSpecArgs, podTemplate } from "./pod-template";
 import { goLiveRecordName } from "./go-live-record";
 
+/** The Kubernetes provider's annotation that makes its server-side apply take fields other managers own. */
+export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
+
 export {
   CanaryTrackArgs,
   EVIDENCE_ANNOTATION,
@@ -118,6 +121,12 @@ export class ModelService extends pulumi.ComponentResource {
             ...annotations,
             [MODEL_VERSION_ANNOTATION]: args.modelVersion,
             "pulumi.com/timeoutSeconds": String(args.readyTimeoutSeconds ?? 600),
+            // The HPA and this program co-own .spec.replicas: the autoscaler writes it whenever
+            // the declared size leaves its bounds (a canary step shrinks the stable before the
+            // HPA's new bounds are applied, its removal grows it back), and server-side apply then
+            // refuses the program's next size as a field conflict. The program's size is the
+            // HPA's minimum, so forcing it is right (docs/canary.md).
+            [PATCH_FORCE_ANNOTATION]: "true",
           },
         },
         spec: {

@@ -137,6 +137,14 @@ describe("the churn-model program with a canary", function () {
       expect(deployment("churn-model").inputs.spec.replicas).to.equal(9);
     });
 
+    it("forces the stable's size over the HPA's, which co-owns .spec.replicas (server-side apply)", function () {
+      expect(deployment("churn-model").inputs.metadata.annotations["pulumi.com/patchForce"]).to.equal("true");
+      // The canary has no autoscaler: nothing else writes its size.
+      expect(deployment("churn-model-canary").inputs.metadata.annotations).to.not.have.property(
+        "pulumi.com/patchForce",
+      );
+    });
+
     it("shrinks the stable's HPA with it and points it at the stable only", function () {
       const h = byType(HPA)[0].inputs.spec;
       expect(h).to.deep.include({ minReplicas: 9, maxReplicas: 18 });
@@ -226,6 +234,8 @@ describe("the churn-model program with a canary", function () {
     expect(byType(DEPLOYMENT)).to.have.length(1);
     expect(outputs).to.not.have.property("canary");
     expect(byType(HPA)[0].inputs.spec).to.deep.include({ minReplicas: 3, maxReplicas: 10 });
+    // Removing a canary grows the stable back while the HPA still holds the step's bounds.
+    expect(deployment("churn-model").inputs.metadata.annotations["pulumi.com/patchForce"]).to.equal("true");
   });
 
   it("rounds a 10 % canary of the committed 3..10 production up to one pod, keeping the stable at 3", async function () {
