@@ -7,6 +7,7 @@ import { parseCount, parseStackName } from "./cli-args";
 import { selectStack } from "./engine";
 import { BadInput } from "./errors";
 import { parseSignedEvidence, SignedEvidence } from "./evidence";
+import { CanaryHistory, canaryHistory, formatCanaryHistory } from "./canary/history";
 
 export interface HistoryEntry {
   readonly update: number;
@@ -23,12 +24,16 @@ export interface HistoryEntry {
   readonly returnedFrom?: string;
   readonly measured: SignedEvidence["record"]["measured"] | null;
   readonly evidenceCreatedAt: string | null;
+  /** The canary step this update ran, with its verdict, and the canary walk it ended (canary/history.ts). */
+  readonly canary?: CanaryHistory;
 }
 
 export const HISTORY_USAGE = `Usage: npm run promote -- history [--to STACK] [--json] [--limit N]
 
 Lists the updates of the production stack (default: production) with the promotion or
-rollback evidence each ran with: who approved, which version, when, and the measured numbers.
+rollback evidence each ran with: who approved, which version, when, and the measured numbers;
+under an update that ran a canary step, its weight and verdict, and under the update that ended
+a canary walk, every step with its verdict and both arms' error rates.
 `;
 
 export async function readHistory(stackName: string, limit: number): Promise<HistoryEntry[]> {
@@ -37,6 +42,9 @@ export async function readHistory(stackName: string, limit: number): Promise<His
   // A local file backend numbers no updates (every version is 0): count them instead,
   // oldest first, as a service backend does.
   const numbered = updates.some((u) => u.version > 0);
+  const canary = canaryHistory(
+    updates.map((u) => Object.fromEntries(Object.entries(u.config ?? {}).map(([k, v]) => [k, v.value]))),
+  );
   return updates.map((u, i) => {
     const raw = u.config?.["churn-model:promotionEvidence"]?.value;
     let evidence: SignedEvidence | undefined;
@@ -67,6 +75,7 @@ export async function readHistory(stackName: string, limit: number): Promise<His
         : {}),
       measured: record?.measured ?? null,
       evidenceCreatedAt: record?.createdAt ?? null,
+      ...(canary[i].step !== undefined || canary[i].walk !== undefined ? { canary: canary[i] } : {}),
     };
   });
 }
@@ -108,13 +117,17 @@ export function formatHistory(entries: readonly HistoryEntry[]): string {
     ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  // Each row, then the canary step it ran and the canary walk it ended, if any.
   return (
     rows
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i]))
-          .join("  ")
-          .trimEnd(),
+      .map((r, i) =>
+        [
+          r
+            .map((c, k) => c.padEnd(widths[k]))
+            .join("  ")
+            .trimEnd(),
+          ...(i > 0 && entries[i - 1].canary ? formatCanaryHistory(entries[i - 1].canary!) : []),
+        ].join("\n"),
       )
       .join("\n") + "\n"
   );
