@@ -141,10 +141,10 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void): Promise
       windows.push({ version, start, end: new Date() });
     };
     await track(VERSIONS.baseline, () => stories!.promoteStory(1, VERSIONS.baseline, "baseline"));
-    await track(VERSIONS.improved, () => stories!.promoteStory(2, VERSIONS.improved, "improved"));
+    await track(VERSIONS.improved, () => stories!.promoteStory(2, VERSIONS.improved, "improved", "canary"));
     await track(VERSIONS.regressed, () => stories!.rejectStory(VERSIONS.regressed));
     await stories.manualStory(VERSIONS.regressed);
-    await track(VERSIONS.errorProne, () => stories!.rollbackStory(VERSIONS.errorProne));
+    await track(VERSIONS.errorProne, () => stories!.canaryAbortStory(VERSIONS.errorProne));
     await stories.stopTraffic();
 
     say("writing the report");

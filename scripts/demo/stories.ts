@@ -59,7 +59,10 @@ export class Stories extends SandboxDriver {
    * after a failed deploy (no `run`). Records production's version before and after; `runs`
    * are deploy, approve, promote.
    */
-  private async throughStaging(version: string): Promise<{
+  private async throughStaging(
+    version: string,
+    extra: string[] = [],
+  ): Promise<{
     runs: CliRun[];
     run?: CliRun;
     approve?: CliRun;
@@ -72,19 +75,31 @@ export class Stories extends SandboxDriver {
     if (deploy.code !== 0) return { runs: [deploy], before, after: before };
     await this.soak(version);
     const approval = await this.approve(version);
-    const { run, decision } = await this.promote(version, [], {}, { approval: approval.file ?? null });
+    const { run, decision } = await this.promote(version, extra, {}, { approval: approval.file ?? null });
     const after = await this.productionVersion().catch(() => null);
     const runs = [deploy, ...(approval.run ? [approval.run] : []), run];
     return { runs, run, approve: approval.run, decision, before, after };
   }
 
-  /** 1 and 2: deploy to staging, soak, pass the gate, get approved, update production. */
-  promoteStory(n: number, version: string, what: string): Promise<StoryResult> {
+  /**
+   * 1 and 2: deploy to staging, soak, pass the gate, get approved, update production — all at
+   * once, or (`canary`) through every canary step, judged against the stable on the same traffic.
+   */
+  promoteStory(
+    n: number,
+    version: string,
+    what: string,
+    strategy: "all-at-once" | "canary" = "all-at-once",
+  ): Promise<StoryResult> {
     return this.story(
-      `${n}. ${what} ${version}: staging → gate → production`,
-      "promoted (exit 0)",
+      strategy === "canary"
+        ? `${n}. ${what} ${version}: staging → gate → canary steps → production`
+        : `${n}. ${what} ${version}: staging → gate → production`,
+      strategy === "canary"
+        ? "every canary step passes, the stable moves to it (exit 0)"
+        : "promoted (exit 0)",
       async () => {
-        const r = await this.throughStaging(version);
+        const r = await this.throughStaging(version, ["--strategy", strategy]);
         return r.run
           ? { ok: r.run.code === 0, runs: r.runs, decision: r.decision }
           : { ok: false, runs: r.runs };
@@ -248,13 +263,30 @@ export class Stories extends SandboxDriver {
     );
   }
 
-  /** 5: a version that passes staging breaks under production traffic and is rolled back. */
-  rollbackStory(version: string): Promise<StoryResult> {
+  /**
+   * 5: a version that passes staging meets a tenth of production's traffic as a canary; the
+   * canary analysis finds it worse than the stable on the same traffic and aborts it: the
+   * canary is removed with a signed abort record (exit 5) and the stable never changed.
+   */
+  canaryAbortStory(version: string, n = 5): Promise<StoryResult> {
     return this.story(
-      `5. error-prone ${version}: passes staging, fails in production`,
+      `${n}. error-prone ${version}: passes staging, meets 10 % of production as a canary, aborted`,
+      "the canary analysis aborts it (exit 5), the canary is removed, the stable never changed",
+      async () => {
+        const r = await this.throughStaging(version, ["--strategy", "canary"]);
+        if (!r.run) return { ok: false, runs: r.runs };
+        return { ok: r.run.code === 5 && r.after === r.before, runs: r.runs, decision: r.decision };
+      },
+    );
+  }
+
+  /** A version that passes staging, promoted all at once, breaks under production traffic and is rolled back. */
+  rollbackStory(version: string, n = 5): Promise<StoryResult> {
+    return this.story(
+      `${n}. error-prone ${version} all at once: passes staging, fails in production`,
       "promoted, rollback triggers fire, production back to the previous version (exit 5)",
       async () => {
-        const r = await this.throughStaging(version);
+        const r = await this.throughStaging(version, ["--strategy", "all-at-once"]);
         if (!r.run) return { ok: false, runs: r.runs };
         return { ok: r.run.code === 5 && r.after === r.before, runs: r.runs, decision: r.decision };
       },

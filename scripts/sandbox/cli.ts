@@ -107,7 +107,16 @@ export interface UpOptions {
   readonly log?: (line: string) => void;
   /** Requests per second sent to each namespace. Default 20. */
   readonly trafficRate?: number;
+  /** Production's `replicas` (default PRODUCTION_REPLICAS). */
+  readonly productionReplicas?: { readonly min: number; readonly max: number };
 }
+
+/**
+ * Production's size in the sandbox: ten pods, so a 10 % canary step is one canary pod beside
+ * nine stable ones and meets a tenth of production's traffic (docs/canary.md, the rounding);
+ * kwok pods cost nothing, and the controller runs one process per Deployment.
+ */
+export const PRODUCTION_REPLICAS = { min: 10, max: 12 } as const;
 
 /** Public key (SPKI PEM) of the sandbox-only demo evidence key. */
 export function demoPublicKey(): string {
@@ -166,7 +175,7 @@ export async function sandboxUp(opts: UpOptions = {}): Promise<SandboxState> {
       production: {
         ...common,
         serviceUrl: urls.production,
-        replicas: { min: 2, max: 4 },
+        replicas: opts.productionReplicas ?? PRODUCTION_REPLICAS,
         thresholdsFile: "policy/config/sandbox-production.json",
         evidencePublicKey: demoPublicKey(),
       },

@@ -69,6 +69,8 @@ export interface DriverOptions {
   readonly bake: string;
   /** Requests per second to each namespace. */
   readonly trafficRate: number;
+  /** Requests per second to production, when it differs from `trafficRate`. */
+  readonly productionTrafficRate?: number;
 }
 
 export class SandboxDriver {
@@ -93,21 +95,47 @@ export class SandboxDriver {
     const common = { ratePerSecond: this.opts.trafficRate, durationMs: 6 * 3_600_000, feedbackDelayMs: 300 };
     this.traffic = [
       startTraffic({ ...common, targets: [this.sandbox.services.staging], dataset: stagingSegment(all) }),
-      startTraffic({
-        ...common,
-        targets: [this.sandbox.services.production],
-        dataset: all,
-        startIndex: 2500,
-      }),
     ];
+    this.startProductionTraffic();
     this.log(
-      `traffic: ${this.opts.trafficRate} req/s to staging (online customers) and to production (all customers)`,
+      `traffic: ${this.opts.trafficRate} req/s to staging (online customers), ` +
+        `${this.productionRate()} req/s to production (all customers)`,
     );
+  }
+
+  private productionTraffic: TrafficRun | undefined;
+
+  private productionRate(): number {
+    return this.opts.productionTrafficRate ?? this.opts.trafficRate;
+  }
+
+  /** Starts production's traffic again after stopProductionTraffic (a no-op while it runs). */
+  startProductionTraffic(): void {
+    if (this.productionTraffic !== undefined) return;
+    this.productionTraffic = startTraffic({
+      ratePerSecond: this.productionRate(),
+      durationMs: 6 * 3_600_000,
+      feedbackDelayMs: 300,
+      targets: [this.sandbox.services.production],
+      dataset: generateDataset(),
+      startIndex: 2500,
+    });
+  }
+
+  /** Stops production's traffic only (staging's goes on): a production nobody uses. */
+  async stopProductionTraffic(): Promise<void> {
+    const t = this.productionTraffic;
+    this.productionTraffic = undefined;
+    if (t !== undefined) {
+      await t.stop();
+      this.log("traffic: production's stopped");
+    }
   }
 
   async stopTraffic(): Promise<void> {
     await Promise.all(this.traffic.map((t) => t.stop()));
     this.traffic = [];
+    await this.stopProductionTraffic();
   }
 
   /** Runs one of the project's CLIs (scripts/<name>.ts) as its own process, streaming stderr. */

@@ -17,7 +17,7 @@ import { parseSignedEvidence, verifyEvidence } from "../../scripts/promotion/evi
 import { loadPolicyPublicKey } from "../../scripts/promotion/thresholds";
 import { lockHeld } from "../../scripts/promotion/lock";
 import { promotionLockDir } from "../../scripts/promotion/rollout";
-import { sandboxEnv, SandboxState } from "../../scripts/sandbox/cli";
+import { PRODUCTION_REPLICAS, sandboxEnv, SandboxState } from "../../scripts/sandbox/cli";
 import { isAlive } from "../../scripts/sandbox/controlplane";
 import { sandboxSuite } from "../helpers/sandbox-suite";
 import { processEnv, REPO_ROOT } from "../../scripts/toolchain/env";
@@ -64,7 +64,7 @@ describe("staging → production on the sandbox (e2e)", function () {
       /^localhost:5000\/ml\/churn-model:1\.0\.0@sha256:[0-9a-f]{64}$/,
     );
     expect(await suite.productionRuns("1.0.0")).to.equal(d.spec.template.spec.containers[0].image);
-    expect(d.status.readyReplicas).to.equal(2);
+    expect(d.status.readyReplicas).to.equal(PRODUCTION_REPLICAS.min);
     const annotation = d.metadata.annotations?.["churn-model/promotion-evidence"];
     expect(annotation).to.be.a("string");
     const evidence = parseSignedEvidence(annotation!);
@@ -91,10 +91,18 @@ describe("staging → production on the sandbox (e2e)", function () {
     ).to.deep.equal([]);
   });
 
-  it("2. promotes the improved version over the baseline", async function () {
-    const r = await stories.promoteStory(2, VERSIONS.improved, "improved");
+  it("2. promotes the improved version over the baseline through every canary step", async function () {
+    const r = await stories.promoteStory(2, VERSIONS.improved, "improved", "canary");
     expect(r.runs.map((x) => x.code)).to.deep.equal([0, 0, 0]);
     expect(r.productionVersionAfter).to.equal("1.1.0");
+    expect(r.runs[2].stderr).to.contain("Canary of 1.1.0 passed every step");
+    const d = await productionDeployment();
+    const steps = parseSignedEvidence(d.metadata.annotations!["churn-model/promotion-evidence"]).record.canary
+      ?.steps;
+    expect(steps?.map((x) => [x.weight, x.verdict])).to.deep.equal([
+      [10, "pass"],
+      [50, "pass"],
+    ]);
     const accuracy = r.decision!.checks.find((c) => c.name === "accuracy")!;
     expect(accuracy.passed).to.equal(true);
     expect(accuracy.value).to.be.greaterThan(0.85);
@@ -159,8 +167,31 @@ describe("staging → production on the sandbox (e2e)", function () {
     await suite.productionRuns("1.1.0");
   });
 
-  it("5. rolls the error-prone version back by itself when production traffic breaks it", async function () {
-    const r = await stories.rollbackStory(VERSIONS.errorProne);
+  it("5. aborts the error-prone version as a canary on 10 % of production; the stable never changed", async function () {
+    const before = await productionDeployment();
+    const r = await stories.canaryAbortStory(VERSIONS.errorProne);
+    expect(r.decision?.decision).to.equal("promote");
+    const promote = r.runs[r.runs.length - 1];
+    expect(promote.code, promote.stderr).to.equal(5);
+    expect(promote.stderr).to.match(/the canary of 1\.4\.0 was aborted at its 10 % step \(fail\)/);
+    expect(r.productionVersionAfter).to.equal("1.1.0");
+    const after = await productionDeployment();
+    expect(after.spec.template).to.deep.equal(before.spec.template);
+    expect(after.metadata.annotations?.["churn-model/promotion-evidence"]).to.equal(
+      before.metadata.annotations?.["churn-model/promotion-evidence"],
+    );
+    const config = await productionConfig();
+    expect(config).to.not.have.property("churn-model:canary");
+    const record = JSON.parse(config["churn-model:canaryRecord"]) as {
+      record: { modelVersion: string; canary: { aborted?: { cause: string } } };
+    };
+    expect(record.record.modelVersion).to.equal("1.4.0");
+    expect(record.record.canary.aborted?.cause).to.equal("fail");
+    expect(r.ok).to.equal(true);
+  });
+
+  it("rolls the error-prone version promoted all at once back by itself when production traffic breaks it", async function () {
+    const r = await stories.rollbackStory(VERSIONS.errorProne, 6);
     expect(r.decision?.decision).to.equal("promote");
     const promote = r.runs[r.runs.length - 1];
     expect(promote.code).to.equal(5);

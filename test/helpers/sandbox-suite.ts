@@ -13,6 +13,7 @@ import { selectStack } from "../../scripts/promotion/engine";
 import { parseSignedEvidence } from "../../scripts/promotion/evidence";
 import { sandboxDown, sandboxEnv, sandboxUp, SandboxState } from "../../scripts/sandbox/cli";
 import { apiRequest } from "../../scripts/sandbox/controlplane";
+import type { DriverOptions } from "../../scripts/sandbox/driver";
 
 export interface DeploymentView {
   metadata: { annotations?: Record<string, string> };
@@ -31,6 +32,8 @@ export interface SandboxSuite {
    * (`<registry>/<repository>:<tag>@sha256:…`, the artifact staging ran).
    */
   productionRuns(version: string): Promise<string>;
+  /** Production's canary Deployment as the API server has it; null when there is none. */
+  canaryDeployment(): Promise<(DeploymentView & { status: { readyReplicas?: number } }) | null>;
   /** Production's stack config, key → value. */
   productionConfig(): Promise<Record<string, string>>;
   /** For `before`: the sandbox up, the stories and their traffic started. */
@@ -42,7 +45,11 @@ export interface SandboxSuite {
 }
 
 /** A suite's sandbox; its fields are set once `up()` ran (the suite's `before`). */
-export function sandboxSuite(prefix: string, printLines = 80): SandboxSuite {
+export function sandboxSuite(
+  prefix: string,
+  printLines = 80,
+  driver: DriverOptions = { bake: "25s", trafficRate: 15 },
+): SandboxSuite {
   const log: string[] = [];
   const state: { dir?: string; s?: SandboxState; stories?: Stories } = {};
   const suite: SandboxSuite = {
@@ -62,6 +69,18 @@ export function sandboxSuite(prefix: string, printLines = 80): SandboxSuite {
         "GET",
         "/apis/apps/v1/namespaces/production/deployments/churn-model",
       );
+      return JSON.parse(res.body) as DeploymentView;
+    },
+    async canaryDeployment() {
+      const res = await apiRequest(
+        suite.s.server,
+        path.join(suite.dir, "cluster", "pki"),
+        "GET",
+        "/apis/apps/v1/namespaces/production/deployments/churn-model-canary",
+      );
+      if (res.status === 404) return null;
+      if (res.status !== 200)
+        throw new Error(`reading the canary Deployment: HTTP ${res.status} ${res.body}`);
       return JSON.parse(res.body) as DeploymentView;
     },
     async productionRuns(version) {
@@ -85,7 +104,7 @@ export function sandboxSuite(prefix: string, printLines = 80): SandboxSuite {
     async up() {
       state.dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
       state.s = await sandboxUp({ dir: state.dir, trafficRate: 0, log: (l) => log.push(l) });
-      state.stories = new Stories(state.s, (l) => log.push(l), { bake: "25s", trafficRate: 15 });
+      state.stories = new Stories(state.s, (l) => log.push(l), driver);
       state.stories.startTraffic();
     },
     async down() {
