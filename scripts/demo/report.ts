@@ -4,6 +4,7 @@
  * each story ended in, and the production history from the engine's update log.
  */
 import type { HistoryEntry } from "../promotion/history";
+import { canarySection } from "./canary-report";
 import type { Thresholds } from "../promotion/thresholds";
 import type { DecisionJson } from "../sandbox/driver";
 import type { StoryResult } from "./stories";
@@ -176,7 +177,7 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid 
 tr.fail td{background:#fdecec}.pass{color:#1a7f37}.fail{color:#c62828}
 .charts{display:flex;gap:1rem;flex-wrap:wrap}.chart{margin:0}.chart figcaption{font-weight:600}
 .axis{stroke:#8894a0}.tick{font-size:10px;fill:#5b6670}.threshold{stroke:#c62828;stroke-dasharray:4 3}
-.series{fill:none;stroke:#1f6feb;stroke-width:2}.why{color:#5b6670;font-size:12px}.empty{color:#8894a0}code{font-size:12px}
+.series{fill:none;stroke:#1f6feb;stroke-width:2}rect.canary{fill:#e36209}rect.stable{fill:#1f6feb}.why{color:#5b6670;font-size:12px}.empty{color:#8894a0}code{font-size:12px}
 </style></head><body>
 <h1>churn-model: staging → production</h1>
 <p>Run ${esc(input.startedAt.toISOString())} → ${esc(input.finishedAt.toISOString())}
@@ -188,6 +189,7 @@ ${stories}
 <h2>Candidates in staging</h2>
 <p>Each chart: the metric over 30-second windows while the version ran in staging; the dashed line is the threshold.</p>
 ${charts}
+${canarySection(input.history)}
 <h2>Production history</h2>
 <p>From the production stack's update history; each update carries the evidence it ran with.</p>
 <table><thead><tr><th>update</th><th>started</th><th>result</th><th>version</th><th>evidence</th><th>approved (decision digest)</th><th>accuracy</th><th>p99 ms</th><th>error rate</th></tr></thead>
