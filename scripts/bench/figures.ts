@@ -24,6 +24,15 @@ export interface Figure {
   readonly detail?: boolean;
 }
 
+/** A count (not a time) a benchmark reports, with the count it is compared with. */
+export interface Quantity {
+  readonly name: string;
+  readonly value: number;
+  readonly baseline?: { readonly name: string; readonly value: number };
+  /** value / baseline.value. */
+  readonly ratio?: number;
+}
+
 export interface BenchmarkResult {
   readonly name: string;
   /** What the benchmark compares, one sentence. */
@@ -31,6 +40,8 @@ export interface BenchmarkResult {
   readonly figures: Figure[];
   /** How it was measured and anything that bears on reading the figures. */
   readonly notes: string[];
+  /** Counts, where a benchmark measures some (blast-radius); printed in its notes. */
+  readonly quantities?: readonly Quantity[];
   /** Wall time of the benchmark, milliseconds (setup included). */
   readonly wallMs: number;
 }

@@ -12,6 +12,9 @@
  *                       point estimates over 24 h and 7 d of scrape history in a real
  *                       Prometheus, against one raw instant query over the same window;
  *   preview-scale       preview of a stack with 1, 10 and 50 model services, against 1.
+ *   blast-radius        the production requests (and 5xx) the error-prone version answered
+ *                       before it was removed, as a canary against all at once, and the two
+ *                       promotions' wall times, on a sandbox of its own, same traffic.
  *
  * The sandbox benchmarks bring up a sandbox of their own in a temporary directory (its own
  * control plane, Prometheus, service processes and traffic) and tear it down at the end;
@@ -28,6 +31,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "../toolchain/env";
+import { blastRadiusBench } from "./blast-radius";
 import { RunContext } from "./context";
 import { decisionBench } from "./decision";
 import { BenchmarkResult, formatMs, renderTable } from "./figures";
@@ -40,6 +44,7 @@ export const BENCHMARKS = [
   "seed-way",
   "decision-time",
   "preview-scale",
+  "blast-radius",
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
@@ -161,6 +166,8 @@ export async function runBench(o: BenchOptions, out: (line: string) => void): Pr
     if (onSandbox.length > 0) {
       await attempt([...onSandbox], () => sandboxBenches(ctx, new Set<SandboxBenchmark>(onSandbox)));
     }
+    if (o.only.has("blast-radius"))
+      await attempt(["blast-radius"], async () => [await blastRadiusBench(ctx)]);
   } finally {
     await ctx.cleanup();
     process.off("SIGINT", onSignal);
