@@ -2,15 +2,17 @@
  * `npm run demo`: the whole staging → production story on the local sandbox.
  *
  *   1. the baseline version goes to staging, soaks, passes the gate and is promoted;
- *   2. the improved version follows the same road and replaces it in production;
+ *   2. the improved version follows the same road and replaces it in production through every
+ *      canary step (10 %, then 50 %, each judged against the stable on the same traffic);
  *   3. a version whose accuracy regressed is refused by the gate, production untouched;
  *   4. that version pushed to production by hand — without the policy pack, with it, with
  *      hand-made evidence, and with evidence no approver signed — is refused each time;
- *   5. an error-prone version that passes staging breaks under production traffic; the
- *      rollback triggers fire and production returns to the previous version by itself.
+ *   5. an error-prone version that passes staging meets 10 % of production as a canary; the
+ *      canary analysis aborts it (exit 5), the canary is removed, the stable never changed.
  *
  * Ends with an HTML report (one file, opens offline). Options: --keep leaves the sandbox
- * running; --report FILE; --bake DURATION (default 30s); --rate N requests/s (default 15).
+ * running; --report FILE; --bake DURATION (default 30s); --rate N requests/s to staging (default
+ * 15; production gets twice that).
  * Ctrl-C stops the traffic and tears the sandbox down.
  */
 import * as fs from "fs";
@@ -132,7 +134,12 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void): Promise
         "who signs the decision a dry run shows (`promote -- approve`, the sandbox-only approver key)",
     );
     sandbox = await sandboxUp({ log: say, trafficRate: 0 });
-    stories = new Stories(sandbox, say, { bake: o.bake, trafficRate: o.rate });
+    // Production serves twice staging's rate, so a 10 % canary step is decided within its step.
+    stories = new Stories(sandbox, say, {
+      bake: o.bake,
+      trafficRate: o.rate,
+      productionTrafficRate: 2 * o.rate,
+    });
     stories.startTraffic();
     const windows: { version: string; start: Date; end: Date }[] = [];
     const track = async (version: string, run: () => Promise<unknown>) => {
