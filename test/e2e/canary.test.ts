@@ -188,7 +188,7 @@ describe("canary promotions on the sandbox (e2e)", function () {
       polling = false;
     });
     await poll;
-    expect(killed.stderr).to.contain("canary step 1: pods ready");
+    expect(killed.stderr).to.contain("canary 1.1.0 at 10 %");
     expect(lockHeld(lockDir())).to.equal(true);
     expect(await suite.canaryDeployment()).to.not.equal(null);
     // Killed mid-step, production runs the canary beside a stable whose pod never changed.
@@ -203,7 +203,8 @@ describe("canary promotions on the sandbox (e2e)", function () {
     expect((await stack.exportStack()).deployment.pending_operations ?? []).to.deep.equal([]);
     // The engine's update log, newest first: the killed step is the oldest update with a canary
     // of 1.1.0, and the update right after it is the recovery's, which ran the stable only.
-    const updates = await stack.history();
+    // (Refreshes are in the log too: the recovery refreshes before it updates.)
+    const updates = (await stack.history()).filter((u) => u.kind === "update");
     const canaryOf = (i: number) => updates[i].config?.["churn-model:canary"]?.value;
     let killedStep = -1;
     for (let i = updates.length - 1; i >= 0; i--) {
