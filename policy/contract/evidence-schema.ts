@@ -10,9 +10,10 @@ import { canaryShapeProblem, type CanaryEvidence } from "./canary-chain";
 import { ContractError } from "./errors";
 import { nonEmptyString, objectAt, timestamp } from "./shape";
 import { parseThresholds, Thresholds } from "./thresholds";
+import { type PromotionTarget, validateTarget } from "./position";
 
 /** The evidence format this contract writes and reads; any other is refused. */
-export const EVIDENCE_FORMAT = 3;
+export const EVIDENCE_FORMAT = 4;
 
 /** Staging measurements over the evaluation window. */
 export interface Measured {
@@ -47,6 +48,13 @@ export interface EvidenceRecord {
   /** The thresholds the gate used (extra policy-config keys allowed). Informational only: verification never trusts them. */
   thresholds: Thresholds;
   staging: { stack: string; updateVersion: number | null; deployedAt: string };
+  /**
+   * The production stack (fully qualified), namespace and promotion sequence the evidence is
+   * for (position.ts): evidence for another target or moment does not apply.
+   */
+  target: PromotionTarget;
+  /** Kind "rollback": the version it rolls back from, which production revokes with it. */
+  revokes?: string;
   approver: string;
   /** RFC3339. */
   createdAt: string;
@@ -93,6 +101,8 @@ const RECORD_KEYS = [
   "window",
   "thresholds",
   "staging",
+  "target",
+  "revokes",
   "approver",
   "createdAt",
   "rollbackOf",
@@ -166,6 +176,16 @@ export function validateRecord(value: unknown, at: string): EvidenceRecord {
     throw new ContractError(`${at}.staging.updateVersion must be a non-negative integer or null`);
   }
   timestamp(staging.deployedAt, `${at}.staging.deployedAt`);
+  validateTarget(obj.target, `${at}.target`);
+  if (obj.revokes !== undefined) {
+    if (kind !== "rollback") throw new ContractError(`${at}.revokes belongs to rollback evidence only`);
+    nonEmptyString(obj.revokes, `${at}.revokes`);
+    if (obj.revokes === obj.modelVersion) {
+      throw new ContractError(
+        `${at}.revokes names ${String(obj.revokes)}, the version the rollback returns to`,
+      );
+    }
+  }
 
   if (obj.analysis !== undefined) {
     const problem = analysisShapeProblem(obj.analysis);

@@ -16,6 +16,7 @@ export * from "./errors";
 export * from "./evidence-schema";
 export * from "./names";
 export * from "./policy-config";
+export * from "./position";
 export * from "./stats";
 export * from "./thresholds";
 export * from "./trust";

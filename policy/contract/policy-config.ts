@@ -10,6 +10,7 @@ import { PromotionStrategies, promotionStrategiesOf } from "./canary-config";
 import { ContractError } from "./errors";
 import { EVIDENCE_POLICY } from "./names";
 import { parseThresholds, Thresholds } from "./thresholds";
+import { rollbackAgeOf } from "./position";
 
 export interface PolicyConfig {
   /** The `promotion-evidence` thresholds. */
@@ -20,6 +21,8 @@ export interface PolicyConfig {
   readonly strategies: PromotionStrategies;
   /** Who may approve and how many must (docs/approvals.md). */
   readonly approvals: ApprovalPolicy;
+  /** Oldest promotion a rollback may return to, days (position.ts; default 30). */
+  readonly maxRollbackEvidenceAgeDays: number;
   /** The Ed25519 key (SPKI PEM) that verifies evidence; absent in a gate-only config. */
   readonly publicKey: string | undefined;
   /** `image-pinning.allowedRegistries`, when the file sets it. */
@@ -65,9 +68,13 @@ export function parsePolicyConfig(value: unknown, source: string): PolicyConfig 
   const analysis = parseAnalysisSettings(evidence as Record<string, unknown>);
   const strategies = promotionStrategiesOf(evidence as Record<string, unknown>);
   const approvals = approvalPolicyOf(evidence as Record<string, unknown>);
-  const problems: string[] = [...analysis.problems, ...strategies.problems, ...approvals.problems].map(
-    (p) => `"${EVIDENCE_POLICY}".${p}`,
-  );
+  const rollbackAge = rollbackAgeOf(evidence as Record<string, unknown>);
+  const problems: string[] = [
+    ...analysis.problems,
+    ...strategies.problems,
+    ...approvals.problems,
+    ...rollbackAge.problems,
+  ].map((p) => `"${EVIDENCE_POLICY}".${p}`);
   const key = (evidence as Record<string, unknown>).publicKey;
   if (key !== undefined && (typeof key !== "string" || !key.includes("BEGIN PUBLIC KEY"))) {
     problems.push(
@@ -98,6 +105,7 @@ export function parsePolicyConfig(value: unknown, source: string): PolicyConfig 
     analysis: analysis.settings,
     strategies: strategies.settings,
     approvals: approvals.settings,
+    maxRollbackEvidenceAgeDays: rollbackAge.days,
     publicKey: typeof key === "string" && key.trim() !== "" ? key : undefined,
     allowedRegistries: registries as readonly string[] | undefined,
     environment: environment as string | undefined,

@@ -20,6 +20,7 @@ import {
   parseSignedEvidence,
 } from "./evidence-schema";
 import { parseThresholds, Thresholds } from "./thresholds";
+import { TargetCheck, targetProblems } from "./position";
 import { DIGEST } from "./version";
 
 /** How far in the future a createdAt may lie before it counts as forged or mis-clocked. */
@@ -57,6 +58,12 @@ export interface VerifyOptions {
   approvals?: ApprovalPolicy;
   /** The stack being updated, when known: signed approvals must be for it. */
   target?: string;
+  /**
+   * Production's position and the target being updated (position.ts): given, the record's
+   * target, moment, revocations and rollback provenance are checked (the program and the pack
+   * always give it for production).
+   */
+  position?: Omit<TargetCheck, "now">;
 }
 
 interface MeasuredCheck {
@@ -255,6 +262,9 @@ export function stableChainOfEvidence(evidence: unknown, policy: ChainPolicy): s
  * - the record names exactly the image's version;
  * - its artifact is the image's registry, repository and digest (when the image is given), a
  *   digest version's own digest, and for a rollback the artifact of the promotion it embeds;
+ * - with `position`: it binds the stack and namespace being updated and follows production's
+ *   last successful update, its version is not revoked since, and a rollback embeds the
+ *   promotion that promoted its version here, within maxRollbackEvidenceAgeDays (position.ts);
  * - it was created within maxEvidenceAgeHours of `now` and not in the future;
  * - promotion: its window ends at or before createdAt,
  *   at most MAX_WINDOW_LAG_MS before, and is at most MAX_WINDOW_HOURS long (momentProblems);
@@ -297,6 +307,9 @@ export function verifyEvidence(evidence: unknown, opts: VerifyOptions): string[]
 
   if (typeof key !== "string" && !signatureValid(signed, key)) {
     problems.push(`${label} carries a signature that does not verify under the configured public key`);
+  }
+  if (opts.position !== undefined) {
+    problems.push(...targetProblems(signed, { ...opts.position, now }));
   }
   const versions = versionProblems(label, record, opts.imageVersion);
   problems.push(...versions);

@@ -10,7 +10,11 @@ import {
   sandboxApprover,
   keyFingerprint,
   parsePolicyConfig,
+  parsePositionText,
   PolicyConfig,
+  POSITION_ANNOTATION,
+  PromotionPosition,
+  ROLLBACK_CONFIG_SCHEMA,
   projectOfUrn,
   SANDBOX_PROJECT,
   stableChainOfEvidence,
@@ -60,6 +64,7 @@ const configSchema: PolicyConfigSchema = {
     },
     ...(ANALYSIS_CONFIG_SCHEMA as PolicyConfigSchema["properties"]),
     ...(APPROVAL_CONFIG_SCHEMA as PolicyConfigSchema["properties"]),
+    ...(ROLLBACK_CONFIG_SCHEMA as PolicyConfigSchema["properties"]),
   },
 };
 
@@ -131,6 +136,9 @@ function checkEvidence(
     );
     return;
   }
+  const position = positionOf(w, report);
+  if (position === undefined) return;
+  const namespace = text(w.metadata?.namespace) ?? "default";
   const problems = new Set<string>();
   for (const c of models) {
     const image = text(c.props.image) ?? "";
@@ -148,6 +156,12 @@ function checkEvidence(
       now,
       approvals: policyConfig.approvals,
       target: stack,
+      position: {
+        position,
+        namespace,
+        maxRollbackEvidenceAgeDays: policyConfig.maxRollbackEvidenceAgeDays,
+        ...(project !== undefined && stack !== undefined ? { stackSuffix: `${project}/${stack}` } : {}),
+      },
     });
     for (const p of found) {
       problems.add(`${w.display}: ${p}`);
@@ -160,6 +174,31 @@ function checkEvidence(
   }
   for (const p of problems) {
     report(p);
+  }
+}
+
+/**
+ * The position of production the program read from the engine (its own stack's last
+ * successful update) and wrote on the workload; reported and undefined when absent or malformed.
+ */
+function positionOf(w: Workload, report: ReportViolation): PromotionPosition | undefined {
+  const raw = record(w.metadata?.annotations)?.[POSITION_ANNOTATION];
+  if (typeof raw !== "string") {
+    report(
+      `${w.display} runs in production without production's position: the annotation ${POSITION_ANNOTATION} ` +
+        "must hold the promotion sequence the program read from the stack's last successful update " +
+        "(target.follows cannot be checked without it)",
+    );
+    return undefined;
+  }
+  try {
+    return parsePositionText(raw, `the annotation ${POSITION_ANNOTATION}`);
+  } catch (err) {
+    if (err instanceof ContractError) {
+      report(`${w.display}: ${err.message}`);
+      return undefined;
+    }
+    throw err;
   }
 }
 

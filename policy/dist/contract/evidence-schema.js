@@ -17,8 +17,9 @@ const canary_chain_1 = require("./canary-chain");
 const errors_1 = require("./errors");
 const shape_1 = require("./shape");
 const thresholds_1 = require("./thresholds");
+const position_1 = require("./position");
 /** The evidence format this contract writes and reads; any other is refused. */
-exports.EVIDENCE_FORMAT = 3;
+exports.EVIDENCE_FORMAT = 4;
 exports.SIGNATURE_BYTES = 64;
 exports.MEASURED_KEYS = [
     "accuracy",
@@ -39,6 +40,8 @@ const RECORD_KEYS = [
     "window",
     "thresholds",
     "staging",
+    "target",
+    "revokes",
     "approver",
     "createdAt",
     "rollbackOf",
@@ -102,6 +105,15 @@ function validateRecord(value, at) {
         throw new errors_1.ContractError(`${at}.staging.updateVersion must be a non-negative integer or null`);
     }
     (0, shape_1.timestamp)(staging.deployedAt, `${at}.staging.deployedAt`);
+    (0, position_1.validateTarget)(obj.target, `${at}.target`);
+    if (obj.revokes !== undefined) {
+        if (kind !== "rollback")
+            throw new errors_1.ContractError(`${at}.revokes belongs to rollback evidence only`);
+        (0, shape_1.nonEmptyString)(obj.revokes, `${at}.revokes`);
+        if (obj.revokes === obj.modelVersion) {
+            throw new errors_1.ContractError(`${at}.revokes names ${String(obj.revokes)}, the version the rollback returns to`);
+        }
+    }
     if (obj.analysis !== undefined) {
         const problem = (0, analysis_record_1.analysisShapeProblem)(obj.analysis);
         if (problem !== undefined)

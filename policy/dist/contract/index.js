@@ -32,6 +32,7 @@ __exportStar(require("./errors"), exports);
 __exportStar(require("./evidence-schema"), exports);
 __exportStar(require("./names"), exports);
 __exportStar(require("./policy-config"), exports);
+__exportStar(require("./position"), exports);
 __exportStar(require("./stats"), exports);
 __exportStar(require("./thresholds"), exports);
 __exportStar(require("./trust"), exports);

@@ -15,6 +15,7 @@ const canary_config_1 = require("./canary-config");
 const errors_1 = require("./errors");
 const names_1 = require("./names");
 const thresholds_1 = require("./thresholds");
+const position_1 = require("./position");
 /**
  * Why an allowedRegistries entry is refused, or undefined: its first host label (an ECR
  * registry's account ID, any other registry's host name) must be concrete, so an entry names
@@ -46,7 +47,13 @@ function parsePolicyConfig(value, source) {
     const analysis = (0, analysis_1.parseAnalysisSettings)(evidence);
     const strategies = (0, canary_config_1.promotionStrategiesOf)(evidence);
     const approvals = (0, approval_quorum_1.approvalPolicyOf)(evidence);
-    const problems = [...analysis.problems, ...strategies.problems, ...approvals.problems].map((p) => `"${names_1.EVIDENCE_POLICY}".${p}`);
+    const rollbackAge = (0, position_1.rollbackAgeOf)(evidence);
+    const problems = [
+        ...analysis.problems,
+        ...strategies.problems,
+        ...approvals.problems,
+        ...rollbackAge.problems,
+    ].map((p) => `"${names_1.EVIDENCE_POLICY}".${p}`);
     const key = evidence.publicKey;
     if (key !== undefined && (typeof key !== "string" || !key.includes("BEGIN PUBLIC KEY"))) {
         problems.push(`"${names_1.EVIDENCE_POLICY}".publicKey must be an SPKI PEM public key (-----BEGIN PUBLIC KEY-----)`);
@@ -75,6 +82,7 @@ function parsePolicyConfig(value, source) {
         analysis: analysis.settings,
         strategies: strategies.settings,
         approvals: approvals.settings,
+        maxRollbackEvidenceAgeDays: rollbackAge.days,
         publicKey: typeof key === "string" && key.trim() !== "" ? key : undefined,
         allowedRegistries: registries,
         environment: environment,

@@ -54,6 +54,7 @@ const canary_chain_1 = require("./canary-chain");
 const errors_1 = require("./errors");
 const evidence_schema_1 = require("./evidence-schema");
 const thresholds_1 = require("./thresholds");
+const position_1 = require("./position");
 const version_1 = require("./version");
 /** How far in the future a createdAt may lie before it counts as forged or mis-clocked. */
 exports.MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -237,6 +238,9 @@ function stableChainOfEvidence(evidence, policy) {
  * - the record names exactly the image's version;
  * - its artifact is the image's registry, repository and digest (when the image is given), a
  *   digest version's own digest, and for a rollback the artifact of the promotion it embeds;
+ * - with `position`: it binds the stack and namespace being updated and follows production's
+ *   last successful update, its version is not revoked since, and a rollback embeds the
+ *   promotion that promoted its version here, within maxRollbackEvidenceAgeDays (position.ts);
  * - it was created within maxEvidenceAgeHours of `now` and not in the future;
  * - promotion: its window ends at or before createdAt,
  *   at most MAX_WINDOW_LAG_MS before, and is at most MAX_WINDOW_HOURS long (momentProblems);
@@ -278,6 +282,9 @@ function verifyEvidence(evidence, opts) {
     const label = `${record.kind} evidence`;
     if (typeof key !== "string" && !signatureValid(signed, key)) {
         problems.push(`${label} carries a signature that does not verify under the configured public key`);
+    }
+    if (opts.position !== undefined) {
+        problems.push(...(0, position_1.targetProblems)(signed, { ...opts.position, now }));
     }
     const versions = versionProblems(label, record, opts.imageVersion);
     problems.push(...versions);

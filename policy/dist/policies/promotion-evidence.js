@@ -20,6 +20,7 @@ const configSchema = {
         },
         ...contract_1.ANALYSIS_CONFIG_SCHEMA,
         ...contract_1.APPROVAL_CONFIG_SCHEMA,
+        ...contract_1.ROLLBACK_CONFIG_SCHEMA,
     },
 };
 /**
@@ -72,6 +73,10 @@ function checkEvidence(w, config, report, now, project, stack) {
         report(`${w.display} runs no ${workloads_1.MODEL_NAME} image, so its promotion evidence cannot be matched to a version`);
         return;
     }
+    const position = positionOf(w, report);
+    if (position === undefined)
+        return;
+    const namespace = (0, values_1.text)(w.metadata?.namespace) ?? "default";
     const problems = new Set();
     for (const c of models) {
         const image = (0, values_1.text)(c.props.image) ?? "";
@@ -89,6 +94,12 @@ function checkEvidence(w, config, report, now, project, stack) {
             now,
             approvals: policyConfig.approvals,
             target: stack,
+            position: {
+                position,
+                namespace,
+                maxRollbackEvidenceAgeDays: policyConfig.maxRollbackEvidenceAgeDays,
+                ...(project !== undefined && stack !== undefined ? { stackSuffix: `${project}/${stack}` } : {}),
+            },
         });
         for (const p of found) {
             problems.add(`${w.display}: ${p}`);
@@ -101,6 +112,29 @@ function checkEvidence(w, config, report, now, project, stack) {
     }
     for (const p of problems) {
         report(p);
+    }
+}
+/**
+ * The position of production the program read from the engine (its own stack's last
+ * successful update) and wrote on the workload; reported and undefined when absent or malformed.
+ */
+function positionOf(w, report) {
+    const raw = (0, values_1.record)(w.metadata?.annotations)?.[contract_1.POSITION_ANNOTATION];
+    if (typeof raw !== "string") {
+        report(`${w.display} runs in production without production's position: the annotation ${contract_1.POSITION_ANNOTATION} ` +
+            "must hold the promotion sequence the program read from the stack's last successful update " +
+            "(target.follows cannot be checked without it)");
+        return undefined;
+    }
+    try {
+        return (0, contract_1.parsePositionText)(raw, `the annotation ${contract_1.POSITION_ANNOTATION}`);
+    }
+    catch (err) {
+        if (err instanceof contract_1.ContractError) {
+            report(`${w.display}: ${err.message}`);
+            return undefined;
+        }
+        throw err;
     }
 }
 /** The stack of a resource's URN (`urn:pulumi:<stack>::<project>::…`), when it names one. */
