@@ -12,6 +12,7 @@ import {
   CanaryTrackArgs,
   EVIDENCE_ANNOTATION,
   MODEL_VERSION_ANNOTATION,
+  POSITION_ANNOTATION,
   versionLabel,
 } from "./model-service-args";
 import { CANARY_TRACK, TRACK_LABEL } from "../policy/contract";
@@ -54,6 +55,9 @@ export function canaryDeployment(name: string, args: CanaryDeploymentArgs): k8s.
   };
   if (args.canary.promotionEvidence !== undefined) {
     annotations[EVIDENCE_ANNOTATION] = args.canary.promotionEvidence;
+  }
+  if (args.canary.promotionPosition !== undefined) {
+    annotations[POSITION_ANNOTATION] = args.canary.promotionPosition;
   }
   return new k8s.apps.v1.Deployment(
     name,

@@ -5,9 +5,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { imageRunsVersion } from "./image";
 
-import { EVIDENCE_ANNOTATION, MODEL_VERSION_ANNOTATION, versionLabel } from "../policy/contract";
+import {
+  EVIDENCE_ANNOTATION,
+  MODEL_VERSION_ANNOTATION,
+  POSITION_ANNOTATION,
+  versionLabel,
+} from "../policy/contract";
 
-export { EVIDENCE_ANNOTATION, MODEL_VERSION_ANNOTATION, versionLabel };
+export { EVIDENCE_ANNOTATION, MODEL_VERSION_ANNOTATION, POSITION_ANNOTATION, versionLabel };
 
 export interface ResourceQuantities {
   readonly cpu: string;
@@ -50,6 +55,8 @@ export interface ModelServiceArgs {
   readonly targetCpuUtilization?: number;
   /** Signed promotion evidence to carry as the Deployment annotation. Default none. */
   readonly promotionEvidence?: string;
+  /** Production's position (JSON, policy/contract/position.ts) for the policy pack, as an annotation. Default none. */
+  readonly promotionPosition?: string;
   /** IAM role ARN for the service account (IRSA), when the AWS part is on. Default none. */
   readonly serviceAccountRoleArn?: pulumi.Input<string>;
   /** Seconds the provider waits for the rollout to become ready. Default 600. */
@@ -70,6 +77,8 @@ export interface CanaryTrackArgs {
   readonly replicas: number;
   /** The canary version's signed staging promotion evidence, as the Deployment annotation. Default none. */
   readonly promotionEvidence?: string;
+  /** Production's position for the canary's version (JSON), as an annotation. Default none. */
+  readonly promotionPosition?: string;
 }
 
 /** Every problem with the args at once, before any child is declared. */

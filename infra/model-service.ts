@@ -11,6 +11,7 @@ import {
   EVIDENCE_ANNOTATION,
   MODEL_VERSION_ANNOTATION,
   ModelServiceArgs,
+  POSITION_ANNOTATION,
   validateModelServiceArgs,
   versionLabel,
 } from "./model-service-args";
@@ -99,6 +100,9 @@ export class ModelService extends pulumi.ComponentResource {
     const annotations: Record<string, string> = {};
     if (args.promotionEvidence !== undefined) {
       annotations[EVIDENCE_ANNOTATION] = args.promotionEvidence;
+    }
+    if (args.promotionPosition !== undefined) {
+      annotations[POSITION_ANNOTATION] = args.promotionPosition;
     }
 
     const pod: PodSpecArgs = {

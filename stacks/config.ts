@@ -63,6 +63,11 @@ export interface StackConfig {
   readonly promotionEvidence?: string;
   /** SPKI PEM of the Ed25519 key that verifies promotion evidence. */
   readonly evidencePublicKey?: string;
+  /**
+   * Versions an operator revokes (`npm run promote -- revoke`), production only: recorded in
+   * production's position, which keeps them even when this key is edited (position.ts).
+   */
+  readonly revokeVersions: readonly string[];
   /** Policy-config file with the promotion thresholds; default policy/config/<environment>.json. */
   readonly thresholdsFile: string;
   /** Render manifests into this directory instead of applying them to a cluster. */
@@ -197,6 +202,7 @@ export function readStackConfig(src: ConfigSource, repoRoot = path.resolve(__dir
   if (promotionEvidence !== undefined && environment === "staging") {
     r.problems.push("churn-model:promotionEvidence belongs to production only; staging takes no evidence");
   }
+  const revokeVersions = revokeVersionsOf(r.raw("revokeVersions"), environment, r.problems);
   const evidencePublicKey = r.raw("evidencePublicKey");
   if (evidencePublicKey !== undefined && !evidencePublicKey.includes("BEGIN PUBLIC KEY")) {
     r.problems.push(
@@ -276,6 +282,7 @@ export function readStackConfig(src: ConfigSource, repoRoot = path.resolve(__dir
     serviceUrl,
     promotionEvidence,
     evidencePublicKey,
+    revokeVersions,
     thresholdsFile,
     renderYamlToDirectory,
     readyTimeoutSeconds,
@@ -289,4 +296,32 @@ export function readStackConfig(src: ConfigSource, repoRoot = path.resolve(__dir
     },
     ...(canary !== undefined ? { canary } : {}),
   };
+}
+
+/** `churn-model:revokeVersions`: a JSON list of model versions, production only; [] when unset. */
+function revokeVersionsOf(
+  raw: string | undefined,
+  environment: string | undefined,
+  problems: string[],
+): string[] {
+  if (raw === undefined) return [];
+  const at = "churn-model:revokeVersions";
+  if (environment !== "production") {
+    problems.push(`${at} belongs to production only`);
+    return [];
+  }
+  let list: unknown;
+  try {
+    list = JSON.parse(raw);
+  } catch {
+    list = undefined;
+  }
+  if (
+    !Array.isArray(list) ||
+    list.some((v) => typeof v !== "string" || modelVersionProblem(v) !== undefined)
+  ) {
+    problems.push(`${at} must be a JSON list of model versions (got ${JSON.stringify(raw)})`);
+    return [];
+  }
+  return list as string[];
 }

@@ -13,16 +13,23 @@ import {
   Artifact,
   artifactProblems,
   ContractError,
+  nextPosition,
+  parseSignedEvidence,
+  positionFor,
+  PromotionPosition,
   parsePolicyConfigText,
   pinnedImage,
   PolicyConfig,
+  POSITION_OUTPUT,
   samePublicKey,
   stableChainOfEvidence,
+  TargetCheck,
   verifyEvidence,
   versionLabel,
 } from "../policy/contract";
 import { stagedArtifact } from "./staged-artifact";
 import { trustRootProblem } from "./trust-roots";
+import { readPosition } from "./position";
 import { canarySize } from "./canary-config";
 import { IMAGE_NAME, StackConfig } from "./config";
 
@@ -42,6 +49,23 @@ function policyConfigOf(cfg: StackConfig): PolicyConfig {
   }
 }
 
+/** The target check of verifyEvidence for production's position, when the program read it. */
+function positionCheck(
+  cfg: StackConfig,
+  policyConfig: PolicyConfig,
+  position: PromotionPosition | undefined,
+): { position?: Omit<TargetCheck, "now"> } {
+  if (position === undefined) return {};
+  return {
+    position: {
+      position,
+      stack: position.stack,
+      namespace: cfg.namespace,
+      maxRollbackEvidenceAgeDays: policyConfig.maxRollbackEvidenceAgeDays,
+    },
+  };
+}
+
 /** The stack being updated; undefined outside a Pulumi run. */
 function currentStack(): string | undefined {
   const stack = pulumi.getStack();
@@ -53,9 +77,16 @@ export function assertPromotionEvidence(
   cfg: StackConfig,
   now: Date = new Date(),
   stack: string | undefined = currentStack(),
+  position?: PromotionPosition,
 ): void {
   if (cfg.environment !== "production") {
     return;
+  }
+  if (cfg.revokeVersions.includes(cfg.modelVersion)) {
+    throw new Error(
+      `production refuses model version ${cfg.modelVersion}: churn-model:revokeVersions revokes it; ` +
+        "roll back or promote another version before revoking the one production runs",
+    );
   }
   if (cfg.promotionEvidence === undefined) {
     throw new Error(
@@ -86,6 +117,7 @@ export function assertPromotionEvidence(
     now,
     approvals: policyConfig.approvals,
     target: stack,
+    ...positionCheck(cfg, policyConfig, position),
   });
   if (problems.length === 0) {
     // The stable moves only as the target's strategies allow (docs/canary.md, "The canary chain").
@@ -126,9 +158,13 @@ export function assertCanaryEvidence(
   cfg: StackConfig,
   now: Date = new Date(),
   stack: string | undefined = currentStack(),
+  position?: PromotionPosition,
 ): void {
   if (cfg.canary === undefined) return;
   const { version, promotionEvidence } = cfg.canary;
+  if (cfg.revokeVersions.includes(version)) {
+    throw new Error(`production refuses the canary ${version}: churn-model:revokeVersions revokes it`);
+  }
   if (promotionEvidence === undefined) {
     throw new Error(
       `production refuses the canary ${version}: churn-model:canary.promotionEvidence is not set. ` +
@@ -144,6 +180,7 @@ export function assertCanaryEvidence(
     now,
     approvals: policyConfig.approvals,
     target: stack,
+    ...positionCheck(cfg, policyConfig, position),
   });
   if (problems.length > 0) {
     throw new Error(
@@ -178,9 +215,12 @@ export async function program(
   stack: string = pulumi.getStack(),
 ): Promise<Record<string, unknown>> {
   assertTrustRoots(cfg, project, stack);
-  assertPromotionEvidence(cfg);
-  assertCanaryEvidence(cfg);
-  return declareService(cfg, { checkArtifact: true });
+  // Production's own record of its last successful update: what the evidence must follow.
+  const position = cfg.environment === "production" ? await readPosition(cfg.modelVersion) : undefined;
+  const now = new Date();
+  assertPromotionEvidence(cfg, now, currentStack(), position);
+  assertCanaryEvidence(cfg, now, currentStack(), position);
+  return declareService(cfg, { checkArtifact: true, position });
 }
 
 /** The artifact signed evidence binds, or undefined when the text holds none (never throws). */
@@ -229,8 +269,11 @@ function productionImage(
  */
 export async function declareService(
   cfg: StackConfig,
-  opts: { image?: pulumi.Input<string>; checkArtifact?: boolean } = {},
+  opts: { image?: pulumi.Input<string>; checkArtifact?: boolean; position?: PromotionPosition } = {},
 ): Promise<Record<string, unknown>> {
+  const position = opts.position;
+  const positionOf = (version: string) =>
+    position === undefined ? {} : { promotionPosition: JSON.stringify(positionFor(position, version)) };
   const { repository, owned } = await registryRepository(cfg);
   const check = opts.checkArtifact === true;
   const stableImage =
@@ -289,6 +332,7 @@ export async function declareService(
       probes: cfg.probes,
       targetCpuUtilization: cfg.targetCpuUtilization,
       promotionEvidence: cfg.promotionEvidence,
+      ...positionOf(cfg.modelVersion),
       serviceAccountRoleArn: readerRoleArn,
       readyTimeoutSeconds: cfg.readyTimeoutSeconds,
       podLabels: cfg.podLabels,
@@ -298,6 +342,7 @@ export async function declareService(
               modelVersion: cfg.canary.version,
               replicas: sizes.canaryReplicas,
               promotionEvidence: cfg.canary.promotionEvidence,
+              ...positionOf(cfg.canary.version),
               ...(canaryImage !== undefined ? { image: canaryImage } : {}),
             },
           }
@@ -338,6 +383,15 @@ export async function declareService(
             stableReplicas: sizes.stable.min,
             metricsSelector: { namespace: cfg.namespace, version: versionLabel(cfg.canary.version) },
           },
+        }
+      : {}),
+    // Production's next position, recorded only when the update succeeds (it waits for the
+    // rollout's go-live record): what the next evidence must follow.
+    ...(position !== undefined && cfg.promotionEvidence !== undefined
+      ? {
+          [POSITION_OUTPUT]: service.deployedAt.apply(() =>
+            nextPosition(position, parseSignedEvidence(cfg.promotionEvidence!), cfg.revokeVersions),
+          ),
         }
       : {}),
     ...(owned ? { registryUrl: owned } : {}),
