@@ -12,6 +12,7 @@ import { readStagingOutputsFile, readStagingOutputsFromStack } from "./promotion
 import { createPrometheusClient } from "./promotion/prometheus";
 import { PromotionDeps, runPromotion } from "./promotion/promotion";
 import { SECRET_NAMES, stopOwnSessions } from "./promotion/processes";
+import { parseRevokeArgs, REVOKE_USAGE, runRevoke } from "./promotion/revoke";
 import { stackRollout } from "./promotion/rollout";
 import { assertProjectDir, targetPolicyConfig } from "./promotion/trust-roots";
 import { REPO_ROOT } from "./toolchain/env";
@@ -91,6 +92,16 @@ export async function main(
       }
       const entries = await readHistory(h.to, h.limit);
       io.stdout.write(h.json ? `${JSON.stringify(entries, null, 2)}\n` : formatHistory(entries));
+      return 0;
+    }
+    if (argv[0] === "revoke") {
+      const r = parseRevokeArgs(argv.slice(1));
+      if (r.help) {
+        io.stdout.write(REVOKE_USAGE);
+        return 0;
+      }
+      assertProjectDir(process.env.CHURN_PROJECT_DIR);
+      await runRevoke(r, defaultDeps(io, overrides));
       return 0;
     }
     if (argv[0] === "approve") {

@@ -13,7 +13,7 @@ import { REPO_ROOT } from "../toolchain/env";
 import { DEMO_KEY_FILE } from "../sandbox/cli";
 import { CliRun, DecisionJson, PRODUCTION_POLICY, SandboxDriver } from "../sandbox/driver";
 import { sandboxArtifact } from "../sandbox/artifact";
-import { imageFor } from "../../policy/contract";
+import { imageFor, SANDBOX_PROJECT } from "../../policy/contract";
 
 export interface StoryResult {
   readonly title: string;
@@ -232,7 +232,12 @@ export class Stories extends SandboxDriver {
     return signEvidence(
       withHandMadeAnalysis(
         {
-          format: 3,
+          format: 4,
+          target: {
+            stack: `organization/${SANDBOX_PROJECT}/production`,
+            namespace: "production",
+            follows: 0,
+          },
           kind: "promotion",
           modelVersion: version,
           image: imageFor(`localhost:5000/ml/churn-model`, version),

@@ -66,6 +66,8 @@ asks for approval, records signed evidence and updates production.
   npm run promote -- approve --approver ID --key FILE   sign an approval of the gate's
                                                          decision (see approve --help)
   npm run promote -- history                             who approved which numbers
+  npm run promote -- revoke VERSION                      revoke a version in production
+                                                         (see revoke --help)
 
 Options:
   --from STACK               stack to promote from (default: staging)

@@ -3,7 +3,7 @@
  * The CLI decides, asks for approval and signs the evidence; a `ProductionDeployer` applies
  * it to the production stack, watches the result and returns to the earlier version.
  */
-import type { SignedEvidence } from "./evidence";
+import type { PromotionTarget, SignedEvidence } from "./evidence";
 import type { Thresholds } from "./thresholds";
 
 /** One line of progress for the person or job watching (written to stderr). */
@@ -33,8 +33,12 @@ export interface VerifyResult {
 export interface PrepareOptions {
   /** A dry run: report a pending recovery (RecoveryPending) and change nothing. */
   readonly readOnly: boolean;
-  /** Signs rollback evidence returning to `previous` (the recovery's rollback). */
-  readonly signRollback: (previous: SignedEvidence, approver: string) => SignedEvidence;
+  /** Signs rollback evidence returning to `previous` for `target` (the recovery's rollback). */
+  readonly signRollback: (
+    previous: SignedEvidence,
+    approver: string,
+    target: PromotionTarget,
+  ) => SignedEvidence;
 }
 
 /** The canary as the production stack config holds it (`churn-model:canary`). */
@@ -63,8 +67,16 @@ export interface ProductionDeployer {
    * such a recovery is pending. Throws ConcurrentUpdate while another promotion runs.
    */
   prepare(opts: PrepareOptions): Promise<void>;
-  /** Reads production's current version and evidence from its stack. */
+  /**
+   * Production's version and evidence as its last successful update ran them, from the
+   * engine's update history (not the checkout's stack file): what a rollback returns to.
+   */
   current(): Promise<ProductionState>;
+  /**
+   * What evidence for production binds now: its fully qualified stack, namespace and the
+   * promotion sequence of its last successful update (its `promotionPosition` output).
+   */
+  target(): Promise<PromotionTarget>;
   /**
    * Writes the evidence into production's stack config and runs the update with the policy
    * pack. Throws ConcurrentUpdate or DependencyUnavailable when nothing was changed; resolves
@@ -78,6 +90,11 @@ export interface ProductionDeployer {
    * update with the policy pack; `record` (a signed canary record) is kept in the config with it.
    */
   setCanary?(canary: CanarySpec | null, progress: Progress, record?: string): Promise<UpdateResult>;
+  /**
+   * `npm run promote -- revoke`: adds `version` to the stack's revokeVersions and runs the
+   * update with the policy pack; the config is restored when it fails (revoke.ts).
+   */
+  revoke?(version: string, progress: Progress): Promise<UpdateResult>;
   /** Watches production running `modelVersion` against the rollback triggers. */
   verify(modelVersion: string, progress: Progress): Promise<VerifyResult>;
   /** Applies rollback evidence: production returns to the version that evidence names. */

@@ -6,7 +6,14 @@
 import * as contract from "../../policy/contract";
 import { underContract } from "./contract-edge";
 
-export type { EvidenceRecord, Measured, SignedEvidence, VerifyOptions } from "../../policy/contract";
+export type {
+  EvidenceRecord,
+  Measured,
+  PromotionPosition,
+  PromotionTarget,
+  SignedEvidence,
+  VerifyOptions,
+} from "../../policy/contract";
 export {
   EVIDENCE_ANNOTATION,
   EVIDENCE_FORMAT,

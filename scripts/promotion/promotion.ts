@@ -223,8 +223,8 @@ async function promote(
   try {
     await deployer.prepare({
       readOnly: options.dryRun,
-      signRollback: (previous, approver) =>
-        signEvidence(rollbackRecord(previous, approver, deps.now()), deps.signingKey()),
+      signRollback: (previous, approver, target) =>
+        signEvidence(rollbackRecord(previous, approver, deps.now(), target), deps.signingKey()),
     });
     return await gateThenUpdate({ options, deps, deployer, events, timings, lap, strategy, accepted });
   } finally {
@@ -339,6 +339,8 @@ async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
   const approver = approversOf(approvals);
   const version = again.decision.modelVersion;
   const previous = await deployer.current();
+  // The target and moment the evidence binds: production's stack, namespace and position now.
+  const target = await deployer.target();
   const createdAt = deps.now();
   assertWindowEndsBy(again.decision.window.end, createdAt);
   const evidence = signEvidence(
@@ -350,6 +352,7 @@ async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
       approver,
       approvals,
       createdAt,
+      target,
     }),
     key,
   );
@@ -407,7 +410,11 @@ async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
     );
   }
   deps.log(`Rolling ${options.to} back to ${previous.modelVersion}…`);
-  const rollback = signEvidence(rollbackRecord(previous.evidence, approver, deps.now()), key);
+  // Bound to production's position after the failed update; revokes the version rolled back from.
+  const rollback = signEvidence(
+    rollbackRecord(previous.evidence, approver, deps.now(), await deployer.target(), version),
+    key,
+  );
   const back = await deployer.rollback(rollback, deps.log);
   lap("update");
   if (!back.ok) {

@@ -4,7 +4,7 @@
  * approver and the time.
  */
 import { analysisRecordOf } from "./analysis-evidence";
-import { EVIDENCE_FORMAT, EvidenceRecord, Measured, SignedEvidence } from "./evidence";
+import { EVIDENCE_FORMAT, EvidenceRecord, Measured, PromotionTarget, SignedEvidence } from "./evidence";
 import type { Approval } from "./approval-records";
 import type { Decision, GateMetrics } from "./gate";
 import type { StagingSnapshot } from "./outputs";
@@ -19,6 +19,8 @@ export interface PromotionRecordInput {
   /** The approvals of the decision (docs/approvals.md); the evidence carries them. */
   readonly approvals?: readonly Approval[];
   readonly createdAt: Date;
+  /** Production's stack, namespace and the promotion sequence of its last successful update. */
+  readonly target: PromotionTarget;
 }
 
 function finite(value: number | null | undefined, what: string): number {
@@ -71,6 +73,7 @@ export function promotionRecord(input: PromotionRecordInput): EvidenceRecord {
       updateVersion: staging.updateVersion,
       deployedAt: staging.outputs.deployedAt.toISOString(),
     },
+    target: { ...input.target },
     approver: input.approver,
     createdAt: input.createdAt.toISOString(),
     analysis: analysisRecordOf(decision, input.metrics, input.thresholds),
@@ -81,10 +84,17 @@ export function promotionRecord(input: PromotionRecordInput): EvidenceRecord {
 }
 
 /**
- * The rollback record returning production to the version `current` let in. When `current`
+ * The rollback record returning production to the version `current` let in, for `target`
+ * (production now), revoking `revokes` (the version rolled back from) with it. When `current`
  * is itself rollback evidence, the promotion evidence it embeds is the one returned to.
  */
-export function rollbackRecord(current: SignedEvidence, approver: string, createdAt: Date): EvidenceRecord {
+export function rollbackRecord(
+  current: SignedEvidence,
+  approver: string,
+  createdAt: Date,
+  target: PromotionTarget,
+  revokes?: string,
+): EvidenceRecord {
   const promotion = current.record.kind === "promotion" ? current : current.record.rollbackOf;
   if (promotion === undefined || promotion.record.kind !== "promotion") {
     throw new Error(
@@ -102,6 +112,8 @@ export function rollbackRecord(current: SignedEvidence, approver: string, create
     window: { ...r.window },
     thresholds: { ...r.thresholds },
     staging: { ...r.staging },
+    target: { ...target },
+    ...(revokes !== undefined && revokes !== r.modelVersion ? { revokes } : {}),
     approver,
     createdAt: createdAt.toISOString(),
     ...(r.analysis !== undefined ? { analysis: r.analysis } : {}),

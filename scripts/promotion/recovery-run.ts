@@ -17,7 +17,7 @@ import * as path from "path";
 import type { PrepareOptions, Progress, UpdateResult, VerifyResult } from "./deployer";
 import { firstLine, isConcurrentUpdate } from "./engine";
 import { CdError, ConcurrentUpdate, DependencyUnavailable, HumanNeeded, RecoveryPending } from "./errors";
-import { parseSignedEvidence, SignedEvidence } from "./evidence";
+import { parseSignedEvidence, PromotionTarget, SignedEvidence } from "./evidence";
 import type { HeldLock, Journal } from "./lock";
 import { commandLine, sessionMembers, stopSessions } from "./processes";
 import { EngineLock, judgeEngineLocks, RecoveryPlan } from "./recovery";
@@ -30,6 +30,8 @@ export interface RecoveryContext {
   readonly engineLocks: () => EngineLock[];
   readonly apply: (evidence: SignedEvidence, progress: Progress, what: string) => Promise<UpdateResult>;
   readonly verify: (version: string, progress: Progress) => Promise<VerifyResult>;
+  /** What the recovery's rollback evidence binds: production's stack, namespace and position now. */
+  readonly target: () => Promise<PromotionTarget>;
   readonly say: Progress;
 }
 
@@ -181,7 +183,7 @@ export async function carryOutRecovery(
   // Signed first: a run that cannot sign (no key) stops here, before anything is touched.
   const evidence =
     plan.kind === "roll-back"
-      ? opts.signRollback(parseSignedEvidence(plan.evidenceJson), plan.approver)
+      ? opts.signRollback(parseSignedEvidence(plan.evidenceJson), plan.approver, await ctx.target())
       : undefined;
   ctx.say(
     `recovering ${name}: the promotion started ${stale.holder.startedAt} (host ${stale.holder.host}, ` +

@@ -21,7 +21,9 @@ import { DependencyUnavailable } from "./errors";
 import { watchSessions } from "./processes";
 import { EngineLock, planRecovery, RecoveryPlan } from "./recovery";
 import { carryOutRecovery, fileBackendLocks, operationStarted, recoveryPending } from "./recovery-run";
-import { parseSignedEvidence, SignedEvidence } from "./evidence";
+import type { PromotionTarget, SignedEvidence } from "./evidence";
+import { lastSuccessfulRun, productionTarget } from "./production-position";
+import { withRevocation } from "./revoke";
 import { QueryTemplates } from "./metrics";
 import type {
   CanarySpec,
@@ -183,6 +185,7 @@ export class StackRollout implements ProductionDeployer {
         this.opts.engineLocks ? this.opts.engineLocks() : engineLocks(this.opts, this.opts.stack),
       apply: (evidence, progress, what) => this.apply(evidence, progress, what),
       verify: (version, progress) => this.verify(version, progress),
+      target: () => this.target(),
       say: (line) => this.say(line),
     });
   }
@@ -216,13 +219,21 @@ export class StackRollout implements ProductionDeployer {
 
   async current(): Promise<ProductionState> {
     this.requireLock();
+    return lastSuccessfulRun(await this.stack());
+  }
+
+  target(): Promise<PromotionTarget> {
+    return this.stack().then((stack) => productionTarget(stack, this.opts.stack, projectDir(this.opts)));
+  }
+
+  /** Revokes `version` (`npm run promote -- revoke`, revoke.ts); nothing is half-applied. */
+  async revoke(version: string, progress: Progress): Promise<UpdateResult> {
+    this.requireLock();
     const stack = await this.stack();
-    const config = await stack.getAllConfig();
-    const evidenceJson = config[EVIDENCE_KEY]?.value;
-    return {
-      modelVersion: config[VERSION_KEY]?.value ?? null,
-      evidence: evidenceJson ? parseSignedEvidence(evidenceJson) : null,
-    };
+    progress(`revocation of ${version}: pulumi up on stack ${this.opts.stack} (policy pack enforced)`);
+    return withRevocation(stack, version, () =>
+      this.runUpdate(stack, `revocation of ${version}`, progress, () => undefined),
+    );
   }
 
   deploy(evidence: SignedEvidence, progress: Progress, canaryRecord?: string): Promise<UpdateResult> {
