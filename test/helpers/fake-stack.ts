@@ -8,11 +8,15 @@ import * as path from "path";
 import { ProductionStack, promotionLockDir, StackRollout } from "../../scripts/promotion/rollout";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
 import { stackConfigMap } from "./stack-config";
+import { initialPosition, POSITION_OUTPUT } from "../../policy/contract";
 
 export const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
 export const THRESHOLDS: Thresholds = JSON.parse(fs.readFileSync(THRESHOLDS_FILE, "utf8"))[
   "promotion-evidence"
 ];
+
+/** The fully qualified name the fake production stack's position names. */
+export const FAKE_STACK = "organization/churn-model/production";
 
 export type ConfigMap = Record<string, { value: string; secret?: boolean }>;
 
@@ -56,8 +60,10 @@ export class FakeStack {
   async history(): Promise<unknown[]> {
     return this.historyEntries;
   }
+  /** The outputs given, and production's position (a stack that has recorded none yet) unless given. */
   async outputs(): Promise<Record<string, { value: unknown }>> {
-    return Object.fromEntries(Object.entries(this.opts.outputs ?? {}).map(([k, v]) => [k, { value: v }]));
+    const outputs = { [POSITION_OUTPUT]: initialPosition(FAKE_STACK), ...(this.opts.outputs ?? {}) };
+    return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, { value: v }]));
   }
   /** The stack's tags (the promotion journal in the backend); `failTagWrites` makes writes fail. */
   readonly tags: Record<string, string> = {};

@@ -23,6 +23,15 @@ export const POLICY_DIR = path.join(REPO_ROOT, "policy");
 const PRODUCTION = committedStackConfig("production");
 export const PRODUCTION_VERSION = PRODUCTION["churn-model:modelVersion"] as string;
 export const PRODUCTION_REGISTRY = PRODUCTION["churn-model:registry"] as string;
+/**
+ * What evidence for the rig's production binds: the file backend's organization, the project,
+ * the committed namespace, and a production that has recorded no update yet.
+ */
+export const PRODUCTION_TARGET = {
+  stack: "organization/churn-model/production",
+  namespace: PRODUCTION["churn-model:namespace"] as string,
+  follows: 0,
+};
 
 /** The production pack config: production.json trusting `publicKeyPem` and the stack's registry. */
 export function productionPackConfig(publicKeyPem: string): PolicyConfigFile {

@@ -2,6 +2,8 @@
  * The promote CLI's main() with fake Prometheus, staging and production (unit tests): the
  * fixtures of a healthy candidate, a recording production deployer, and a runner.
  */
+import type { PromotionTarget } from "../../scripts/promotion/evidence";
+import { TEST_TARGET } from "../fixtures/evidence-records";
 import * as fs from "fs";
 import * as path from "path";
 import { PassThrough } from "stream";
@@ -82,6 +84,9 @@ export class FakeDeployer implements ProductionDeployer {
   async current(): Promise<ProductionState> {
     this.calls.push("current");
     return this.state;
+  }
+  async target(): Promise<PromotionTarget> {
+    return TEST_TARGET;
   }
   async deploy(evidence: SignedEvidence): Promise<UpdateResult> {
     this.calls.push(`deploy ${evidence.record.modelVersion}`);

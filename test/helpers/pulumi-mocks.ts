@@ -13,10 +13,18 @@ export interface Recorded {
 
 export const recorded: Recorded[] = [];
 
+/** The outputs a StackReference reads, by stack name (production's own position, stacks/position.ts). */
+export const stackOutputs: Record<string, Record<string, unknown>> = {};
+
 export function installMocks(): void {
   pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+        // A StackReference reads a stack's outputs (production's own position); it declares nothing.
+        if (args.type === "pulumi:pulumi:StackReference") {
+          const outputs = stackOutputs[args.inputs.name as string] ?? {};
+          return { id: String(args.inputs.name), state: { ...args.inputs, outputs, secretOutputNames: [] } };
+        }
         recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "aws:ecr/repository:Repository") {
@@ -40,6 +48,7 @@ export function installMocks(): void {
     SANDBOX_PROJECT,
     "unit",
     false,
+    "organization",
   );
 }
 

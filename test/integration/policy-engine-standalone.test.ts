@@ -30,6 +30,7 @@ import {
   expectPass,
   POLICY_DIR,
   PRODUCTION_REGISTRY,
+  PRODUCTION_TARGET,
   PRODUCTION_VERSION,
   productionPackConfig,
   PreviewRig,
@@ -122,6 +123,7 @@ describe("the policy pack published on its own: policy/ copied out, its own depe
         updateVersion: 7,
         deployedAt: new Date(createdAt.getTime() - 30 * HOUR_S * 1000).toISOString(),
       },
+      target: PRODUCTION_TARGET,
       approver: "release-manager@example.com",
       createdAt: createdAt.toISOString(),
     };

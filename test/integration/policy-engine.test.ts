@@ -35,6 +35,7 @@ import {
   PreviewRig,
   Program,
   violation,
+  PRODUCTION_TARGET,
 } from "../helpers/policy-preview";
 import { changedPolicyConfig, writePolicyConfig } from "../fixtures/policy-configs";
 import { recentPromotionRecord } from "../fixtures/recent-promotion";
@@ -149,7 +150,7 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
     it("passes a rollback whose rollbackOf is the version's earlier promotion evidence, 10 days old", async function () {
       const earlier = promotion({ createdAt: new Date(Date.now() - 240 * HOUR_MS) });
       const rollback = signEvidence(
-        rollbackRecord(earlier, "oncall@example.com", new Date()),
+        rollbackRecord(earlier, "oncall@example.com", new Date(), PRODUCTION_TARGET),
         keys.privateKeyPem,
       );
       expect(rollback.record.rollbackOf).to.deep.equal(earlier);

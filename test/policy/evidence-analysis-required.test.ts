@@ -3,6 +3,7 @@
  * method: the verifier, the policy pack and the program each refuse a record without one (or a
  * rollback returning to such a record), and a record judged by a weaker method.
  */
+import { TEST_TARGET } from "../fixtures/evidence-records";
 import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
@@ -145,7 +146,11 @@ describe("promotion evidence without its analysis, or with a weaker one", functi
       }
     }
 
-    const image = (v: string) => ({ image: `registry.internal.example.com/ml/churn-model:${v}` });
+    // Bound to the stack the mocks run the program as.
+    const image = (v: string) => ({
+      image: `registry.internal.example.com/ml/churn-model:${v}`,
+      target: TEST_TARGET,
+    });
 
     it("declares production with evidence that carries its analysis", async function () {
       expect(await refusal(production((v) => evidenceRecord(v, image(v))))).to.equal(undefined);

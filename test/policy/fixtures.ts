@@ -9,7 +9,14 @@ import { Thresholds } from "../../scripts/promotion/thresholds";
 import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
 import { withHandMadeAnalysis } from "../fixtures/evidence-records";
 import { sandboxArtifact } from "../../scripts/sandbox/artifact";
-import { pinnedImage } from "../../policy/contract";
+import {
+  evidenceDigest,
+  initialPosition,
+  pinnedImage,
+  POSITION_ANNOTATION,
+  PromotionPosition,
+  SignedEvidence,
+} from "../../policy/contract";
 
 export const KEYS = generateEvidenceKeyPair();
 export const OTHER_KEYS = generateEvidenceKeyPair();
@@ -24,6 +31,15 @@ export const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 
 const HOUR = 3_600_000;
 
+/** Production as the pack's tests see it: the URN's project and stack, the org the program names. */
+export const PRODUCTION_STACK = "acme/churn-model-cd/production";
+/** The target the tests' evidence binds: production's stack and namespace, before any recorded update. */
+export const TARGET: EvidenceRecord["target"] = {
+  stack: PRODUCTION_STACK,
+  namespace: "production",
+  follows: 0,
+};
+
 export function hoursAgo(hours: number): string {
   return new Date(Date.now() - hours * HOUR).toISOString();
 }
@@ -33,7 +49,8 @@ export function evidenceRecord(version: string, overrides: Partial<EvidenceRecor
   const createdAt = overrides.createdAt ?? hoursAgo(1);
   const end = Date.parse(createdAt) - 2 * 60_000;
   const healthy = withHandMadeAnalysis({
-    format: 3,
+    format: 4,
+    target: TARGET,
     kind: "promotion",
     modelVersion: version,
     image: imageOf(version),
@@ -68,11 +85,11 @@ export function evidenceFor(
 
 /**
  * Signed rollback evidence to `version` (as the annotation carries it), embedding promotion
- * evidence of `returnedTo` (default the same version) from 30 days ago.
+ * evidence of `returnedTo` (default the same version) from 20 days ago.
  */
 export function rollbackEvidenceFor(version: string, returnedTo: string = version): string {
   const earlier = signEvidence(
-    evidenceRecord(returnedTo, { createdAt: hoursAgo(24 * 30) }),
+    evidenceRecord(returnedTo, { createdAt: hoursAgo(24 * 20) }),
     KEYS.privateKeyPem,
   );
   const rollback = evidenceRecord(version, {
@@ -100,6 +117,26 @@ export interface DeploymentOptions {
   image?: string;
   /** The annotation value; null: no annotation. Default: valid evidence for the version. */
   evidence?: string | null;
+  /**
+   * Production's position as the program writes it (POSITION_ANNOTATION); null: none. Default
+   * the initial position of PRODUCTION_STACK, where a rollback's embedded promotion is the one
+   * that promoted its version (positionForEvidence).
+   */
+  position?: PromotionPosition | null;
+}
+
+/** The position under which `evidence` (the annotation's JSON) is current production's to follow. */
+export function positionForEvidence(evidence: string | null): PromotionPosition {
+  const base = initialPosition(PRODUCTION_STACK);
+  try {
+    const signed = JSON.parse(evidence ?? "") as SignedEvidence;
+    const embedded = signed.record?.rollbackOf;
+    return embedded === undefined
+      ? base
+      : { ...base, promotedBy: { [embedded.record.modelVersion]: evidenceDigest(embedded) } };
+  } catch {
+    return base;
+  }
 }
 
 export function podLabels(environment: string, version: string): Record<string, string> {
@@ -121,6 +158,8 @@ export function deployment(opts: DeploymentOptions = {}): Record<string, unknown
   if (evidence !== null) {
     annotations[EVIDENCE_ANNOTATION] = evidence;
   }
+  const position = opts.position === undefined ? positionForEvidence(evidence) : opts.position;
+  if (position !== null) annotations[POSITION_ANNOTATION] = JSON.stringify(position);
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",

@@ -83,10 +83,12 @@ export interface ResourceFixture {
   name?: string;
   /** The Pulumi project its URN names. Default "churn-model-cd". */
   project?: string;
+  /** The stack its URN names. Default "production". */
+  stack?: string;
 }
 
-function urnOf(type: string, name: string, project = "churn-model-cd"): string {
-  return `urn:pulumi:production::${project}::${type}::${name}`;
+function urnOf(type: string, name: string, project = "churn-model-cd", stack = "production"): string {
+  return `urn:pulumi:${stack}::${project}::${type}::${name}`;
 }
 
 /** Runs a resource policy against one resource. */
@@ -108,7 +110,7 @@ export async function runResourcePolicy(
     const args: ResourceValidationArgs = {
       type: fixture.type,
       props,
-      urn: urnOf(fixture.type, name, fixture.project),
+      urn: urnOf(fixture.type, name, fixture.project, fixture.stack),
       name,
       opts: OPTS,
       stackTags: new Map(),

@@ -8,10 +8,10 @@ import { PACK_NAME, policies } from "../../policy/pack";
 import { promotionEvidence } from "../../policy/policies/promotion-evidence";
 import { privateKeyFromEnv, signEvidence } from "../../scripts/promotion/evidence";
 import { loadThresholds, THRESHOLD_KEYS } from "../../scripts/promotion/thresholds";
-import { parseAnalysisSettings } from "../../policy/contract";
+import { initialPosition, parseAnalysisSettings } from "../../policy/contract";
 import { approvalOf, subjectOf } from "../fixtures/approvals";
 import { withHandMadeAnalysis } from "../fixtures/evidence-records";
-import { deployment, DEPLOYMENT, evidenceRecord, hoursAgo } from "./fixtures";
+import { deployment, DEPLOYMENT, evidenceRecord, hoursAgo, TARGET } from "./fixtures";
 import { runResourcePolicy } from "./helper";
 
 const POLICY_DIR = path.resolve(__dirname, "..", "..", "policy");
@@ -192,7 +192,11 @@ describe("policy config files", () => {
     const demo = privateKeyFromEnv({ CHURN_EVIDENCE_PRIVATE_KEY_FILE: DEMO_KEY });
     const evidenceConfig = (file: string) => readConfig(file)["promotion-evidence"];
     // A sandbox-sized window analysed under the sandbox's settings (15 s intervals).
-    const record = evidenceRecord("1.2.0", { window: { start: hoursAgo(2), end: hoursAgo(1) } });
+    const sandboxStack = "acme/churn-model-sandbox/production";
+    const record = evidenceRecord("1.2.0", {
+      window: { start: hoursAgo(2), end: hoursAgo(1) },
+      target: { ...TARGET, stack: sandboxStack },
+    });
     const sandbox = parseAnalysisSettings(evidenceConfig("sandbox-production")).settings;
     // The sandbox's configs require one signed approval: demo-approver's, with the demo approver key.
     const analysed = withHandMadeAnalysis(record, sandbox);
@@ -207,7 +211,7 @@ describe("policy config files", () => {
       approvals: [approvalOf(analysed, approver, "demo-approver", {}, subject)],
     };
     const annotation = JSON.stringify(signEvidence(approved, demo));
-    const props = deployment({ evidence: annotation });
+    const props = deployment({ evidence: annotation, position: initialPosition(sandboxStack) });
 
     it("signs evidence the sandbox production config accepts, for a stack of the sandbox project", async () => {
       const outcome = await runResourcePolicy(
@@ -227,6 +231,9 @@ describe("policy config files", () => {
       expect(outcome.violations).to.deep.equal([
         'Deployment "churn-model": promotion evidence carries a signature that does not verify under the ' +
           "configured public key",
+        // …and it was made for the sandbox's stack, not this one.
+        'Deployment "churn-model": promotion evidence binds target.stack acme/churn-model-sandbox/production, ' +
+          "but the stack being updated is <org>/churn-model-cd/production",
       ]);
     });
 

@@ -16,6 +16,11 @@ import { REPO, source, stackConfigMap } from "../helpers/stack-config";
 import { evidenceRecord, KEYS } from "./fixtures";
 import { runResourcePolicy, runStackPolicy } from "./helper";
 import { PolicyConfigFile, trustingPolicyConfig, writePolicyConfig } from "../fixtures/policy-configs";
+import { TEST_TARGET } from "../fixtures/evidence-records";
+import { SANDBOX_PROJECT } from "../../policy/contract";
+
+/** The project and stack the mocks run the program as (test/helpers/pulumi-mocks.ts). */
+const MOCKED = { project: SANDBOX_PROJECT, stack: "unit" };
 
 type ProgramModule = typeof import("../../stacks/program");
 type ConfigModule = typeof import("../../stacks/config");
@@ -43,7 +48,9 @@ async function findings(file: string): Promise<Finding[]> {
     const outcomes =
       "validateStack" in p
         ? [await runStackPolicy(p as StackValidationPolicy, stack, section)]
-        : await Promise.all(stack.map((r) => runResourcePolicy(p as ResourceValidationPolicy, r, section)));
+        : await Promise.all(
+            stack.map((r) => runResourcePolicy(p as ResourceValidationPolicy, { ...r, ...MOCKED }, section)),
+          );
     for (const o of outcomes) {
       found.push(...o.violations.map((message) => ({ policy: p.name, message })));
       if (o.unknownAtPreview !== undefined) {
@@ -90,7 +97,10 @@ describe("the policy pack on the churn-model program", function () {
   const validEvidence = (version: string) =>
     JSON.stringify(
       signEvidence(
-        evidenceRecord(version, { image: `registry.internal.example.com/ml/churn-model:${version}` }),
+        evidenceRecord(version, {
+          image: `registry.internal.example.com/ml/churn-model:${version}`,
+          target: TEST_TARGET,
+        }),
         KEYS.privateKeyPem,
       ),
     );
@@ -127,7 +137,7 @@ describe("the policy pack on the churn-model program", function () {
     const { enforcementLevel: _level, ...section } = config["promotion-evidence"];
     const outcome = await runResourcePolicy(
       policies.find((p) => p.name === "promotion-evidence") as ResourceValidationPolicy,
-      { type: deployment.type, name: deployment.name, props: deployment.inputs },
+      { type: deployment.type, name: deployment.name, props: deployment.inputs, ...MOCKED },
       section,
     );
     // Both the measured value and the analysis' pessimistic bound miss it.

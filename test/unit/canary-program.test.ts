@@ -2,7 +2,9 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { byType, installMocks, recorded, Recorded, settle } from "../helpers/pulumi-mocks";
+import { byType, installMocks, recorded, Recorded, settle, stackOutputs } from "../helpers/pulumi-mocks";
+import { evidenceDigest, initialPosition, POSITION_OUTPUT, SignedEvidence } from "../../policy/contract";
+import { TEST_TARGET } from "../fixtures/evidence-records";
 import { REPO, source, stackConfigMap } from "../helpers/stack-config";
 import type { StackConfig } from "../../stacks/config";
 import type { EvidenceRecord } from "../../scripts/promotion/evidence";
@@ -323,10 +325,21 @@ describe("the churn-model program with a canary", function () {
 
     it("lets the stable roll back to an earlier promoted version", async function () {
       const rollback = (v: string) => {
-        const earlier = JSON.parse(signed(v));
+        const earlier = JSON.parse(signed(v)) as SignedEvidence;
+        // Production's own record: that promotion promoted the version here (stacks/position.ts).
+        stackOutputs[TEST_TARGET.stack] = {
+          [POSITION_OUTPUT]: {
+            ...initialPosition(TEST_TARGET.stack),
+            promotedBy: { [v]: evidenceDigest(earlier) },
+          },
+        };
         return signed(v, keys.privateKeyPem, { kind: "rollback", rollbackOf: earlier });
       };
-      await declare(stable(rollback));
+      try {
+        await declare(stable(rollback));
+      } finally {
+        delete stackOutputs[TEST_TARGET.stack];
+      }
       expect(byType(DEPLOYMENT)).to.have.length(1);
     });
   });

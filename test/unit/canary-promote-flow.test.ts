@@ -1,3 +1,5 @@
+import type { PromotionTarget } from "../../scripts/promotion/evidence";
+import { TEST_TARGET } from "../fixtures/evidence-records";
 import { expect } from "chai";
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -68,6 +70,9 @@ class CanaryProduction implements ProductionDeployer {
   async current(): Promise<ProductionState> {
     this.calls.push("current");
     return this.state;
+  }
+  async target(): Promise<PromotionTarget> {
+    return TEST_TARGET;
   }
   async deploy(evidence: SignedEvidence, _p: unknown, canaryRecord?: string): Promise<UpdateResult> {
     this.calls.push(`deploy ${evidence.record.modelVersion}`);

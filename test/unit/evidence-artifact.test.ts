@@ -1,3 +1,4 @@
+import { TEST_TARGET } from "../fixtures/evidence-records";
 import { expect } from "chai";
 import { EvidenceRecord, pinnedImage, SignedEvidence, verifyEvidence } from "../../policy/contract";
 import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
@@ -85,7 +86,7 @@ describe("evidence binds the artifact staging ran (verifyEvidence)", function ()
 
   it("keeps the digest through a rollback, and refuses a rollback bound to another artifact", function () {
     const earlier = promotion();
-    const rollback = rollbackRecord(earlier, "promotion-runner", NOW);
+    const rollback = rollbackRecord(earlier, "promotion-runner", NOW, TEST_TARGET);
     expect(rollback.artifact).to.deep.equal(ARTIFACT);
     expect(verify(signEvidence(rollback, keys.privateKeyPem), IMAGE)).to.deep.equal([]);
     const moved = signEvidence(

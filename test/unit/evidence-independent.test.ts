@@ -12,6 +12,7 @@ import { generateEvidenceKeyPair, signEvidence, SignedEvidence } from "../../scr
 import { rollbackRecord } from "../../scripts/promotion/record";
 import { canaryPart } from "../fixtures/canary-evidence";
 import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
+import { TEST_TARGET } from "../fixtures/evidence-records";
 import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 
 const DOC = fs.readFileSync(path.resolve(__dirname, "..", "..", "docs", "evidence-format.md"), "utf8");
@@ -32,7 +33,8 @@ const keys = generateEvidenceKeyPair();
 function evidence(overrides: Record<string, unknown> = {}): SignedEvidence {
   return signEvidence(
     {
-      format: 3,
+      format: 4,
+      target: TEST_TARGET,
       kind: "promotion",
       modelVersion: "1.4.2+b7",
       image: "registry.internal.example.com/ml/churn-model:1.4.2_b7",
@@ -186,7 +188,7 @@ describe("verifying evidence with the recipe of docs/evidence-format.md (python3
   it("verifies the promotion evidence a rollback embeds, and the rollback itself", function () {
     const earlier = evidence();
     const rollback = signEvidence(
-      rollbackRecord(earlier, "oncall@example.com", new Date("2025-06-02T00:00:00Z")),
+      rollbackRecord(earlier, "oncall@example.com", new Date("2025-06-02T00:00:00Z"), TEST_TARGET),
       keys.privateKeyPem,
     );
     expect(recipe(JSON.stringify(rollback)).openssl).to.equal(0);

@@ -17,6 +17,7 @@ import {
 } from "../../scripts/promotion/evidence";
 import { Thresholds } from "../../scripts/promotion/thresholds";
 import { DESIGN_THRESHOLDS } from "../fixtures/thresholds";
+import { TEST_TARGET } from "../fixtures/evidence-records";
 import { withHandMadeAnalysis } from "../fixtures/evidence-records";
 import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 
@@ -31,7 +32,8 @@ function record(overrides: Partial<EvidenceRecord> = {}): EvidenceRecord {
   const createdAt = overrides.createdAt ?? "2025-06-01T07:00:00Z";
   const end = Date.parse(createdAt) - 2 * 60_000;
   const healthy = withHandMadeAnalysis({
-    format: 3,
+    format: 4,
+    target: TEST_TARGET,
     kind: "promotion",
     modelVersion: "1.2.0",
     image: "registry.internal.example.com/ml/churn-model:1.2.0",
@@ -177,17 +179,25 @@ describe("canonicalJson is RFC 8785 (JCS)", () => {
 });
 
 describe("the evidence format version", () => {
-  it("writes format 3 into every record it signs", () => {
-    expect(signed().record.format).to.equal(3);
+  it("writes format 4 into every record it signs", () => {
+    expect(signed().record.format).to.equal(4);
   });
 
   it("refuses evidence of an unknown format, naming the format", () => {
     const e = signed();
     expect(verify({ ...e, record: { ...e.record, format: 2 } })).to.deep.equal([
-      "promotion evidence has format 2, which this verifier does not read; it reads evidence format 3 only",
+      "promotion evidence has format 2, which this verifier does not read; it reads evidence format 4 only",
     ]);
-    expect(verify({ ...e, record: { ...e.record, format: 4 } })).to.deep.equal([
-      "promotion evidence has format 4, which this verifier does not read; it reads evidence format 3 only",
+    expect(verify({ ...e, record: { ...e.record, format: 5 } })).to.deep.equal([
+      "promotion evidence has format 5, which this verifier does not read; it reads evidence format 4 only",
+    ]);
+  });
+
+  it("refuses format 3 evidence (no target), naming the format", () => {
+    const e = signed();
+    const { target: _target, ...format3 } = e.record;
+    expect(verify({ ...e, record: { ...format3, format: 3 } })).to.deep.equal([
+      "promotion evidence has format 3, which this verifier does not read; it reads evidence format 4 only",
     ]);
   });
 
@@ -195,14 +205,14 @@ describe("the evidence format version", () => {
     const e = signed();
     const { format: _format, ...unversioned } = e.record;
     expect(verify({ ...e, record: unversioned })).to.deep.equal([
-      "promotion evidence names no format; this verifier reads evidence format 3 only (record.format)",
+      "promotion evidence names no format; this verifier reads evidence format 4 only (record.format)",
     ]);
   });
 
   it("refuses to sign a record of another format", () => {
-    expect(() => signed({ format: 2 as unknown as 3 })).to.throw(
+    expect(() => signed({ format: 2 as unknown as 4 })).to.throw(
       BadInput,
-      "record.format must be 3 (got 2); this verifier reads no other format",
+      "record.format must be 4 (got 2); this verifier reads no other format",
     );
   });
 });

@@ -12,7 +12,7 @@ import {
 } from "../../scripts/promotion/evidence";
 import { FakePrometheus } from "../helpers/fake-prometheus";
 import type { PromotionDeps } from "../../scripts/promotion/promotion";
-import { earlierPromotionRecord } from "../fixtures/evidence-records";
+import { earlierPromotionRecord, TEST_TARGET } from "../fixtures/evidence-records";
 import { FakeDeployer, GOOD, NOW, Run, runPromote, snapshot, THRESHOLDS } from "../helpers/promote-harness";
 import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 
@@ -215,7 +215,8 @@ describe("the promote flow with fake Prometheus and production", function () {
     ).to.deep.equal([]);
     expect(evidence.record.measured.latencyP99Ms).to.be.closeTo(183.333, 0.001);
     expect(evidence.record).to.deep.equal({
-      format: 3,
+      format: 4,
+      target: TEST_TARGET,
       kind: "promotion",
       modelVersion: "1.1.0",
       image: "registry.local/churn-model:1.1.0",

@@ -2,6 +2,7 @@
  * How a failed engine step of a recovery becomes an exit code: a table over the step, whether
  * it started, and what the engine said; and what of the engine's output the message keeps.
  */
+import { TEST_TARGET } from "../fixtures/evidence-records";
 import { assert, expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
@@ -251,6 +252,7 @@ describe("a recovery whose refresh fails, or that cannot sign", function () {
         engineLocks: () => [],
         apply: async () => assert.fail("nothing is applied after a failed refresh"),
         verify: async () => assert.fail("nothing is verified after a failed refresh"),
+        target: async () => TEST_TARGET,
         say: () => undefined,
       },
     ).catch((e: unknown) => e);
