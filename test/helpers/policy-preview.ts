@@ -24,11 +24,11 @@ const PRODUCTION = committedStackConfig("production");
 export const PRODUCTION_VERSION = PRODUCTION["churn-model:modelVersion"] as string;
 export const PRODUCTION_REGISTRY = PRODUCTION["churn-model:registry"] as string;
 /**
- * What evidence for the rig's production binds: the file backend's organization, the project,
+ * What evidence for the rig's production binds: the file backend's organization, the sandbox project,
  * the committed namespace, and a production that has recorded no update yet.
  */
 export const PRODUCTION_TARGET = {
-  stack: "organization/churn-model/production",
+  stack: "organization/churn-model-sandbox/production",
   namespace: PRODUCTION["churn-model:namespace"] as string,
   follows: 0,
 };

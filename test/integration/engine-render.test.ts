@@ -3,7 +3,7 @@
  * the toolchain) runs the real program on both stacks' config, with the provider rendering
  * manifests to a directory instead of applying them to a cluster.
  */
-import { handMadePromotionRecord } from "../fixtures/evidence-records";
+import { handMadePromotionRecord, SANDBOX_PRODUCTION_TARGET } from "../fixtures/evidence-records";
 import { expect } from "chai";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
@@ -53,6 +53,7 @@ describe("the real engine on both stacks (manifests rendered to a directory)", f
     return JSON.stringify(
       signEvidence(
         handMadePromotionRecord({
+          target: SANDBOX_PRODUCTION_TARGET,
           version,
           thresholds,
           hours: 48,

@@ -16,7 +16,7 @@ import { loadThresholds } from "../../scripts/promotion/thresholds";
 import { committedStackConfig } from "../../scripts/sandbox/project";
 import { REPO_ROOT } from "../../scripts/toolchain/env";
 import { approvalOf, spkiPem } from "../fixtures/approvals";
-import { handMadePromotionRecord } from "../fixtures/evidence-records";
+import { handMadePromotionRecord, SANDBOX_PRODUCTION_TARGET } from "../fixtures/evidence-records";
 import { expectPackRefusal, expectPass, PreviewRig, Program, violation } from "../helpers/policy-preview";
 import { expect } from "chai";
 
@@ -62,6 +62,7 @@ describe("the policy pack in a real preview, signed approvals required (producti
   /** Evidence signed with the evidence key, carrying what `approvals` makes of its record. */
   function evidence(approvals: (record: ReturnType<typeof handMadePromotionRecord>) => Approval[]): string {
     const record = handMadePromotionRecord({
+      target: SANDBOX_PRODUCTION_TARGET,
       version: VERSION,
       thresholds: loadThresholds(PRODUCTION_CONFIG),
       hours: 30,

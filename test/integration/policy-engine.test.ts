@@ -72,6 +72,7 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
       registry: REGISTRY,
       thresholds,
       createdAt: opts.createdAt,
+      target: PRODUCTION_TARGET,
     });
     return signEvidence(
       { ...healthy, measured: { ...healthy.measured, ...opts.measured } },

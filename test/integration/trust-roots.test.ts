@@ -5,7 +5,7 @@
  * committed sandbox key through `churn-model:thresholdsFile`; a sandbox-project stack can.
  */
 import { approvalOf } from "../fixtures/approvals";
-import { handMadePromotionRecord } from "../fixtures/evidence-records";
+import { handMadePromotionRecord, SANDBOX_PRODUCTION_TARGET } from "../fixtures/evidence-records";
 import { expect } from "chai";
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -28,6 +28,7 @@ function handMadeEvidence(version: string): string {
     "promotion-evidence"
   ];
   const record = handMadePromotionRecord({
+    target: SANDBOX_PRODUCTION_TARGET,
     version,
     thresholds,
     hours: 1,
