@@ -9,6 +9,7 @@ export default tseslint.config(
       "node_modules/**",
       "policy/node_modules/**",
       "bin/**",
+      "dist/**",
       "reports/**",
       "scripts/toolchain/go/**",
       "**/*.js",

@@ -14,6 +14,7 @@ import {
 } from "../policy/contract";
 
 import { CanaryConfig, readCanary } from "./canary-config";
+import { CHECKOUT } from "./trust-roots";
 import { ConfigReader, ConfigSource, isInt } from "./config-reader";
 
 export type { Environment } from "../policy/contract";
@@ -121,7 +122,7 @@ function quantities(r: ConfigReader, key: string, obj: Record<string, unknown>, 
 }
 
 /** Reads and validates the whole stack configuration; throws one ConfigError listing every problem. */
-export function readStackConfig(src: ConfigSource, repoRoot = path.resolve(__dirname, "..")): StackConfig {
+export function readStackConfig(src: ConfigSource, repoRoot = CHECKOUT): StackConfig {
   const r = new ConfigReader("churn-model", src);
   const environment = r.oneOf("environment", ENVIRONMENTS);
   const namespace =

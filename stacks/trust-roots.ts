@@ -26,7 +26,11 @@ import {
 export const PROJECT = "churn-model";
 export { SANDBOX_PROJECT };
 
-export const CHECKOUT = path.resolve(__dirname, "..");
+/** The checkout: the directory above stacks/ (above dist/stacks/ when this runs compiled, npm run build). */
+export const CHECKOUT = path.resolve(
+  __dirname,
+  ...(path.extname(__filename) === ".js" ? ["..", ".."] : [".."]),
+);
 
 /** The reviewed policy config of an environment: policy/config/<environment>.json. */
 export function reviewedPolicyConfig(environment: string, repoRoot = CHECKOUT): string {

@@ -30,7 +30,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "../toolchain/env";
+import { REPO_ROOT, sourceDir } from "../toolchain/env";
 import { blastRadiusBench } from "./blast-radius";
 import { RunContext } from "./context";
 import { decisionBench } from "./decision";
@@ -92,7 +92,7 @@ export function parseBenchArgs(argv: readonly string[], now = new Date()): Bench
 
 function usage(): string {
   return fs
-    .readFileSync(__filename, "utf8")
+    .readFileSync(path.join(sourceDir(__dirname), "run.ts"), "utf8")
     .split("*/")[0]
     .replace(/^\/\*\*?\n?|^ \* ?/gm, "");
 }

@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { upsertStack } from "../promotion/engine";
-import { makeLocalBackend, REPO_ROOT } from "../toolchain/env";
+import { makeLocalBackend, REPO_ROOT, sourceDir } from "../toolchain/env";
 import { BenchmarkResult, figure, formatMs, median, timed } from "./figures";
 import type { BenchContext } from "./context";
 
@@ -28,7 +28,7 @@ export function makeScaleProject(dir: string): string {
       "  name: nodejs",
       "  options:",
       "    typescript: true",
-      `main: ${path.relative(REPO_ROOT, path.join(__dirname, "scale-program.ts"))}`,
+      `main: ${path.relative(REPO_ROOT, path.join(sourceDir(__dirname), "scale-program.ts"))}`,
       "",
     ].join("\n"),
   );

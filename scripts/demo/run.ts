@@ -19,7 +19,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { readHistory } from "../promotion/history";
 import { sandboxDown, sandboxEnv, sandboxUp, SandboxState } from "../sandbox/cli";
-import { REPO_ROOT } from "../toolchain/env";
+import { REPO_ROOT, sourceDir } from "../toolchain/env";
 import { CandidateCharts, renderReport, Series } from "./report";
 import { VERSIONS } from "../sandbox/driver";
 import { Stories } from "./stories";
@@ -55,7 +55,7 @@ function parseArgs(argv: readonly string[]): DemoOptions {
     } else if (a === "--help" || a === "-h") {
       process.stdout.write(
         fs
-          .readFileSync(__filename, "utf8")
+          .readFileSync(path.join(sourceDir(__dirname), "run.ts"), "utf8")
           .split("*/")[0]
           .replace(/^\/\*\*?|^ \* ?/gm, ""),
       );

@@ -10,8 +10,9 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { REPO_ROOT } from "../toolchain/env";
 
-export const POLICY_DIR = path.resolve(__dirname, "..", "..", "policy");
+export const POLICY_DIR = path.join(REPO_ROOT, "policy");
 export const RELEASES_FILE = "pack-releases.json";
 
 /** What the digest leaves out: installed packages, the per-environment configs, the record itself. */

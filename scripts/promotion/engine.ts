@@ -1,14 +1,10 @@
 /**
  * The Automation API bound to the project's own engine: every stack operation of the
- * delivery tools goes through here, with the toolchain's CLI and environment.
+ * delivery tools goes through here, with the toolchain's CLI and environment. The SDK is
+ * loaded on first use, not when this module is: `--help`, `history` and the dry run never
+ * pay for it (engine-cli.ts reads a stack's outputs and history without it).
  */
-import {
-  ConcurrentUpdateError,
-  LocalWorkspace,
-  PulumiCommand,
-  Stack,
-  StackNotFoundError,
-} from "@pulumi/pulumi/automation";
+import type { PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
 import { processEnv, REPO_ROOT, toolPath } from "../toolchain/env";
@@ -40,16 +36,31 @@ type RunFn = (
   signal?: AbortSignal,
 ) => Promise<unknown>;
 
+type Automation = typeof import("@pulumi/pulumi/automation");
+let loadedSdk: Automation | undefined;
+
+/** The Automation API, loaded on first use (it takes seconds to load). */
+export function automation(): Automation {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  loadedSdk ??= require("@pulumi/pulumi/automation") as Automation;
+  return loadedSdk;
+}
+
 // The Automation API's own command runner merges the whole process environment into every
 // engine process; ours gives each exactly the allow-listed environment (processes.ts).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const sdkCmd = require("@pulumi/pulumi/automation/cmd") as {
+function sdkInternals(): {
   CommandResult: new (stdout: string, stderr: string, code: number, err?: Error) => unknown;
-};
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const sdkErrors = require("@pulumi/pulumi/automation/errors") as {
   createCommandError: (result: unknown) => Error;
-};
+} {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return {
+    ...(require("@pulumi/pulumi/automation/cmd") as {
+      CommandResult: new (stdout: string, stderr: string, code: number, err?: Error) => unknown;
+    }),
+    ...(require("@pulumi/pulumi/automation/errors") as { createCommandError: (result: unknown) => Error }),
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
 
 function engineRunner(command: string): RunFn {
   return async (args, cwd, additionalEnv, onOutput, onError, signal) => {
@@ -59,16 +70,15 @@ function engineRunner(command: string): RunFn {
       PATH: `${path.dirname(command)}${path.delimiter}${additionalEnv.PATH ?? ""}`,
       PULUMI_AUTOMATION_API: "true",
     });
+    const sdk = sdkInternals();
     let out;
     try {
       out = await runSession(command, args, { cwd, env, onStdout: onOutput, onStderr: onError, signal });
     } catch (err) {
-      throw sdkErrors.createCommandError(
-        new sdkCmd.CommandResult("", (err as Error).message, -2, err as Error),
-      );
+      throw sdk.createCommandError(new sdk.CommandResult("", (err as Error).message, -2, err as Error));
     }
-    const result = new sdkCmd.CommandResult(out.stdout, out.stderr, out.code);
-    if (out.code !== 0) throw sdkErrors.createCommandError(result);
+    const result = new sdk.CommandResult(out.stdout, out.stderr, out.code);
+    if (out.code !== 0) throw sdk.createCommandError(result);
     return result;
   };
 }
@@ -79,7 +89,10 @@ let command: Promise<PulumiCommand> | undefined;
 export function pulumiCommand(): Promise<PulumiCommand> {
   command ??= (async () => {
     const bin = toolPath("pulumi");
-    const cmd = await PulumiCommand.get({ root: path.dirname(path.dirname(bin)), skipVersionCheck: true });
+    const cmd = await automation().PulumiCommand.get({
+      root: path.dirname(path.dirname(bin)),
+      skipVersionCheck: true,
+    });
     (cmd as unknown as { run: RunFn }).run = engineRunner(cmd.command);
     return cmd;
   })();
@@ -90,7 +103,7 @@ export function pulumiCommand(): Promise<PulumiCommand> {
 export async function selectStack(stackName: string, opts: EngineOptions = {}): Promise<Stack> {
   const workDir = projectDir(opts);
   try {
-    return await LocalWorkspace.selectStack(
+    return await automation().LocalWorkspace.selectStack(
       { stackName, workDir },
       { pulumiCommand: await pulumiCommand(), envVars: engineEnv(opts) },
     );
@@ -130,9 +143,9 @@ export async function upsertStack(stackName: string, opts: UpsertOptions = {}): 
   const workDir = projectDir(opts);
   const ws = { pulumiCommand: await pulumiCommand(), envVars: engineEnv(opts) };
   try {
-    return await LocalWorkspace.selectStack({ stackName, workDir }, ws);
+    return await automation().LocalWorkspace.selectStack({ stackName, workDir }, ws);
   } catch (err) {
-    if (!(err instanceof StackNotFoundError) && !/no stack named/i.test(String(err))) {
+    if (!(err instanceof automation().StackNotFoundError) && !/no stack named/i.test(String(err))) {
       throw engineError(stackName, `cannot select stack "${stackName}" in ${workDir}`, err);
     }
   }
@@ -143,13 +156,14 @@ export async function upsertStack(stackName: string, opts: UpsertOptions = {}): 
         "with `pulumi stack init`)",
     );
   }
-  return LocalWorkspace.createStack({ stackName, workDir }, ws);
+  return automation().LocalWorkspace.createStack({ stackName, workDir }, ws);
 }
 
 /** Whether an engine failure says another update of the stack holds its lock. */
 export function isConcurrentUpdate(err: unknown): boolean {
   return (
-    err instanceof ConcurrentUpdateError ||
+    // Only an SDK that is loaded can have thrown its own error type.
+    (loadedSdk !== undefined && err instanceof loadedSdk.ConcurrentUpdateError) ||
     /conflict: Another update is currently in progress|the stack is currently locked/i.test(String(err))
   );
 }

@@ -4,7 +4,6 @@
  * signed evidence of every production update is part of Pulumi's audit trail).
  */
 import { parseCount, parseStackName } from "./cli-args";
-import { selectStack } from "./engine";
 import { BadInput } from "./errors";
 import { parseSignedEvidence, SignedEvidence } from "./evidence";
 import { CanaryHistory, canaryHistory, formatCanaryHistory } from "./canary/history";
@@ -37,8 +36,9 @@ a canary walk, every step with its verdict and both arms' error rates.
 `;
 
 export async function readHistory(stackName: string, limit: number): Promise<HistoryEntry[]> {
-  const stack = await selectStack(stackName);
-  const updates = await stack.history(limit);
+  // The engine's own CLI (engine-cli.ts), loaded here: `history --help` never needs it.
+  const { stackHistory } = await import("./engine-cli");
+  const updates = await stackHistory(stackName, limit);
   // A local file backend numbers no updates (every version is 0): count them instead,
   // oldest first, as a service backend does.
   const numbered = updates.some((u) => u.version > 0);

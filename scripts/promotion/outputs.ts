@@ -184,21 +184,19 @@ export function readStagingOutputsFile(file: string, stack: string): StagingSnap
 }
 
 /**
- * Reads the outputs of a stack of this project through the Automation API, with the
- * project's engine and environment, plus the version of the stack's last update.
+ * Reads the outputs of a stack of this project through the project's engine (engine-cli.ts,
+ * without the Automation API), plus the version of the stack's last update.
  */
 export async function readStagingOutputsFromStack(stackName: string): Promise<StagingSnapshot> {
-  // Loaded here, not at the top: the Pulumi SDK takes seconds to load, and runs with
-  // --staging-outputs never need it.
-  const { firstLine, latestUpdateNumber, selectStack } = await import("./engine");
-  const stack = await selectStack(stackName);
+  const { latestUpdateNumberOf, stackOutputValues } = await import("./engine-cli");
+  const { firstLine } = await import("./engine");
   let values: Record<string, unknown>;
   let updateVersion: number | null;
   try {
-    const outputs = await stack.outputs();
-    values = Object.fromEntries(Object.entries(outputs).map(([k, o]) => [k, o.value]));
-    updateVersion = await latestUpdateNumber(stack);
+    values = await stackOutputValues(stackName);
+    updateVersion = await latestUpdateNumberOf(stackName);
   } catch (err) {
+    if (err instanceof DependencyUnavailable) throw err;
     throw new DependencyUnavailable(`cannot read the outputs of stack ${stackName}: ${firstLine(err)}`);
   }
   return {

@@ -5,6 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { REPO_ROOT } from "../toolchain/env";
 import * as contract from "../../policy/contract";
 import { underContract } from "./contract-edge";
 import { BadInput } from "./errors";
@@ -38,7 +39,7 @@ export function loadThresholds(file: string): contract.Thresholds {
 
 /** The default policy-config file of an environment: policy/config/<environment>.json. */
 export function defaultThresholdsFile(environment: string): string {
-  return path.resolve(__dirname, "..", "..", "policy", "config", `${environment}.json`);
+  return path.join(REPO_ROOT, "policy", "config", `${environment}.json`);
 }
 
 /** The evidence verification key of a policy-config file, or undefined when it names none. */

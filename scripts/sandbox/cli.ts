@@ -15,7 +15,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { makeLocalBackend, REPO_ROOT } from "../toolchain/env";
+import { makeLocalBackend, REPO_ROOT, sourceDir } from "../toolchain/env";
 import { ControlPlane, isAlive, ManagedProcess, startControlPlane, stopProcesses } from "./controlplane";
 import { readControllerProcess, startControllerProcess, stopControllerProcess } from "./controller-process";
 import { makeProjectDir } from "./project";
@@ -27,9 +27,9 @@ import { readTrafficProcess, startTrafficProcess, stopTrafficProcess } from "./t
 
 export const NAMESPACES = ["staging", "production"] as const;
 export const SANDBOX_REGISTRY = "localhost:5000/ml";
-export const DEMO_KEY_FILE = path.join(__dirname, "demo-evidence-key.pem");
+export const DEMO_KEY_FILE = path.join(sourceDir(__dirname), "demo-evidence-key.pem");
 /** The sandbox-only key of demo-approver, the approver the sandbox's policy configs list and require. */
-export const DEMO_APPROVER_KEY_FILE = path.join(__dirname, "demo-approver-key.pem");
+export const DEMO_APPROVER_KEY_FILE = path.join(sourceDir(__dirname), "demo-approver-key.pem");
 export const DEMO_APPROVER = "demo-approver";
 
 export function sandboxDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -5,12 +5,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { nodeEntryArgs, sourceDir } from "../toolchain/env";
 import { isAlive, startDetached, stopProcesses } from "./controlplane";
 import { namesDir, runsScriptFor } from "./identity";
 import { readServicesState } from "./services-state";
 
 /** The file the detached process runs. */
-const CONTROLLER_MAIN = path.join(__dirname, "controller-main.ts");
+const CONTROLLER_MAIN = path.join(sourceDir(__dirname), "controller-main.ts");
 
 export interface ControllerProcessOptions {
   readonly kubeconfig: string;
@@ -65,9 +66,7 @@ export async function startControllerProcess(
     "controller",
     process.execPath,
     [
-      "-r",
-      require.resolve("ts-node/register/transpile-only"),
-      CONTROLLER_MAIN,
+      ...nodeEntryArgs(CONTROLLER_MAIN),
       "--kubeconfig",
       path.resolve(opts.kubeconfig),
       "--namespaces",

@@ -9,7 +9,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as https from "https";
 import * as path from "path";
-import { toolPath } from "../toolchain/env";
+import { sourceDir, toolPath } from "../toolchain/env";
 import { makeCertificates, writeKubeconfig } from "./pki";
 import { freePort } from "./ports";
 
@@ -289,7 +289,7 @@ export async function startControlPlane(opts: StartOptions): Promise<ControlPlan
       toolPath("kwok"),
       [
         `--kubeconfig=${kubeconfig}`,
-        `--config=${path.join(__dirname, "kwok-stages.yaml")}`,
+        `--config=${path.join(sourceDir(__dirname), "kwok-stages.yaml")}`,
         "--manage-all-nodes=true",
         "--cidr=10.244.0.0/16",
         "--node-ip=10.0.0.1",

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { selectStack } from "../promotion/engine";
 import { loadThresholds, Thresholds } from "../promotion/thresholds";
-import { processEnv, REPO_ROOT, toolPath } from "../toolchain/env";
+import { nodeEntryArgs, processEnv, REPO_ROOT, toolPath } from "../toolchain/env";
 import { DEMO_APPROVER, DEMO_APPROVER_KEY_FILE, sandboxEnv, SandboxState } from "./cli";
 import { generateDataset, LabeledCustomer } from "./service/dataset";
 import { startTraffic, TrafficRun } from "./traffic";
@@ -145,7 +145,7 @@ export class SandboxDriver {
     extraEnv: Record<string, string> = {},
   ): Promise<CliRun> {
     const script = path.join(REPO_ROOT, "scripts", `${name}.ts`);
-    const argv = ["-r", require.resolve("ts-node/register/transpile-only"), script, ...args];
+    const argv = [...nodeEntryArgs(script), ...args];
     return this.spawn(`npm run ${name} -- ${args.join(" ")}`, process.execPath, argv, extraEnv);
   }
 

@@ -6,6 +6,7 @@
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { REPO_ROOT, sourceDir } from "../toolchain/env";
 import * as ts from "typescript";
 import { LOOPBACK } from "./ports";
 
@@ -31,8 +32,8 @@ export interface ServiceRunner {
   start(spec: ServiceSpec): Promise<ServiceProcess>;
 }
 
-const SERVICE_SOURCES = path.join(__dirname, "service");
-const NODE_MODULES = path.resolve(__dirname, "..", "..", "node_modules");
+const SERVICE_SOURCES = path.join(sourceDir(__dirname), "service");
+const NODE_MODULES = path.join(REPO_ROOT, "node_modules");
 
 /**
  * Transpiles the service's sources to CommonJS in `outDir`, so that service processes run

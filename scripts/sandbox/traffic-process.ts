@@ -5,12 +5,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { nodeEntryArgs, sourceDir } from "../toolchain/env";
 import { isAlive, startDetached, stopProcesses } from "./controlplane";
 import { runsScriptFor } from "./identity";
 import { urlsFromServicesFile } from "./traffic";
 
 /** The file the detached process runs. */
-const TRAFFIC_MAIN = path.join(__dirname, "traffic.ts");
+const TRAFFIC_MAIN = path.join(sourceDir(__dirname), "traffic.ts");
 
 export interface TrafficProcessOptions {
   /** The sandbox state dir: URLs come from its services.json, the log goes to <stateDir>/logs. */
@@ -67,9 +68,7 @@ export function startTrafficProcess(opts: TrafficProcessOptions): TrafficProcess
   const logDir = path.join(stateDir, "logs");
   fs.mkdirSync(logDir, { recursive: true });
   const args = [
-    "-r",
-    require.resolve("ts-node/register/transpile-only"),
-    TRAFFIC_MAIN,
+    ...nodeEntryArgs(TRAFFIC_MAIN),
     ...targets.flatMap((t) => ["--url", t]),
     "--rate",
     String(opts.ratePerSecond ?? 10),

@@ -20,7 +20,39 @@ import * as path from "path";
 import { BadInput } from "../promotion/errors";
 import { Component, COMPONENTS, NODE_VERSION } from "./components";
 
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+/**
+ * Whether this module runs as the compiled JavaScript in dist/ (`npm run build`,
+ * tsconfig.build.json) rather than as TypeScript through ts-node (the tests).
+ */
+export const COMPILED = path.extname(__filename) === ".js";
+
+/** The checkout (dist/scripts/toolchain/env.js when compiled, scripts/toolchain/env.ts when not). */
+export const REPO_ROOT = path.resolve(__dirname, ...(COMPILED ? ["..", "..", ".."] : ["..", ".."]));
+
+/** Where `npm run build` writes the compiled JavaScript. */
+export const DIST_DIR = path.join(REPO_ROOT, "dist");
+
+/**
+ * The source directory a module's `__dirname` stands for: itself under ts-node, the matching
+ * directory of the checkout when the module runs compiled from dist/ (where files that are not
+ * TypeScript, such as keys or YAML next to a module, are not copied).
+ */
+export function sourceDir(dir: string): string {
+  const rel = path.relative(DIST_DIR, dir);
+  return rel.startsWith("..") || path.isAbsolute(rel) ? dir : path.join(REPO_ROOT, rel);
+}
+
+/**
+ * Node.js arguments that run one of the project's TypeScript entry points (`entry`, a path of a
+ * .ts file in the checkout): its compiled JavaScript, with source maps, when this process runs
+ * compiled and the build has it; else the TypeScript through ts-node.
+ */
+export function nodeEntryArgs(entry: string): string[] {
+  const source = path.resolve(REPO_ROOT, entry);
+  const compiled = path.join(DIST_DIR, path.relative(REPO_ROOT, source)).replace(/\.ts$/, ".js");
+  if (COMPILED && isFile(compiled)) return ["--enable-source-maps", compiled];
+  return ["-r", require.resolve("ts-node/register/transpile-only"), source];
+}
 
 /** Cache for built tools, outside the repo: $CHURN_CACHE or ~/.cache/churn-model-cd. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {

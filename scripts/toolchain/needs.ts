@@ -2,7 +2,7 @@
  * What each npm script needs from the toolchain, so `./dev <script>` installs only that:
  * the engine for the delivery commands, the control plane (and the engine) for the sandbox,
  * the demo, the benchmarks and the integration/e2e tests, actionlint for workflow linting,
- * nothing for the type check, ESLint and the unit and policy tests.
+ * nothing for the build, the type check, ESLint and the unit and policy tests.
  */
 import { Group } from "./components";
 
@@ -10,6 +10,7 @@ export const ALL_GROUPS: readonly Group[] = ["engine", "controlplane", "lint"];
 
 export const SCRIPT_NEEDS: Readonly<Record<string, readonly Group[]>> = {
   build: [],
+  typecheck: [],
   "build:policy": [],
   "policy:record": [],
   lint: [],

@@ -79,9 +79,15 @@ export function packageScripts(): Record<string, string> {
   return pkg.scripts ?? {};
 }
 
-/** The project CLI module an npm script runs (`scripts/promote.ts`), if its command names one. */
+/**
+ * The project CLI module an npm script runs (`scripts/promote.ts`), if its command names one:
+ * the TypeScript itself, or its compiled JavaScript in dist/ (`dist/scripts/promote.js`).
+ */
 export function cliModule(scriptCommand: string): string | undefined {
-  return /(?:^|\s)((?:scripts|deployments)\/[\w./-]+\.ts)(?=\s|$)/.exec(scriptCommand)?.[1];
+  const source = /(?:^|\s)((?:scripts|deployments)\/[\w./-]+\.ts)(?=\s|$)/.exec(scriptCommand)?.[1];
+  if (source !== undefined) return source;
+  const compiled = /(?:^|\s)dist\/((?:scripts|deployments)\/[\w./-]+)\.js(?=\s|$)/.exec(scriptCommand)?.[1];
+  return compiled === undefined ? undefined : `${compiled}.ts`;
 }
 
 /** The flags a CLI module exports as `FLAGS`, or a problem saying why they cannot be read. */

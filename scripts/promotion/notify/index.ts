@@ -121,7 +121,7 @@ export async function readStackConfig(stack: string): Promise<Record<string, Con
         `set ${clear.length > 1 ? "them as secrets" : "it as a secret"} (pulumi config set --path --secret '<key>' <value> -s ${stack})`,
     );
   }
-  // Loaded here: the Pulumi SDK takes seconds to load, and runs without notifications never need it.
-  const { selectStack } = await import("../engine");
-  return (await selectStack(stack)).getAllConfig();
+  // Read through the engine's CLI (engine-cli.ts): the Automation API takes seconds to load.
+  const { stackConfig } = await import("../engine-cli");
+  return stackConfig(stack);
 }

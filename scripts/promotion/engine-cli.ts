@@ -1,0 +1,92 @@
+/**
+ * Stack reads through the project's pulumi CLI itself, without the Automation API (engine.ts):
+ * the SDK takes seconds to load, and `history`, the dry run and a promotion's first reads need
+ * only a command's JSON. Same engine, same environment (engine.ts `engineEnv`), same process
+ * supervision (processes.ts) as every other engine process.
+ */
+import * as path from "path";
+import { toolPath } from "../toolchain/env";
+import { EngineOptions, engineEnv, firstLine, projectDir } from "./engine";
+import { DependencyUnavailable } from "./errors";
+import { childEnv, runSession } from "./processes";
+
+/** One update of `pulumi stack history --json` (the fields the tools read). */
+export interface StackUpdate {
+  readonly version: number;
+  readonly kind: string;
+  readonly result: string;
+  readonly startTime: Date;
+  readonly endTime?: Date;
+  readonly config?: Record<string, { value?: string; secret?: boolean } | undefined>;
+}
+
+/** Runs `pulumi <args> --stack <stack> --non-interactive` in the project and returns its stdout. */
+export async function pulumiJson(
+  stackName: string,
+  args: readonly string[],
+  opts: EngineOptions = {},
+): Promise<string> {
+  const workDir = projectDir(opts);
+  const bin = toolPath("pulumi");
+  const env = engineEnv(opts);
+  const out = await runSession(bin, [...args, "--stack", stackName, "--non-interactive"], {
+    cwd: workDir,
+    env: childEnv({
+      ...env,
+      PATH: `${path.dirname(bin)}${path.delimiter}${env.PATH ?? ""}`,
+      PULUMI_AUTOMATION_API: "true",
+    }),
+  });
+  if (out.code !== 0) {
+    const reason = firstLine(out.stderr.trim() !== "" ? out.stderr : out.stdout);
+    if (/no stack named/i.test(out.stderr)) {
+      throw new DependencyUnavailable(
+        `cannot select stack "${stackName}" in ${workDir}: ${reason} (is PULUMI_BACKEND_URL right, and has the stack been deployed?)`,
+      );
+    }
+    throw new Error(`pulumi ${args.slice(0, 2).join(" ")} exited with code ${out.code}: ${reason}`);
+  }
+  return out.stdout;
+}
+
+/** The stack's updates, newest first, as the Automation API's `Stack.history` returns them. */
+export async function stackHistory(
+  stackName: string,
+  limit?: number,
+  opts: EngineOptions = {},
+): Promise<StackUpdate[]> {
+  const args = ["stack", "history", "--json", "--show-secrets"];
+  if (limit !== undefined) args.push("--page-size", String(Math.floor(limit)), "--page", "1");
+  const text = await pulumiJson(stackName, args, opts);
+  return JSON.parse(text, (key, value: unknown) =>
+    (key === "startTime" || key === "endTime") && typeof value === "string" ? new Date(value) : value,
+  ) as StackUpdate[];
+}
+
+/** The stack's outputs in plain text (secrets revealed), as `Stack.outputs()` values. */
+export async function stackOutputValues(
+  stackName: string,
+  opts: EngineOptions = {},
+): Promise<Record<string, unknown>> {
+  const text = await pulumiJson(stackName, ["stack", "output", "--json", "--show-secrets"], opts);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** The stack's configuration with secrets revealed, as `Stack.getAllConfig()` returns it. */
+export async function stackConfig(
+  stackName: string,
+  opts: EngineOptions = {},
+): Promise<Record<string, { value: string; secret: boolean }>> {
+  const text = await pulumiJson(stackName, ["config", "--show-secrets", "--json"], opts);
+  return JSON.parse(text) as Record<string, { value: string; secret: boolean }>;
+}
+
+/** The number of the stack's latest update, or null before the first (engine.ts `latestUpdateNumber`). */
+export async function latestUpdateNumberOf(
+  stackName: string,
+  opts: EngineOptions = {},
+): Promise<number | null> {
+  const history = await stackHistory(stackName, undefined, opts);
+  if (history.length === 0) return null;
+  return history[0].version > 0 ? history[0].version : history.length;
+}
