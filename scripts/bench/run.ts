@@ -11,10 +11,14 @@
  *   decision-time       the gate's analysis (collectAnalysis + decide) and the whole-window
  *                       point estimates over 24 h and 7 d of scrape history in a real
  *                       Prometheus, against one raw instant query over the same window;
- *   preview-scale       preview of a stack with 1, 10 and 50 model services, against 1.
+ *   preview-scale       preview of a stack with 1, 10 and 50 model services, against 1;
  *   blast-radius        the production requests (and 5xx) the error-prone version answered
  *                       before it was removed, as a canary against all at once, and the two
- *                       promotions' wall times, on a sandbox of its own, same traffic.
+ *                       promotions' wall times, on a sandbox of its own, same traffic;
+ *   cli-start           `promote --help` and `history --help`, whole process, compiled
+ *                       (dist/) against ts-node, and through npm run;
+ *   dry-run             `promote --dry-run --json` on the sandbox (real Prometheus, staging's
+ *                       outputs from the engine), whole process, compiled against ts-node.
  *
  * The sandbox benchmarks bring up a sandbox of their own in a temporary directory (its own
  * control plane, Prometheus, service processes and traffic) and tear it down at the end;
@@ -34,6 +38,7 @@ import { REPO_ROOT, sourceDir } from "../toolchain/env";
 import { blastRadiusBench } from "./blast-radius";
 import { RunContext } from "./context";
 import { decisionBench } from "./decision";
+import { cliStartBench } from "./cli-start";
 import { BenchmarkResult, formatMs, renderTable } from "./figures";
 import { SANDBOX_BENCHMARKS, sandboxBenches, SandboxBenchmark } from "./sandbox";
 import { scaleBench } from "./scale";
@@ -45,6 +50,8 @@ export const BENCHMARKS = [
   "decision-time",
   "preview-scale",
   "blast-radius",
+  "cli-start",
+  "dry-run",
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
@@ -160,6 +167,7 @@ export async function runBench(o: BenchOptions, out: (line: string) => void): Pr
         `load average ${loadAtStart.join(" ")}`,
     );
     // The benchmarks without a sandbox first, while the machine is quieter.
+    if (o.only.has("cli-start")) await attempt(["cli-start"], async () => [await cliStartBench(ctx)]);
     if (o.only.has("decision-time")) await attempt(["decision-time"], async () => [await decisionBench(ctx)]);
     if (o.only.has("preview-scale")) await attempt(["preview-scale"], async () => [await scaleBench(ctx)]);
     const onSandbox = SANDBOX_BENCHMARKS.filter((b) => o.only.has(b));

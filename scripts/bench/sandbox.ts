@@ -8,7 +8,9 @@
  *   promotion-overhead  everything but the production `pulumi up` against that update;
  *   seed-way            the same version change by `kubectl set image` + `rollout status`
  *                       on a copy of production's Deployment in a namespace of its own;
- *   policy-pack         production previews with and without the policy pack.
+ *   policy-pack         production previews with and without the policy pack;
+ *   dry-run             `promote --dry-run --json` of the candidate staging soaked, before
+ *                       the first timed promotion, compiled against ts-node.
  */
 import * as path from "path";
 import { PRODUCTION_POLICY, SandboxDriver, VERSIONS } from "../sandbox/driver";
@@ -32,7 +34,7 @@ export const TRAFFIC_RATE = 20;
 /** Bake window of the timed promotion: one look at production after the update. */
 export const BAKE = "10s";
 
-export const SANDBOX_BENCHMARKS = ["promotion-overhead", "seed-way", "policy-pack"] as const;
+export const SANDBOX_BENCHMARKS = ["promotion-overhead", "seed-way", "policy-pack", "dry-run"] as const;
 export type SandboxBenchmark = (typeof SANDBOX_BENCHMARKS)[number];
 
 /** The phases `npm run promote` prints when it has promoted. */
@@ -63,8 +65,16 @@ export function parsePromotionTimes(stderr: string, wallMs: number): PromotionTi
   };
 }
 
-/** Deploys `version` to staging, waits out the soak and promotes it; fails unless it was promoted. */
-async function ship(ctx: BenchContext, driver: SandboxDriver, version: string): Promise<PromotionTimes> {
+/**
+ * Deploys `version` to staging, waits out the soak and promotes it; fails unless it was promoted.
+ * `beforePromotion` runs between the soak and the promotion (the dry runs).
+ */
+async function ship(
+  ctx: BenchContext,
+  driver: SandboxDriver,
+  version: string,
+  beforePromotion?: () => Promise<void>,
+): Promise<PromotionTimes> {
   const deploy = await timed(() => driver.deployStaging(version));
   if (deploy.value.code !== 0) {
     throw new Error(
@@ -73,6 +83,7 @@ async function ship(ctx: BenchContext, driver: SandboxDriver, version: string): 
   }
   ctx.log(`sandbox: staging runs ${version} (${formatMs(deploy.ms)})`);
   await driver.soak(version);
+  if (beforePromotion) await beforePromotion();
   const { run } = await driver.promote(version);
   const times = parsePromotionTimes(run.stderr, run.ms);
   if (run.code !== 0 || times === undefined) {
@@ -123,15 +134,19 @@ export async function sandboxBenches(
   const setupMs = performance.now() - t0;
 
   const promotions: PromotionTimes[] = [];
-  if (selected.has("promotion-overhead") || selected.has("seed-way")) {
+  if (selected.has("promotion-overhead") || selected.has("seed-way") || selected.has("dry-run")) {
     const t1 = performance.now();
-    const count = ctx.quick ? 1 : 3;
+    const timed = selected.has("promotion-overhead") || selected.has("seed-way");
+    const count = ctx.quick || !timed ? 1 : 3;
     for (let i = 0; i < count; i++) {
       // Back and forth between the two versions, ending on the improved one.
       const [from, to] =
         i % 2 === 0 ? [VERSIONS.baseline, VERSIONS.improved] : [VERSIONS.improved, VERSIONS.baseline];
       ctx.log(`sandbox: timed promotion ${i + 1}/${count}: ${from} → ${to}`);
-      promotions.push(await ship(ctx, driver, to));
+      const dryRuns = i === 0 && selected.has("dry-run") ? () => dryRunBench(ctx, driver, to) : undefined;
+      promotions.push(
+        await ship(ctx, driver, to, dryRuns && (async () => void results.push(await dryRuns()))),
+      );
     }
     if (selected.has("promotion-overhead")) {
       results.push(overheadResult(promotions, performance.now() - t1 + setupMs));
@@ -205,7 +220,7 @@ function overheadResult(ps: readonly PromotionTimes[], wallMs: number): Benchmar
     notes: [
       `${ps.length} promotion${ps.length === 1 ? "" : "s"} of the sandbox's production (2 replicas), back and forth between ` +
         `${VERSIONS.baseline} and ${VERSIONS.improved}, each after its own staging deploy and soak; promote runs as its own ` +
-        `Node.js process (ts-node, as npm run promote) with --window 1h --bake ${BAKE}; ${TRAFFIC_RATE} req/s to each namespace`,
+        `Node.js process (compiled, as npm run promote) with --window 1h --bake ${BAKE}; ${TRAFFIC_RATE} req/s to each namespace`,
       "phases from the CLI's own timing line (0.1 s resolution); the pulumi up from the rollout's 'update N succeeded in' line; " +
         "process start and exit = wall time − the four phases",
       "the update phase outside pulumi up: reading production's config and evidence, signing, the promotion lock, writing stack config",
@@ -332,6 +347,50 @@ async function policyPackBench(ctx: BenchContext, s: SandboxState): Promise<Benc
       `Automation API stack.preview() of the sandbox's production stack (nothing to change), with ` +
         `policyPacks [policy/] and policyPackConfigs [${path.relative(REPO_ROOT, PRODUCTION_POLICY)}] against without; ` +
         `median of ${rounds} round${rounds === 1 ? "" : "s"} after one warm-up, order alternating`,
+    ],
+    wallMs: performance.now() - t0,
+  };
+}
+
+/** `promote --dry-run --json` of the soaked candidate, whole process, compiled against ts-node. */
+async function dryRunBench(
+  ctx: BenchContext,
+  driver: SandboxDriver,
+  version: string,
+): Promise<BenchmarkResult> {
+  const t0 = performance.now();
+  const b = "dry-run";
+  const runs = ctx.quick ? 3 : 7;
+  const compiled: number[] = [];
+  const tsNode: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    for (const runtime of i % 2 === 0
+      ? (["compiled", "ts-node"] as const)
+      : (["ts-node", "compiled"] as const)) {
+      const { run, decision } = await driver.promote(version, ["--dry-run"], {}, { approval: null, runtime });
+      if (decision === undefined) {
+        throw new Error(
+          `the dry run of ${version} printed no decision (exit ${run.code}):\n${tail(run.stderr)}`,
+        );
+      }
+      (runtime === "compiled" ? compiled : tsNode).push(run.ms);
+    }
+    ctx.log(
+      `dry-run: round ${i + 1}/${runs}: compiled ${formatMs(compiled.at(-1)!)} · ts-node ${formatMs(tsNode.at(-1)!)}`,
+    );
+  }
+  return {
+    name: b,
+    description:
+      "promote --dry-run --json against the sandbox's real Prometheus, whole process, compiled against ts-node",
+    figures: [
+      figure(b, "dry run through ts-node", tsNode, undefined, { detail: true }),
+      figure(b, "dry run, compiled", compiled, { name: "through ts-node", samplesMs: tsNode }),
+    ],
+    notes: [
+      `${runs} dry runs of each of ${version} (soaked on staging; production runs the previous version), alternating; ` +
+        "staging's outputs and last update read through the engine's CLI, the gate's queries against the sandbox's Prometheus, " +
+        "the production stack's promotion lock checked read-only; wall time of the promote process",
     ],
     wallMs: performance.now() - t0,
   };

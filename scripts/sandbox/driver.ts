@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { selectStack } from "../promotion/engine";
 import { loadThresholds, Thresholds } from "../promotion/thresholds";
-import { nodeEntryArgs, processEnv, REPO_ROOT, toolPath } from "../toolchain/env";
+import { EntryRuntime, nodeEntryArgs, processEnv, REPO_ROOT, toolPath } from "../toolchain/env";
 import { DEMO_APPROVER, DEMO_APPROVER_KEY_FILE, sandboxEnv, SandboxState } from "./cli";
 import { generateDataset, LabeledCustomer } from "./service/dataset";
 import { startTraffic, TrafficRun } from "./traffic";
@@ -138,14 +138,18 @@ export class SandboxDriver {
     await this.stopProductionTraffic();
   }
 
-  /** Runs one of the project's CLIs (scripts/<name>.ts) as its own process, streaming stderr. */
+  /**
+   * Runs one of the project's CLIs (scripts/<name>.ts) as its own process, streaming stderr:
+   * compiled when this process runs compiled, unless `runtime` says which (env.ts `nodeEntryArgs`).
+   */
   runCli(
     name: "deploy" | "promote" | "preview",
     args: string[],
     extraEnv: Record<string, string> = {},
+    runtime?: EntryRuntime,
   ): Promise<CliRun> {
     const script = path.join(REPO_ROOT, "scripts", `${name}.ts`);
-    const argv = [...nodeEntryArgs(script), ...args];
+    const argv = [...nodeEntryArgs(script, runtime), ...args];
     return this.spawn(`npm run ${name} -- ${args.join(" ")}`, process.execPath, argv, extraEnv);
   }
 
@@ -293,7 +297,7 @@ export class SandboxDriver {
     version: string,
     extra: string[] = [],
     env: Record<string, string> = {},
-    opts: { approval?: string | null } = {},
+    opts: { approval?: string | null; runtime?: EntryRuntime } = {},
   ): Promise<{ run: CliRun; decision?: DecisionJson; approval?: string }> {
     const approval =
       opts.approval === null
@@ -303,6 +307,7 @@ export class SandboxDriver {
       "promote",
       [...this.promoteArgs(version, this.opts.bake, approval), "--json", ...extra],
       env,
+      opts.runtime,
     );
     let decision: DecisionJson | undefined;
     try {

@@ -45,14 +45,20 @@ export function sourceDir(dir: string): string {
 /**
  * Node.js arguments that run one of the project's TypeScript entry points (`entry`, a path of a
  * .ts file in the checkout): its compiled JavaScript, with source maps, when this process runs
- * compiled and the build has it; else the TypeScript through ts-node.
+ * compiled (or `runtime` asks for it) and the build has it; else the TypeScript through ts-node.
  */
-export function nodeEntryArgs(entry: string): string[] {
+export function nodeEntryArgs(
+  entry: string,
+  runtime: EntryRuntime = COMPILED ? "compiled" : "ts-node",
+): string[] {
   const source = path.resolve(REPO_ROOT, entry);
   const compiled = path.join(DIST_DIR, path.relative(REPO_ROOT, source)).replace(/\.ts$/, ".js");
-  if (COMPILED && isFile(compiled)) return ["--enable-source-maps", compiled];
+  if (runtime === "compiled" && isFile(compiled)) return ["--enable-source-maps", compiled];
   return ["-r", require.resolve("ts-node/register/transpile-only"), source];
 }
+
+/** How a child Node.js process runs a project entry point: dist/'s JavaScript or ts-node. */
+export type EntryRuntime = "compiled" | "ts-node";
 
 /** Cache for built tools, outside the repo: $CHURN_CACHE or ~/.cache/churn-model-cd. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
