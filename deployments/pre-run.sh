@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Pre-run hook of the churn-model stacks in Pulumi Deployments (deployments/settings.ts
-# declares it after `npm ci`). It installs the resource plugins the project's CLIs load,
-# then, for an `update` only, runs the project's own command instead of a bare `pulumi up`:
+# declares it after `npm ci`). It installs the resource plugins the project's CLIs load and
+# compiles the TypeScript to dist/ (npm run build), then, for an `update` only, runs the
+# project's own command instead of a bare `pulumi up`:
 #   staging     npm run deploy   (policy pack, smoke tests, rollback on failure)
 #   production  npm run promote  inside the approved release environment (gate, signed
 #                                evidence, rollout watch, rollback)
 # The Deployment's own operation runs afterwards and finds nothing left to change. Other
-# operations (preview, refresh, drift detection) get the plugins only.
+# operations (preview, refresh, drift detection) get the plugins and the build only.
 # Environment (set by the deployment settings): CHURN_STACK, CHURN_PULUMI_PLUGINS, and on
 # production CHURN_RELEASE_ENVIRONMENT and optionally CHURN_PROMETHEUS_URL; PULUMI_CI_OPERATION
 # is set by Pulumi Deployments.
@@ -19,6 +20,9 @@ eval "$(node_modules/.bin/ts-node --transpile-only scripts/toolchain/cli.ts env)
 for plugin in $CHURN_PULUMI_PLUGINS; do
   pulumi plugin install resource "${plugin%@*}" "${plugin#*@}"
 done
+# The CLIs and the program (Pulumi.yaml `main`) run the compiled JavaScript in dist/, which a
+# fresh checkout does not have: every operation needs it.
+npm run build
 
 operation=${PULUMI_CI_OPERATION:-unknown}
 if [ "$operation" != update ]; then

@@ -3,7 +3,8 @@
  * Pulumi.production.yaml). Declares the Kubernetes side always and the AWS registry and
  * artifact bucket when `churn-model:aws.enabled` is true. A production update refuses to
  * run without valid, signed promotion evidence for the version it deploys, with or
- * without a policy pack. Pulumi runs it through stacks/index.ts (Pulumi.yaml `main`).
+ * without a policy pack. Pulumi runs it through stacks/index.ts, compiled to dist/stacks/index.js
+ * (Pulumi.yaml `main`, `npm run build`).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as fs from "fs";

@@ -7,6 +7,7 @@
 import type { PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import * as fs from "fs";
 import * as path from "path";
+import { ensureBuilt } from "../toolchain/build";
 import { processEnv, REPO_ROOT, toolPath } from "../toolchain/env";
 import { BadInput, CdError, ConcurrentUpdate, DependencyUnavailable } from "./errors";
 import { childEnv, runSession } from "./processes";
@@ -88,6 +89,8 @@ let command: Promise<PulumiCommand> | undefined;
 /** The project's pulumi CLI (built by the toolchain, or the one on PATH), run through processes.ts. */
 export function pulumiCommand(): Promise<PulumiCommand> {
   command ??= (async () => {
+    // The engine runs the program from dist/ (Pulumi.yaml `main`): never a stale one.
+    ensureBuilt();
     const bin = toolPath("pulumi");
     const cmd = await automation().PulumiCommand.get({
       root: path.dirname(path.dirname(bin)),

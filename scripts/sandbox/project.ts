@@ -1,6 +1,7 @@
 /**
- * A working copy of the Pulumi project for a sandbox or a test: the program, policy pack
- * and dependencies are symlinked from the checkout (one source, no copies), while the stack
+ * A working copy of the Pulumi project for a sandbox or a test: the program (compiled in dist/,
+ * rebuilt first when a source changed), policy pack and dependencies are symlinked from the
+ * checkout (one source, no copies), while the stack
  * config files are the committed ones plus per-run overrides (cluster, Prometheus URL,
  * registry…). The committed Pulumi.<stack>.yaml files are never modified. Its project is the
  * sandbox project (`churn-model-sandbox`, unless `project` says otherwise): its stacks are not
@@ -11,9 +12,19 @@ import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
 import { SANDBOX_PROJECT } from "../promotion/trust-roots";
+import { ensureBuilt } from "../toolchain/build";
 import { REPO_ROOT } from "../toolchain/env";
 
-const LINKED = ["stacks", "infra", "scripts", "policy", "node_modules", "package.json", "tsconfig.json"];
+const LINKED = [
+  "stacks",
+  "infra",
+  "scripts",
+  "policy",
+  "dist",
+  "node_modules",
+  "package.json",
+  "tsconfig.json",
+];
 
 export type StackOverrides = Record<string, unknown>;
 
@@ -38,6 +49,8 @@ export function makeProjectDir(
   overrides: Record<string, StackOverrides>,
   project: string = SANDBOX_PROJECT,
 ): string {
+  // The program runs from dist/ (Pulumi.yaml `main`): compiled from the current sources first.
+  ensureBuilt();
   fs.mkdirSync(dir, { recursive: true });
   for (const entry of LINKED) {
     const link = path.join(dir, entry);

@@ -131,7 +131,9 @@ export class PreviewRig {
       fs.symlinkSync(path.join(REPO_ROOT, "test"), path.join(dir, "test"));
       const file = path.join(dir, "Pulumi.yaml");
       const doc = yaml.load(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-      fs.writeFileSync(file, yaml.dump({ ...doc, main: "test/helpers/policy-bypass-program.ts" }));
+      // TypeScript run by the language host, unlike the compiled program (Pulumi.yaml `main`).
+      const runtime = { name: "nodejs", options: { typescript: true } };
+      fs.writeFileSync(file, yaml.dump({ ...doc, runtime, main: "test/helpers/policy-bypass-program.ts" }));
     }
     return dir;
   }

@@ -74,7 +74,7 @@ describe("the Deployments pre-run hook", function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it("installs the resource plugins and runs nothing else before a preview", function () {
+  it("installs the resource plugins, compiles dist/ and runs nothing else before a preview", function () {
     const r = runHook(tmp, "production", {
       PULUMI_CI_OPERATION: "preview",
       CHURN_STACK: "acme-ml/churn-model/production",
@@ -84,16 +84,17 @@ describe("the Deployments pre-run hook", function () {
     expect(r.calls).to.deep.equal([
       "pulumi plugin install resource kubernetes 4.25.0",
       "pulumi plugin install resource aws 7.12.0",
+      "npm run build",
     ]);
   });
 
-  it("runs nothing but the plugins before a drift detection run on staging", function () {
+  it("runs nothing but the plugins and the build before a drift detection run on staging", function () {
     const r = runHook(tmp, "staging", {
       PULUMI_CI_OPERATION: "detect-drift",
       CHURN_STACK: "acme-ml/churn-model/staging",
     });
     expect(r.status, r.output).to.equal(0);
-    expect(r.calls.filter((c) => !c.startsWith("pulumi plugin install"))).to.deep.equal([]);
+    expect(r.calls.filter((c) => !c.startsWith("pulumi plugin install"))).to.deep.equal(["npm run build"]);
   });
 
   it("deploys staging's configured version with the deploy command before an update", function () {
@@ -103,6 +104,7 @@ describe("the Deployments pre-run hook", function () {
     });
     expect(r.status, r.output).to.equal(0);
     expect(r.calls.slice(2)).to.deep.equal([
+      "npm run build",
       "pulumi config get churn-model:modelVersion --stack acme-ml/churn-model/staging",
       "npm run deploy -- --stack staging --model-version 1.3.0",
     ]);
@@ -116,10 +118,11 @@ describe("the Deployments pre-run hook", function () {
       CHURN_PROMETHEUS_URL: "https://prometheus.staging.example.com",
     });
     expect(r.status, r.output).to.equal(0);
-    expect(r.calls[2]).to.match(
+    expect(r.calls[2]).to.equal("npm run build");
+    expect(r.calls[3]).to.match(
       /^pulumi env run acme-ml\/churn-model\/production-release -- bash -c npm run promote/,
     );
-    expect(r.calls[3]).to.equal(
+    expect(r.calls[4]).to.equal(
       "npm run promote -- --from staging --to production --model-version 1.4.2 " +
         "--approved-by pulumi-esc:acme-ml/churn-model/production-release " +
         "--prometheus-url https://prometheus.staging.example.com",
@@ -133,7 +136,7 @@ describe("the Deployments pre-run hook", function () {
       CHURN_RELEASE_ENVIRONMENT: "acme-ml/churn-model/production-release",
     });
     expect(r.status, r.output).to.equal(0);
-    expect(r.calls[3]).to.equal(
+    expect(r.calls[4]).to.equal(
       "npm run promote -- --from staging --to production --model-version 1.4.2 " +
         "--approved-by pulumi-esc:acme-ml/churn-model/production-release",
     );

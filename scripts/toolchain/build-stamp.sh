@@ -2,9 +2,9 @@
 # The staleness stamp of the compiled JavaScript in dist/ (`npm run build`, tsconfig.build.json):
 # a hash of every TypeScript source the build reads (scripts/, stacks/, infra/, policy/), the
 # tsconfig files and package-lock.json (the dependencies' types).
-#   bash scripts/build/stamp.sh write   records the sources' hash in dist/.source-hash (after a build)
-#   bash scripts/build/stamp.sh check   exit 0 when dist/ was built from exactly these sources
-#   bash scripts/build/stamp.sh hash    prints the hash
+#   bash scripts/toolchain/build-stamp.sh write   records the sources' hash in dist/.source-hash (after a build)
+#   bash scripts/toolchain/build-stamp.sh check   exit 0 when dist/ was built from exactly these sources
+#   bash scripts/toolchain/build-stamp.sh hash    prints the hash
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 stamp=dist/.source-hash

@@ -4,14 +4,19 @@
  * type-checking (`npm run typecheck` checks the whole repository), each with a source map so a
  * stack trace under `node --enable-source-maps` names the .ts line. A per-file transpile is what
  * ts-node --transpile-only did at every start; here it runs once per change of the sources
- * (./dev runs it when scripts/build/stamp.sh says dist/ is stale).
+ * (./dev runs it when scripts/toolchain/build-stamp.sh says dist/ is stale, and so does
+ * build.ts `ensureBuilt` before the engine runs the program, compiled too: Pulumi.yaml `main`).
+ * It records the sources' hash (build-stamp.sh write) once every file is written.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
+import { REPO_ROOT } from "./env";
 
-const ROOT = path.resolve(__dirname, "..", "..");
+const ROOT = REPO_ROOT;
 const CONFIG = path.join(ROOT, "tsconfig.build.json");
+const STAMP = path.join(ROOT, "scripts", "toolchain", "build-stamp.sh");
 
 export interface BuildResult {
   readonly files: number;
@@ -98,6 +103,8 @@ if (require.main === module) {
   const started = Date.now();
   try {
     const { files, outDir } = compile();
+    const stamped = spawnSync("bash", [STAMP, "write"], { stdio: "inherit" });
+    if (stamped.status !== 0) throw new Error(`${STAMP} write failed (exit ${stamped.status})`);
     process.stderr.write(
       `build: ${files} files compiled to ${path.relative(process.cwd(), outDir) || "."} in ${Date.now() - started} ms\n`,
     );
