@@ -193,8 +193,11 @@ export async function readStagingOutputsFromStack(stackName: string): Promise<St
   let values: Record<string, unknown>;
   let updateVersion: number | null;
   try {
-    values = await stackOutputValues(stackName);
-    updateVersion = await latestUpdateNumberOf(stackName);
+    // Two engine processes, side by side: neither waits for the other.
+    [values, updateVersion] = await Promise.all([
+      stackOutputValues(stackName),
+      latestUpdateNumberOf(stackName),
+    ]);
   } catch (err) {
     if (err instanceof DependencyUnavailable) throw err;
     throw new DependencyUnavailable(`cannot read the outputs of stack ${stackName}: ${firstLine(err)}`);
