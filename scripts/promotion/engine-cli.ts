@@ -4,21 +4,15 @@
  * only a command's JSON. Same engine, same environment (engine.ts `engineEnv`), same process
  * supervision (processes.ts) as every other engine process.
  */
+import type { UpdateSummary } from "@pulumi/pulumi/automation";
 import * as path from "path";
 import { toolPath } from "../toolchain/env";
 import { EngineOptions, engineEnv, firstLine, projectDir } from "./engine";
 import { DependencyUnavailable } from "./errors";
 import { childEnv, runSession } from "./processes";
 
-/** One update of `pulumi stack history --json` (the fields the tools read). */
-export interface StackUpdate {
-  readonly version: number;
-  readonly kind: string;
-  readonly result: string;
-  readonly startTime: Date;
-  readonly endTime?: Date;
-  readonly config?: Record<string, { value?: string; secret?: boolean } | undefined>;
-}
+/** One update of `pulumi stack history --json`, typed as the Automation API's (a type only: nothing loads). */
+export type StackUpdate = UpdateSummary;
 
 /** Runs `pulumi <args> --stack <stack> --non-interactive` in the project and returns its stdout. */
 export async function pulumiJson(
