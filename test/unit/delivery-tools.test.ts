@@ -10,6 +10,18 @@ import { runSmokeTests } from "../../scripts/promotion/smoke";
 import { ChurnModelService } from "../../scripts/sandbox/service/server";
 import { generateDataset } from "../../scripts/sandbox/service/dataset";
 
+/** The sandbox's thresholds, as the report shows them. */
+const REPORT_THRESHOLDS = {
+  minAccuracy: 0.85,
+  maxLatencyP99Ms: 250,
+  maxErrorRate: 0.01,
+  minUptime: 0.99,
+  minSoakHours: 0.01,
+  minRequests: 200,
+  minLabeledPredictions: 50,
+  maxEvidenceAgeHours: 72,
+};
+
 describe("deploy flags", function () {
   it("reads the stack, version, policy config and smoke options", function () {
     const policy = path.join(__dirname, "..", "..", "policy", "config", "staging.json");
@@ -196,16 +208,7 @@ describe("the demo", function () {
     const html = renderReport({
       startedAt: new Date("2026-01-01T00:00:00Z"),
       finishedAt: new Date("2026-01-01T00:05:00Z"),
-      thresholds: {
-        minAccuracy: 0.85,
-        maxLatencyP99Ms: 250,
-        maxErrorRate: 0.01,
-        minUptime: 0.99,
-        minSoakHours: 0.01,
-        minRequests: 200,
-        minLabeledPredictions: 50,
-        maxEvidenceAgeHours: 72,
-      },
+      thresholds: REPORT_THRESHOLDS,
       stories: [
         {
           title: "<b>1</b> story",
@@ -232,16 +235,7 @@ describe("the demo", function () {
     const html = renderReport({
       startedAt: new Date("2026-01-01T00:00:00Z"),
       finishedAt: new Date("2026-01-01T00:05:00Z"),
-      thresholds: {
-        minAccuracy: 0.85,
-        maxLatencyP99Ms: 250,
-        maxErrorRate: 0.01,
-        minUptime: 0.99,
-        minSoakHours: 0.01,
-        minRequests: 200,
-        minLabeledPredictions: 50,
-        maxEvidenceAgeHours: 72,
-      },
+      thresholds: REPORT_THRESHOLDS,
       stories: [
         {
           title: "a young version",
