@@ -418,12 +418,33 @@ describe("the CI workflow", function () {
     expect(preview!.run).to.contain('npm run preview -- --stack "$STACK"');
     expect(preview!.env).to.include({
       STACK: "${{ matrix.stack }}",
-      PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_READ_TOKEN }}",
+      PULUMI_ACCESS_TOKEN: "${{ github.event_name != 'pull_request' && secrets.PULUMI_READ_TOKEN || '' }}",
     });
+    expect(preview!.run).to.match(
+      /if \[ -z "\$PULUMI_BACKEND_URL" \]; then[^]*unset PULUMI_BACKEND_URL PULUMI_ACCESS_TOKEN PULUMI_CONFIG_PASSPHRASE/,
+    );
     expect(JSON.stringify(wf)).to.not.match(
       /secrets\.PULUMI_(STAGING|PRODUCTION)_TOKEN|secrets\.PULUMI_ACCESS_TOKEN/,
     );
     expect(JSON.stringify(wf)).to.not.contain("CHURN_EVIDENCE_PRIVATE_KEY");
+  });
+
+  it("gives a pull request's code no backend credentials, passphrase or cloud role, even from a branch of this repository", function () {
+    const guarded = (secret: string) =>
+      `\${{ github.event_name != 'pull_request' && secrets.${secret} || '' }}`;
+    for (const job of Object.values(jobs)) {
+      for (const s of steps(job)) {
+        for (const [name, value] of Object.entries(s.env ?? {})) {
+          if (typeof value !== "string" || !value.includes("secrets.")) continue;
+          const secret = /secrets\.([A-Z_]+)/.exec(value)![1];
+          expect(value, `${s.name}: ${name}`).to.equal(guarded(secret));
+        }
+      }
+    }
+    const aws = steps(jobs.preview).find((s) => uses(s, "aws-actions/configure-aws-credentials"));
+    expect(aws!.if).to.contain("github.event_name != 'pull_request'");
+    expect(aws!.if).to.not.contain("||");
+    expect(triggers(wf)).to.have.property("pull_request");
   });
 
   it("runs the integration and end-to-end tests, set up by ./dev (which installs Debian's Prometheus)", function () {
