@@ -390,9 +390,17 @@ export async function declareService(
     // rollout's go-live record): what the next evidence must follow.
     ...(position !== undefined && cfg.promotionEvidence !== undefined
       ? {
-          [POSITION_OUTPUT]: service.deployedAt.apply(() =>
-            nextPosition(position, parseSignedEvidence(cfg.promotionEvidence!), cfg.revokeVersions),
-          ),
+          // Evidence that does not parse records no position (the program's own check refused it
+          // before; a program that skips that check must still reach the pack, which refuses it).
+          [POSITION_OUTPUT]: service.deployedAt.apply(() => {
+            let evidence: ReturnType<typeof parseSignedEvidence>;
+            try {
+              evidence = parseSignedEvidence(cfg.promotionEvidence!);
+            } catch {
+              return undefined;
+            }
+            return nextPosition(position, evidence, cfg.revokeVersions);
+          }),
         }
       : {}),
     ...(owned ? { registryUrl: owned } : {}),

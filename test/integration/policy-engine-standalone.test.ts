@@ -231,7 +231,7 @@ describe("the policy pack published on its own: policy/ copied out, its own depe
   });
 
   it("refuses signed evidence of another format, naming it", async function () {
-    // signEvidence writes format 3 only, so the older record is signed by hand, like a verifier would read it.
+    // signEvidence writes format 4 only, so the older record is signed by hand, like a verifier would read it.
     const oldRecord = { ...record(), format: 2 };
     const bytes = Buffer.from(canonicalJson(oldRecord), "utf8");
     const older = {
@@ -241,7 +241,7 @@ describe("the policy pack published on its own: policy/ copied out, its own depe
     expectPackRefusal(await preview(production(JSON.stringify(older))), [
       violation(
         "promotion-evidence",
-        `${ON}promotion evidence has format 2, which this verifier does not read; it reads evidence format 3 only`,
+        `${ON}promotion evidence has format 2, which this verifier does not read; it reads evidence format 4 only`,
       ),
     ]);
   });

@@ -49,7 +49,8 @@ const VERSION = PRODUCTION_VERSION;
 const REGISTRY = PRODUCTION_REGISTRY;
 
 /** The program's entry as the engine names it in an unhandled exception. */
-const ENTRY = path.join(REPO_ROOT, "stacks", "index.ts");
+/** The program the engine runs: compiled (Pulumi.yaml `main`). */
+const ENTRY = path.join(REPO_ROOT, "dist", "stacks", "index.js");
 
 describe("the policy pack on real previews of the churn-model stacks (manifests rendered to a directory)", function () {
   this.timeout(600_000);
@@ -148,7 +149,9 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
       expectPass(outcome);
     });
 
-    it("passes a rollback whose rollbackOf is the version's earlier promotion evidence, 10 days old", async function () {
+    it("refuses a rollback to a valid 10-day-old promotion that production never recorded (rollback provenance)", async function () {
+      // A rollback that passes is in promotion-target.test.ts: it needs the promotion in
+      // production's history, which this fresh stack does not have.
       const earlier = promotion({ createdAt: new Date(Date.now() - 240 * HOUR_MS) });
       const rollback = signEvidence(
         rollbackRecord(earlier, "oncall@example.com", new Date(), PRODUCTION_TARGET),
@@ -159,7 +162,15 @@ describe("the policy pack on real previews of the churn-model stacks (manifests 
         ...programTrusts(packConfig),
         promotionEvidence: JSON.stringify(rollback),
       });
-      expectPass(await preview(dir, "production", packConfig));
+      const outcome = await preview(dir, "production", packConfig);
+      expect(outcome.passed, outcome.output).to.equal(false);
+      expect(outcome.errors, outcome.output).to.have.length(1);
+      expect(outcome.errors[0]).to.contain(
+        "production refuses model version 1.0.0: the promotion evidence is not valid",
+      );
+      expect(outcome.errors[0]).to.contain(
+        "that is not the one that promoted 1.0.0 to organization/churn-model-sandbox/production (production records none)",
+      );
     });
 
     it("fails the preview with the age violation for 100-hour-old evidence the program accepts under looser thresholds in its churn-model:thresholdsFile", async function () {

@@ -76,7 +76,9 @@ describe("the target and moment of evidence, with the real engine and the policy
     const file = path.join(dir, "Pulumi.yaml");
     const settings = fs.readFileSync(file, "utf8");
     const doc = yaml.load(settings) as Record<string, unknown>;
-    fs.writeFileSync(file, yaml.dump({ ...doc, main: "test/helpers/policy-bypass-program.ts" }));
+    // TypeScript run by the language host, unlike the compiled program (Pulumi.yaml `main`).
+    const runtime = { name: "nodejs", options: { typescript: true } };
+    fs.writeFileSync(file, yaml.dump({ ...doc, runtime, main: "test/helpers/policy-bypass-program.ts" }));
     await stack.setConfig("churn-model:modelVersion", { value: evidence.record.modelVersion });
     await stack.setConfig("churn-model:promotionEvidence", { value: JSON.stringify(evidence) });
     try {
