@@ -102,11 +102,14 @@ describe("canary promotions on the sandbox (e2e)", function () {
     suite.printLogIfFailed(this.currentTest);
   });
 
-  it("aborts the error-prone 1.4.0 at its 10 % step on error rate: exit 5, stable unchanged, signed abort record, canary removed", async function () {
+  it("aborts the error-prone 1.4.0 at a canary step on error rate before the stable moves: exit 5, stable unchanged, signed abort record, canary removed", async function () {
     const before = await stable();
     const { run } = await promoteCanary(VERSIONS.errorProne);
     expect(run.code, run.stderr).to.equal(5);
-    expect(run.stderr).to.match(/the canary of 1\.4\.0 was aborted at its 10 % step \(fail\)/);
+    // Where it is aborted is measured, not assumed: the 10 % step has let 1.4.0 pass in a run
+    // (issue 16's closing note), so the step is reported and only the safety properties asserted.
+    const at = /the canary of 1\.4\.0 was aborted at its (\d+) % step \(fail\)/.exec(run.stderr);
+    expect(at, run.stderr).to.not.equal(null);
     expect(await stable()).to.equal(before);
     await suite.productionRuns(VERSIONS.baseline);
     expect(await suite.canaryDeployment()).to.equal(null);
@@ -116,19 +119,25 @@ describe("canary promotions on the sandbox (e2e)", function () {
     expect(record).to.include({ kind: "canary", modelVersion: "1.4.0", approver: "demo-approver" });
     expect(record.canary.stableVersion).to.equal("1.0.0");
     expect(record.canary.aborted?.cause).to.equal("fail");
-    expect(
-      record.canary.steps.map((x) => [x.weight, x.canaryReplicas, x.stableReplicas, x.verdict]),
-    ).to.deep.equal([[10, 1, PRODUCTION_REPLICAS.min - 1, "fail"]]);
-    const errorRate = record.canary.steps[0].checks.find((c) => c.name === "error_rate")!;
+    const steps = record.canary.steps;
+    expect([steps[0].weight, steps[0].canaryReplicas, steps[0].stableReplicas]).to.deep.equal([
+      10,
+      1,
+      PRODUCTION_REPLICAS.min - 1,
+    ]);
+    const last = steps[steps.length - 1];
+    expect(last.weight).to.equal(Number(at![1]));
+    expect(steps.map((x) => x.verdict)).to.deep.equal([...steps.slice(0, -1).map(() => "pass"), "fail"]);
+    const errorRate = last.checks.find((c) => c.name === "error_rate")!;
     expect(errorRate.status).to.equal("fail");
     expect(errorRate.canary).to.be.greaterThan(errorRate.stable!);
     console.log(
       `      1.4.0 canary error rate ${errorRate.canary?.toFixed(4)} vs stable ${errorRate.stable?.toFixed(4)}, ` +
         `difference in [${errorRate.worseBy?.lower?.toFixed(4)}, ${errorRate.worseBy?.upper?.toFixed(4)}], ` +
-        `margin ${errorRate.margin}; ${(run.ms / 1000).toFixed(0)} s`,
+        `margin ${errorRate.margin}; aborted at the ${last.weight} % step; ${(run.ms / 1000).toFixed(0)} s`,
     );
     const h = await history();
-    expect(h).to.contain("canary 1.4.0 at 10 %: fail");
+    expect(h).to.contain(`canary 1.4.0 at ${last.weight} %: fail`);
     expect(h).to.contain("canary walk of 1.4.0 against 1.0.0: aborted (fail)");
   });
 
