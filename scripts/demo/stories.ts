@@ -168,7 +168,10 @@ export class Stories extends SandboxDriver {
         // Hand-made evidence, signed with a key of one's own, and stack config pointing the
         // program at a policy config that trusts that key: the program's own check is
         // satisfied, so this is the case only the enforced policy pack can refuse.
-        const forged = this.forgedEvidence(version);
+        // Hand-made evidence binds production's current position, as an attacker reading the
+        // stack's outputs would: what refuses it is the signature and the approvals, not the sequence.
+        const follows = await this.productionSequence();
+        const forged = this.forgedEvidence(version, follows);
         const trust = JSON.parse(fs.readFileSync(PRODUCTION_POLICY, "utf8")) as Record<
           string,
           Record<string, unknown>
@@ -193,7 +196,7 @@ export class Stories extends SandboxDriver {
         // The evidence key alone: evidence the runner's own key signed, without an approver's
         // signature, and a program pointed at a policy config that requires none. The pack,
         // with the stack's own config (one signed approval required), refuses it.
-        const unapproved = this.handMadeEvidence(version, fs.readFileSync(DEMO_KEY_FILE, "utf8"));
+        const unapproved = this.handMadeEvidence(version, fs.readFileSync(DEMO_KEY_FILE, "utf8"), follows);
         const lax = JSON.parse(fs.readFileSync(PRODUCTION_POLICY, "utf8")) as Record<
           string,
           Record<string, unknown>
@@ -221,13 +224,16 @@ export class Stories extends SandboxDriver {
   }
 
   /** Evidence with passing numbers and their analysis for `version`, signed with a freshly made key. */
-  forgedEvidence(version: string): { evidence: SignedEvidence; publicKeyPem: string } {
+  forgedEvidence(version: string, follows = 0): { evidence: SignedEvidence; publicKeyPem: string } {
     const keys = generateEvidenceKeyPair();
-    return { evidence: this.handMadeEvidence(version, keys.privateKeyPem), publicKeyPem: keys.publicKeyPem };
+    return {
+      evidence: this.handMadeEvidence(version, keys.privateKeyPem, follows),
+      publicKeyPem: keys.publicKeyPem,
+    };
   }
 
   /** Evidence with passing numbers and their analysis for `version`, approved by nobody, signed with `privateKeyPem`. */
-  handMadeEvidence(version: string, privateKeyPem: string): SignedEvidence {
+  handMadeEvidence(version: string, privateKeyPem: string, follows = 0): SignedEvidence {
     const now = new Date();
     return signEvidence(
       withHandMadeAnalysis(
@@ -236,7 +242,7 @@ export class Stories extends SandboxDriver {
           target: {
             stack: `organization/${SANDBOX_PROJECT}/production`,
             namespace: "production",
-            follows: 0,
+            follows,
           },
           kind: "promotion",
           modelVersion: version,

@@ -9,6 +9,7 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { POSITION_OUTPUT } from "../../policy/contract";
 import { selectStack } from "../promotion/engine";
 import { loadThresholds, Thresholds } from "../promotion/thresholds";
 import { EntryRuntime, nodeEntryArgs, processEnv, REPO_ROOT, toolPath } from "../toolchain/env";
@@ -205,6 +206,16 @@ export class SandboxDriver {
     });
     const outputs = await stack.outputs();
     return (outputs.modelVersion?.value as string | undefined) ?? null;
+  }
+
+  /** Production's promotion sequence (the `promotionPosition` output; 0 before the first). */
+  async productionSequence(): Promise<number> {
+    const stack = await selectStack("production", {
+      projectDir: this.sandbox.projectDir,
+      env: sandboxEnv(this.sandbox),
+    });
+    const position = (await stack.outputs())[POSITION_OUTPUT]?.value as { sequence?: unknown } | undefined;
+    return typeof position?.sequence === "number" ? position.sequence : 0;
   }
 
   async stagingDeployedAt(): Promise<Date> {
