@@ -9,18 +9,21 @@
  */
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as path from "path";
-import { defaultStateDir, REPO_ROOT } from "../toolchain/env";
+import { REPO_ROOT } from "../toolchain/env";
 import { readStackConfig } from "../../stacks/config";
 import { RollbackTriggers, rollbackTriggers } from "./bake";
 import { watchBake } from "./bake-watch";
 import { engineError, EngineOptions, firstLine, latestUpdateNumber, projectDir, selectStack } from "./engine";
 import { HeldLock, pendingRecovery } from "./lock";
 import { foreignHolderWarning } from "./lock-warning";
-import { journalInBackend, JournalTagWriter, readBackendJournal, takeLock } from "./backend-journal";
+import { JournalTagWriter, readBackendJournal, takeLock } from "./backend-journal";
+import { backendJournal, engineLocks, promotionLockDir } from "./lock-location";
+
+export { backendJournal, engineLocks, promotionLockDir };
 import { DependencyUnavailable } from "./errors";
 import { watchSessions } from "./processes";
 import { EngineLock, planRecovery, RecoveryPlan } from "./recovery";
-import { carryOutRecovery, fileBackendLocks, operationStarted, recoveryPending } from "./recovery-run";
+import { carryOutRecovery, operationStarted, recoveryPending } from "./recovery-run";
 import type { PromotionTarget, SignedEvidence } from "./evidence";
 import { lastSuccessfulRun, productionTarget } from "./production-position";
 import { withRevocation } from "./revoke";
@@ -72,39 +75,6 @@ export interface RolloutOptions extends DeployerOptions, EngineOptions {
   readonly selectStack?: (name: string) => Promise<ProductionStack>;
   /** Reads the engine's locks on the stack; default a file backend's lock files. */
   readonly engineLocks?: () => EngineLock[];
-}
-
-/** The backend the engine uses for these options (the toolchain's default: the checkout's file backend). */
-function backendUrl(opts: EngineOptions): string {
-  return opts.env?.PULUMI_BACKEND_URL ?? process.env.PULUMI_BACKEND_URL ?? `file://${defaultStateDir()}`;
-}
-
-/** Whether the promotion journal is kept in the backend's tags too (backend-journal.ts). */
-export function backendJournal(opts: EngineOptions): boolean {
-  return journalInBackend(
-    backendUrl(opts),
-    opts.env?.CHURN_PROMOTION_JOURNAL ?? process.env.CHURN_PROMOTION_JOURNAL,
-  );
-}
-
-/**
- * Where the promotion lock of a stack lives: beside the state of a file backend
- * (`<backend>/.churn-model/promotions/<stack>`), so every runner that shares the state shares
- * the lock; when the journal is kept in the backend's tags (another backend), in the project
- * directory, for the processes of one runner.
- */
-export function promotionLockDir(opts: EngineOptions, stack: string): string {
-  const backend = backendUrl(opts);
-  const base = backendJournal(opts) ? projectDir(opts) : backend.slice("file://".length);
-  return path.join(base, ".churn-model", "promotions", stack.replace(/[^A-Za-z0-9._-]/g, "_"));
-}
-
-/**
- * The engine's own locks on a stack of a file backend (`.pulumi/locks/…/<stack>/*.json`,
- * each naming the pid and host of the pulumi process that took it); none for other backends.
- */
-export function engineLocks(opts: EngineOptions, stack: string): EngineLock[] {
-  return fileBackendLocks(backendUrl(opts), stack);
 }
 
 interface ProductionOutputs {

@@ -199,22 +199,24 @@ export class SandboxDriver {
     for (const l of text.split("\n")) if (l.trim()) this.log(`  │ ${l}`);
   }
 
-  async productionVersion(): Promise<string | null> {
+  /** Production's stack outputs, as the engine holds them. */
+  private async productionOutputs(): Promise<Record<string, { value: unknown } | undefined>> {
     const stack = await selectStack("production", {
       projectDir: this.sandbox.projectDir,
       env: sandboxEnv(this.sandbox),
     });
-    const outputs = await stack.outputs();
-    return (outputs.modelVersion?.value as string | undefined) ?? null;
+    return stack.outputs();
+  }
+
+  async productionVersion(): Promise<string | null> {
+    return ((await this.productionOutputs()).modelVersion?.value as string | undefined) ?? null;
   }
 
   /** Production's promotion sequence (the `promotionPosition` output; 0 before the first). */
   async productionSequence(): Promise<number> {
-    const stack = await selectStack("production", {
-      projectDir: this.sandbox.projectDir,
-      env: sandboxEnv(this.sandbox),
-    });
-    const position = (await stack.outputs())[POSITION_OUTPUT]?.value as { sequence?: unknown } | undefined;
+    const position = (await this.productionOutputs())[POSITION_OUTPUT]?.value as
+      | { sequence?: unknown }
+      | undefined;
     return typeof position?.sequence === "number" ? position.sequence : 0;
   }
 
