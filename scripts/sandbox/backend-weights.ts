@@ -2,13 +2,19 @@
  * How the sandbox's namespace proxy spreads requests over the service processes of a
  * namespace: in proportion to each Deployment's ready replicas, as a Service's endpoints
  * spread connections over ready pods. So a canary Deployment with 1 ready pod beside a
- * stable one with 9 gets one request in ten (README, "The sandbox").
+ * stable one with 9 gets about one request in ten (README, "The sandbox").
  *
- * The choice is nginx's smooth weighted round-robin, not a random draw: over every run of
- * `sum(weights)` consecutive requests each backend gets exactly its weight, interleaved
- * (9:1 → one canary request in each run of ten), so small samples split exactly and tests
- * can assert the split.
+ * The choice is an independent weighted draw per request, as kube-proxy's iptables mode picks
+ * an endpoint at random per connection. It is not a rotation: the traffic is periodic (every
+ * prediction is followed by its feedback, so the request stream alternates predict, feedback,
+ * predict, …), and a deterministic rotation whose period shares a factor with the traffic's
+ * sends one backend only one kind of request. A 1-of-10 canary under smooth weighted
+ * round-robin got every tenth request, which was always a feedback request: it never saw a
+ * prediction, so its errors were never measured and an error-prone version passed its canary.
+ * The draws come from a seeded PRNG, so a run can be replayed with the same seed.
  */
+import { randomInt } from "crypto";
+import { mulberry32 } from "./service/dataset";
 
 export interface WeightedBackend {
   readonly url: string;
@@ -16,14 +22,19 @@ export interface WeightedBackend {
   readonly weight: number;
 }
 
-export class WeightedRoundRobin {
+export class WeightedRandom {
   private backends: WeightedBackend[] = [];
-  private current: number[] = [];
   private total = 0;
+  private readonly random: () => number;
+
+  /** `seed` fixes the draws (tests); by default each proxy draws from a seed of its own. */
+  constructor(seed: number = randomInt(0, 2 ** 32)) {
+    this.random = mulberry32(seed);
+  }
 
   /**
    * Replaces the backends. Weights must be non-negative integers; a backend with weight 0
-   * is dropped. The rotation starts afresh only when the set or its weights changed.
+   * is dropped.
    */
   set(backends: readonly WeightedBackend[]): void {
     for (const b of backends) {
@@ -31,16 +42,8 @@ export class WeightedRoundRobin {
         throw new Error(`backend ${b.url}: weight (${b.weight}) must be a non-negative integer`);
       }
     }
-    const kept = backends.filter((b) => b.weight > 0);
-    const same =
-      kept.length === this.backends.length &&
-      kept.every((b, i) => b.url === this.backends[i].url && b.weight === this.backends[i].weight);
-    if (same) {
-      return;
-    }
-    this.backends = kept.map((b) => ({ url: b.url, weight: b.weight }));
-    this.current = kept.map(() => 0);
-    this.total = kept.reduce((sum, b) => sum + b.weight, 0);
+    this.backends = backends.filter((b) => b.weight > 0).map((b) => ({ url: b.url, weight: b.weight }));
+    this.total = this.backends.reduce((sum, b) => sum + b.weight, 0);
   }
 
   /** The backends taking traffic, in the order given. */
@@ -49,23 +52,20 @@ export class WeightedRoundRobin {
   }
 
   /**
-   * The backend for the next request, or undefined when none takes traffic. Rules, in order:
-   * - every backend's running score grows by its weight;
-   * - the highest score wins (the first listed on a tie);
-   * - the winner's score drops by the sum of all weights.
+   * The backend for the next request, or undefined when none takes traffic: backend i with
+   * probability weight_i / sum(weights), independently of every earlier request.
    */
   next(): WeightedBackend | undefined {
     if (this.backends.length === 0) {
       return undefined;
     }
-    let best = 0;
-    for (let i = 0; i < this.backends.length; i++) {
-      this.current[i] += this.backends[i].weight;
-      if (this.current[i] > this.current[best]) {
-        best = i;
+    let u = this.random() * this.total;
+    for (const b of this.backends) {
+      u -= b.weight;
+      if (u < 0) {
+        return b;
       }
     }
-    this.current[best] -= this.total;
-    return this.backends[best];
+    return this.backends[this.backends.length - 1];
   }
 }

@@ -4,12 +4,12 @@
  * to their Deployments' ready replicas (scripts/sandbox/backend-weights.ts).
  */
 import * as http from "http";
-import { WeightedBackend, WeightedRoundRobin } from "./backend-weights";
+import { WeightedBackend, WeightedRandom } from "./backend-weights";
 import { LOOPBACK } from "./ports";
 
 /** Forwards every request to one of the namespace's service processes; 503 when none serves. */
 export class NamespaceProxy {
-  private readonly backends = new WeightedRoundRobin();
+  private readonly backends = new WeightedRandom();
   private readonly server: http.Server;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
 
@@ -24,6 +24,14 @@ export class NamespaceProxy {
 
   setBackends(backends: readonly WeightedBackend[]): void {
     this.backends.set(backends);
+  }
+
+  /** The port it listens on (after `listen`). */
+  get port(): number {
+    const addr = this.server.address();
+    if (addr === null || typeof addr === "string")
+      throw new Error(`the ${this.namespace} proxy is not listening`);
+    return addr.port;
   }
 
   listen(port: number): Promise<void> {

@@ -1,0 +1,150 @@
+/**
+ * `npm run test:slow`: the integration and e2e tiers in lanes that run side by side, each lane
+ * one mocha process running its files in order. The slow tiers mostly wait (a soak, a bake, a
+ * canary step, an engine update), so two lanes on two cores take about the longer lane's time
+ * instead of the sum. Each lane's output is streamed with its name in front of every line, and
+ * a summary (tests passing, failing, pending; minutes) ends the run. The exit code is 0 only
+ * when every lane passed.
+ *
+ * Usage: test-lanes.ts <name>=<file-or-glob>[,<file-or-glob>…] …
+ *   e.g. test-lanes.ts 'A=test/integration/**\/*.test.ts,test/e2e/recovery.test.ts' 'B=test/e2e/promotion.test.ts'
+ * Every lane runs with MOCHA_TIMEOUT_MS (default 1 200 000) as mocha's --timeout. A SIGINT or
+ * SIGTERM stops every lane (its whole process group) before the runner exits.
+ */
+import { ChildProcess, spawn } from "child_process";
+import * as path from "path";
+import { REPO_ROOT } from "./env";
+
+export interface Lane {
+  readonly name: string;
+  readonly files: readonly string[];
+}
+
+/** Lanes from `name=a,b` arguments; a bad argument throws naming it. */
+export function parseLanes(args: readonly string[]): Lane[] {
+  if (args.length === 0) throw new Error("no lanes: give at least one <name>=<file-or-glob>[,…]");
+  const lanes = args.map((arg) => {
+    const m = /^([A-Za-z0-9_-]+)=(.+)$/.exec(arg);
+    if (!m) throw new Error(`lane ${JSON.stringify(arg)}: expected <name>=<file-or-glob>[,<file-or-glob>…]`);
+    const files = m[2].split(",").map((f) => f.trim());
+    if (files.some((f) => f === ""))
+      throw new Error(`lane ${JSON.stringify(arg)}: an empty file or glob in the list`);
+    return { name: m[1], files };
+  });
+  const names = lanes.map((l) => l.name);
+  const repeated = names.find((n, i) => names.indexOf(n) !== i);
+  if (repeated !== undefined) throw new Error(`lane name ${repeated} is given twice`);
+  return lanes;
+}
+
+export interface MochaCounts {
+  readonly passing: number;
+  readonly failing: number;
+  readonly pending: number;
+}
+
+/** The spec reporter's closing counts ("12 passing (3m)", "1 failing", "2 pending"). */
+export function mochaCounts(output: string): MochaCounts | undefined {
+  const n = (word: string) => {
+    const all = [...output.matchAll(new RegExp(`^\\s*(\\d+) ${word}\\b`, "gm"))];
+    return all.length === 0 ? undefined : Number(all[all.length - 1][1]);
+  };
+  const passing = n("passing");
+  if (passing === undefined) return undefined;
+  return { passing, failing: n("failing") ?? 0, pending: n("pending") ?? 0 };
+}
+
+interface LaneResult {
+  readonly lane: Lane;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly ms: number;
+  readonly counts?: MochaCounts;
+}
+
+function runLane(lane: Lane, timeoutMs: number, children: Set<ChildProcess>): Promise<LaneResult> {
+  const started = Date.now();
+  const mocha = path.join(REPO_ROOT, "node_modules", ".bin", "mocha");
+  const child = spawn(mocha, ["--timeout", String(timeoutMs), ...lane.files], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, FORCE_COLOR: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  children.add(child);
+  let output = "";
+  const prefix = `[${lane.name}] `;
+  const forward = (stream: NodeJS.ReadableStream, to: NodeJS.WriteStream) => {
+    let partial = "";
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => {
+      output += chunk;
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) to.write(`${prefix}${line}\n`);
+    });
+    stream.on("end", () => {
+      if (partial !== "") to.write(`${prefix}${partial}\n`);
+    });
+  };
+  forward(child.stdout!, process.stdout);
+  forward(child.stderr!, process.stderr);
+  return new Promise((resolve) => {
+    child.on("close", (code, signal) => {
+      children.delete(child);
+      resolve({ lane, code, signal, ms: Date.now() - started, counts: mochaCounts(output) });
+    });
+  });
+}
+
+function minutes(ms: number): string {
+  return `${(ms / 60_000).toFixed(1)} min`;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let lanes: Lane[];
+  try {
+    lanes = parseLanes(argv);
+  } catch (err) {
+    console.error(`test-lanes: ${(err as Error).message}`);
+    return 2;
+  }
+  const timeoutMs = Number(process.env.MOCHA_TIMEOUT_MS ?? 1_200_000);
+  const children = new Set<ChildProcess>();
+  const stop = (signal: NodeJS.Signals) => {
+    for (const c of children) {
+      try {
+        process.kill(-c.pid!, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+    process.exitCode = signal === "SIGINT" ? 130 : 143;
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  const started = Date.now();
+  console.log(`test-lanes: ${lanes.map((l) => `${l.name} = ${l.files.join(" ")}`).join("; ")}`);
+  const results = await Promise.all(lanes.map((l) => runLane(l, timeoutMs, children)));
+  console.log(`\ntest-lanes: ${lanes.length} lanes in ${minutes(Date.now() - started)}`);
+  for (const r of results) {
+    const c = r.counts;
+    const tally = c ? `${c.passing} passing, ${c.failing} failing, ${c.pending} pending` : "no mocha summary";
+    const how = r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
+    console.log(`  [${r.lane.name}] ${tally}; ${how}; ${minutes(r.ms)}`);
+  }
+  const failed = results.filter((r) => r.code !== 0);
+  if (failed.length > 0) {
+    console.log(
+      `test-lanes: failed: ${failed.map((r) => r.lane.name).join(", ")} (the failures are above, prefixed)`,
+    );
+    return 1;
+  }
+  return 0;
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = process.exitCode ?? code;
+  });
+}
