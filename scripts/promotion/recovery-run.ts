@@ -15,6 +15,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { PrepareOptions, Progress, UpdateResult, VerifyResult } from "./deployer";
+import { configFromUpdateLog } from "./backend-journal";
 import { firstLine, isConcurrentUpdate } from "./engine";
 import { CdError, ConcurrentUpdate, DependencyUnavailable, HumanNeeded, RecoveryPending } from "./errors";
 import { parseSignedEvidence, PromotionTarget, SignedEvidence } from "./evidence";
@@ -22,6 +23,8 @@ import type { HeldLock, Journal } from "./lock";
 import { commandLine, sessionMembers, stopSessions } from "./processes";
 import { EngineLock, judgeEngineLocks, RecoveryPlan } from "./recovery";
 import type { ProductionStack } from "./rollout";
+
+const EVIDENCE_KEY = "churn-model:promotionEvidence";
 
 /** What a recovery needs of the rollout it runs in. */
 export interface RecoveryContext {
@@ -170,6 +173,47 @@ async function step(
   }
 }
 
+/**
+ * The promotion evidence a recovery's rollback embeds, from the engine's update history rather
+ * than from the journal (which the interrupted run wrote, so whoever controls the runner could
+ * have put in it any evidence that still verifies, e.g. a year-old promotion). Rules, in order:
+ * - the history cannot be read → DependencyUnavailable (exit 2), nothing was changed;
+ * - the newest succeeded update that ran the journal's version with evidence gives it;
+ * - there is none: production never ran that version successfully with evidence, so there is
+ *   nothing trustworthy to return to → HumanNeeded (exit 6), nothing was changed.
+ * A journal copy that differs from the engine's is reported and not used.
+ */
+export async function rollbackProvenance(
+  plan: Extract<RecoveryPlan, { kind: "roll-back" }>,
+  stack: Pick<ProductionStack, "history">,
+  name: string,
+  say: Progress,
+): Promise<string> {
+  let log: Awaited<ReturnType<ProductionStack["history"]>>;
+  try {
+    log = await stack.history();
+  } catch (err) {
+    throw new DependencyUnavailable(
+      `recovering ${name}: the engine's update history cannot be read (${firstLine(err)}); nothing was changed`,
+    );
+  }
+  const ran = configFromUpdateLog(plan.version, log)[EVIDENCE_KEY];
+  if (typeof ran !== "string") {
+    throw new HumanNeeded(
+      `recovering ${name}: the interrupted promotion's journal says ${name} ran ${plan.version} before it, ` +
+        `but the engine's update history has no succeeded update of ${plan.version} with promotion evidence. ` +
+        `Nothing was changed; ${name} may run an unverified version, and a person must choose what it returns to`,
+    );
+  }
+  if (ran !== plan.evidenceJson) {
+    say(
+      `recovering ${name}: the journal's evidence for ${plan.version} is not the one the engine recorded ` +
+        "when production last ran it; the engine's is used",
+    );
+  }
+  return ran;
+}
+
 /** Carries out `plan` for the journal `held` took over (held.stale); returns when production is settled. */
 export async function carryOutRecovery(
   plan: RecoveryPlan,
@@ -180,10 +224,15 @@ export async function carryOutRecovery(
   if (plan.kind === "none") return;
   const stale = held.stale!;
   const name = ctx.name;
-  // Signed first: a run that cannot sign (no key) stops here, before anything is touched.
+  // Signed first: a run that cannot sign (no key) stops here, before anything is touched. What
+  // is signed is the evidence the engine recorded, not the journal's copy (rollbackProvenance).
   const evidence =
     plan.kind === "roll-back"
-      ? opts.signRollback(parseSignedEvidence(plan.evidenceJson), plan.approver, await ctx.target())
+      ? opts.signRollback(
+          parseSignedEvidence(await rollbackProvenance(plan, await ctx.stack(), name, ctx.say)),
+          plan.approver,
+          await ctx.target(),
+        )
       : undefined;
   ctx.say(
     `recovering ${name}: the promotion started ${stale.holder.startedAt} (host ${stale.holder.host}, ` +

@@ -24,6 +24,7 @@ import {
   engineFailure,
   recoveryStepError,
   RecoveryStep,
+  rollbackProvenance,
 } from "../../scripts/promotion/recovery-run";
 import type { ProductionStack } from "../../scripts/promotion/rollout";
 import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
@@ -190,6 +191,18 @@ const PREVIOUS_EVIDENCE = JSON.stringify(
   ),
 );
 
+/** The engine's record of production's update that ran 1.0.0 with PREVIOUS_EVIDENCE. */
+const RAN_PREVIOUS = {
+  kind: "update",
+  result: "succeeded",
+  startTime: new Date(0),
+  version: 1,
+  config: {
+    "churn-model:modelVersion": { value: "1.0.0", secret: false },
+    "churn-model:promotionEvidence": { value: PREVIOUS_EVIDENCE, secret: false },
+  },
+};
+
 describe("a recovery whose refresh fails, or that cannot sign", function () {
   let dir: string;
 
@@ -237,7 +250,10 @@ describe("a recovery whose refresh fails, or that cannot sign", function () {
         calls.push("refresh");
         throw err;
       },
-      history: async () => (recorded ? [{ kind: "refresh", startTime: new Date(), version: 0 }] : []),
+      history: async () => [
+        ...(recorded ? [{ kind: "refresh", startTime: new Date(), version: 2 }] : []),
+        RAN_PREVIOUS,
+      ],
       setConfig: async () => void calls.push("setConfig"),
       removeConfig: async () => void calls.push("removeConfig"),
     } as unknown as ProductionStack;
@@ -284,5 +300,125 @@ describe("a recovery whose refresh fails, or that cannot sign", function () {
     expect(exitCodeOf(error)).to.equal(2);
     expect(calls, "no refresh, no cancel, no config").to.deep.equal([]);
     expect(pendingRecovery(dir)?.phase).to.equal("rolling-back");
+  });
+});
+
+describe("a recovery's rollback provenance: the engine's history, not the journal", function () {
+  const LAUNDERED = JSON.stringify(
+    signEvidence(
+      earlierPromotionRecord({
+        image: "registry.internal.example.com/ml/churn-model:1.0.0",
+        thresholds: THRESHOLDS,
+        createdAt: "2025-11-01T00:00:00.000Z",
+      }),
+      generateEvidenceKeyPair().privateKeyPem,
+    ),
+  );
+  const plan = (version: string, evidenceJson: string) =>
+    ({
+      kind: "roll-back",
+      sessions: [],
+      version,
+      evidenceJson,
+      approver: "alice",
+      interruptedPhase: "verifying",
+    }) as const;
+  const stackWith = (history: () => Promise<unknown[]>) =>
+    ({ history }) as unknown as Pick<ProductionStack, "history">;
+
+  it("embeds the evidence the engine recorded for the version, not a different copy the journal holds", async function () {
+    const said: string[] = [];
+    const got = await rollbackProvenance(
+      plan("1.0.0", LAUNDERED),
+      stackWith(async () => [RAN_PREVIOUS]),
+      "production",
+      (l) => said.push(l),
+    );
+    expect(got).to.equal(PREVIOUS_EVIDENCE);
+    expect(said.join("\n")).to.contain("the journal's evidence for 1.0.0 is not the one the engine recorded");
+  });
+
+  it("refuses a version production never ran successfully with evidence: exit 6, nothing changed", async function () {
+    const failed = { ...RAN_PREVIOUS, result: "failed" };
+    for (const history of [[], [failed], [{ ...RAN_PREVIOUS, config: {} }]]) {
+      const error = await rollbackProvenance(
+        plan("1.0.0", PREVIOUS_EVIDENCE),
+        stackWith(async () => history),
+        "production",
+        () => undefined,
+      ).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(HumanNeeded);
+      expect(exitCodeOf(error)).to.equal(6);
+      expect((error as Error).message).to.contain(
+        "the engine's update history has no succeeded update of 1.0.0 with promotion evidence",
+      );
+    }
+  });
+
+  it("changes nothing when the history cannot be read (exit 2)", async function () {
+    const error = await rollbackProvenance(
+      plan("1.0.0", PREVIOUS_EVIDENCE),
+      stackWith(async () => {
+        throw new Error("the backend is unreachable");
+      }),
+      "production",
+      () => undefined,
+    ).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(DependencyUnavailable);
+    expect((error as Error).message).to.contain(
+      "the engine's update history cannot be read (the backend is unreachable)",
+    );
+  });
+
+  it("carries out a recovery whose journal names an evidence the engine never recorded with the engine's", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "churn-recovery-provenance-"));
+    try {
+      const stale: Journal = {
+        generation: 1,
+        stack: "production",
+        holder: {
+          host: os.hostname(),
+          bootId: bootId(),
+          pid: 2 ** 22 + 5,
+          startTime: 1,
+          startedAt: "t",
+          nonce: "n",
+        },
+        state: "held",
+        phase: "verifying",
+        previousConfig: { "churn-model:modelVersion": "1.0.0", "churn-model:promotionEvidence": LAUNDERED },
+        target: "1.1.0",
+        approver: "alice",
+        sessions: [],
+        updatedAt: "t",
+      };
+      fs.writeFileSync(generationFile(dir, 1), JSON.stringify(stale));
+      const held = acquirePromotionLock(dir, "production");
+      const signed: string[] = [];
+      const applied: string[] = [];
+      const stack = {
+        refresh: async () => undefined,
+        history: async () => [RAN_PREVIOUS],
+      } as unknown as ProductionStack;
+      await carryOutRecovery(
+        planRecovery(held.journal()),
+        held,
+        { readOnly: false, signRollback: (e) => (signed.push(JSON.stringify(e)), e) },
+        {
+          name: "production",
+          stack: async () => stack,
+          engineLocks: () => [],
+          apply: async (e) => (applied.push(JSON.stringify(e)), { ok: true }) as never,
+          verify: async () => ({ healthy: true, reasons: [] }) as never,
+          target: async () => TEST_TARGET,
+          say: () => undefined,
+        },
+      );
+      expect(signed).to.deep.equal([PREVIOUS_EVIDENCE]);
+      expect(applied).to.deep.equal([PREVIOUS_EVIDENCE]);
+      held.abandon();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
