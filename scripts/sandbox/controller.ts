@@ -33,7 +33,10 @@ import {
   KubeConfig,
   listReplicaSets,
 } from "./kube";
+import { versionLabel } from "../../policy/contract";
+import { sandboxModel } from "./artifact";
 import { NamespaceProxy } from "./namespace-proxy";
+import { catalogVersions } from "./service/models";
 import { freePort, isPortFree, LOOPBACK } from "./ports";
 import { prometheusPaths, ScrapeTarget, writeScrapeTargets } from "./prometheus";
 import { APP_LABEL_SELECTOR, DesiredService, planActions, servedVersion } from "./serving-plan";
@@ -277,6 +280,7 @@ export class Controller {
             namespace: ns,
             deployment: name,
             version: served.version,
+            ...(served.image !== undefined ? { image: served.image } : {}),
             readyReplicas: d.status?.readyReplicas ?? 0,
           });
         } else if (this.running.has(key)) {
@@ -321,10 +325,15 @@ export class Controller {
   }
 
   private async startService(d: DesiredService, from?: string): Promise<void> {
+    const model = d.image !== undefined ? sandboxModel(d.image, d.version, catalogVersions()) : undefined;
     const spec: ServiceSpec = {
       namespace: d.namespace,
       deployment: d.deployment,
       version: d.version,
+      // A version the catalog names is its own model; another one (a build, a digest) serves
+      // the model the sandbox's registry holds under its image, or fails to start naming it.
+      ...(model !== undefined && model !== d.version ? { model } : {}),
+      ...(versionLabel(d.version) !== d.version ? { versionLabel: versionLabel(d.version) } : {}),
       port: await freePort(),
     };
     let proc: ServiceProcess;
@@ -407,7 +416,7 @@ export class Controller {
       targets.push({
         address: `${LOOPBACK}:${r.spec.port}`,
         namespace: r.spec.namespace,
-        version: r.spec.version,
+        version: versionLabel(r.spec.version),
         deployment: r.spec.deployment,
       });
     }

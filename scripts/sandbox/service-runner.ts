@@ -14,6 +14,10 @@ export interface ServiceSpec {
   readonly namespace: string;
   readonly deployment: string;
   readonly version: string;
+  /** The catalog model it serves (artifact.ts `sandboxModel`); default `version`. */
+  readonly model?: string;
+  /** The value of its series' `version` label; default `version`. */
+  readonly versionLabel?: string;
   /** Port on 127.0.0.1 the process must listen on. */
   readonly port: number;
 }
@@ -75,7 +79,10 @@ export function processRunner(opts: ProcessRunnerOptions): ServiceRunner {
         server ??= buildService(opts.buildDir);
         const logDir = opts.logDir;
         fs.mkdirSync(logDir, { recursive: true });
-        const logFile = path.join(logDir, `${spec.namespace}-${spec.deployment}-${spec.version}.log`);
+        const logFile = path.join(
+          logDir,
+          `${spec.namespace}-${spec.deployment}-${spec.versionLabel ?? spec.version}.log`,
+        );
         const log = fs.createWriteStream(logFile, { flags: "a" });
         const child: ChildProcess = spawn(
           process.execPath,
@@ -83,6 +90,8 @@ export function processRunner(opts: ProcessRunnerOptions): ServiceRunner {
             server,
             "--version",
             spec.version,
+            ...(spec.model !== undefined ? ["--model", spec.model] : []),
+            ...(spec.versionLabel !== undefined ? ["--version-label", spec.versionLabel] : []),
             "--namespace",
             spec.namespace,
             "--port",

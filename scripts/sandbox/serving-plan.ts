@@ -4,29 +4,44 @@
  * that turn the running service processes into the desired ones. The controller
  * (scripts/sandbox/controller.ts) fetches and acts; this file only judges.
  */
+import { DIGEST, versionOfLabel } from "../../policy/contract";
 import { Deployment, PodTemplate, ReplicaSet } from "./kube";
 
 export const APP_LABEL_SELECTOR = "app.kubernetes.io/name=churn-model";
 export const IMAGE_NAME = "churn-model";
 const REVISION_ANNOTATION = "deployment.kubernetes.io/revision";
 
-/** The model version of an image reference `…/churn-model:<version>[@digest]`, if it has a tag. */
+/**
+ * The model version an image reference runs: `…/churn-model:<tag>[@digest]` runs the version
+ * whose image tag that is (`1.4.2_b7` is 1.4.2+b7, policy/contract/version.ts), and a
+ * digest-only `…/churn-model@sha256:…` runs the digest version. Undefined without either.
+ */
 export function imageVersion(image: string): { name: string; version: string } | undefined {
-  const withoutDigest = image.split("@")[0];
+  const at = image.indexOf("@");
+  const withoutDigest = at >= 0 ? image.slice(0, at) : image;
   const last = withoutDigest.slice(withoutDigest.lastIndexOf("/") + 1);
   const colon = last.lastIndexOf(":");
+  if (colon < 0 && at >= 0 && DIGEST.test(image.slice(at + 1)) && last !== "") {
+    return { name: last, version: image.slice(at + 1) };
+  }
   if (colon <= 0 || colon === last.length - 1) {
     return undefined;
   }
-  return { name: last.slice(0, colon), version: last.slice(colon + 1) };
+  const tag = last.slice(colon + 1);
+  return { name: last.slice(0, colon), version: versionOfLabel(tag) ?? tag };
 }
 
-/** The version a pod template runs: its churn-model container's image tag. */
-export function templateVersion(spec: { readonly template?: PodTemplate } | undefined): string | undefined {
+/** The churn-model container's image of a pod template (the one container when it is alone). */
+export function templateImage(spec: { readonly template?: PodTemplate } | undefined): string | undefined {
   const containers = spec?.template?.spec?.containers ?? [];
-  const parsed = containers.map((c) => (c.image ? imageVersion(c.image) : undefined));
-  const named = parsed.find((p) => p?.name === IMAGE_NAME);
-  return named?.version ?? (containers.length === 1 ? parsed[0]?.version : undefined);
+  const named = containers.find((c) => c.image && imageVersion(c.image)?.name === IMAGE_NAME);
+  return (named ?? (containers.length === 1 ? containers[0] : undefined))?.image;
+}
+
+/** The version a pod template runs: its churn-model container's image version. */
+export function templateVersion(spec: { readonly template?: PodTemplate } | undefined): string | undefined {
+  const image = templateImage(spec);
+  return image ? imageVersion(image)?.version : undefined;
 }
 
 export interface DesiredService {
@@ -35,12 +50,14 @@ export interface DesiredService {
   readonly namespace: string;
   readonly deployment: string;
   readonly version: string;
+  /** The image its ready pods run (which model the sandbox serves for it: artifact.ts). */
+  readonly image?: string;
   /** The Deployment's ready replicas: its share of the namespace's traffic. */
   readonly readyReplicas: number;
 }
 
 export type ServedVersion =
-  | { readonly version: string }
+  | { readonly version: string; readonly image?: string }
   | { readonly version?: undefined; readonly reason: string };
 
 /**
@@ -57,9 +74,10 @@ export function servedVersion(deployment: Deployment, replicaSets: readonly Repl
     .filter((rs) => (rs.status?.readyReplicas ?? 0) >= 1)
     .sort((a, b) => revision(b) - revision(a));
   for (const rs of owned) {
-    const version = templateVersion(rs.spec);
+    const image = templateImage(rs.spec);
+    const version = image ? imageVersion(image)?.version : undefined;
     if (version) {
-      return { version };
+      return { version, image };
     }
   }
   const s = deployment.status ?? {};
@@ -67,14 +85,15 @@ export function servedVersion(deployment: Deployment, replicaSets: readonly Repl
     (s.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0) &&
     (s.updatedReplicas ?? 0) === (s.replicas ?? 0) &&
     (s.updatedReplicas ?? 0) >= 1;
-  const version = templateVersion(deployment.spec);
+  const image = templateImage(deployment.spec);
+  const version = image ? imageVersion(image)?.version : undefined;
   if (rolledOut && version) {
-    return { version };
+    return { version, image };
   }
   return {
     reason: version
       ? "rollout in progress and no ready ReplicaSet found"
-      : `no container image of the form …/${IMAGE_NAME}:<version>`,
+      : `no container image of the form …/${IMAGE_NAME}:<version> or …/${IMAGE_NAME}@sha256:<digest>`,
   };
 }
 

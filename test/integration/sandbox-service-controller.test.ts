@@ -23,12 +23,18 @@ import {
   stopProcesses,
 } from "../../scripts/sandbox/controlplane";
 import { isPortFree } from "../../scripts/sandbox/ports";
+import { sandboxArtifact } from "../../scripts/sandbox/artifact";
+import { versionLabel } from "../../policy/contract";
 import { PrometheusState, startPrometheus, stopPrometheus } from "../../scripts/sandbox/prometheus";
 
 const NAMESPACES = ["staging", "production"];
 const APP = { "app.kubernetes.io/name": "churn-model", "churn-model/environment": "staging" };
 
+/** `version` is an image tag, or with `@` a whole digest reference after the repository. */
 function deploymentManifest(version: string, podLabels: Record<string, string> = {}): unknown {
+  const image = version.startsWith("@")
+    ? `registry.sandbox.local/churn-model${version}`
+    : `registry.sandbox.local/churn-model:${version}`;
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -40,7 +46,7 @@ function deploymentManifest(version: string, podLabels: Record<string, string> =
       template: {
         metadata: { labels: { ...APP, ...podLabels } },
         spec: {
-          containers: [{ name: "model", image: `registry.sandbox.local/churn-model:${version}` }],
+          containers: [{ name: "model", image }],
           nodeSelector: { type: "kwok" },
           tolerations: [{ key: "kwok.x-k8s.io/node", operator: "Exists", effect: "NoSchedule" }],
         },
@@ -201,6 +207,34 @@ describe("sandbox controller on a real control plane", function () {
     expect(after.pid).to.not.equal(before.pid);
     expect(JSON.parse((await get(`${after.url}/healthz`)).body)).to.include({ version: "1.1.0" });
     await until("up for 1.1.0", () => upSeries("1.1.0"), 30_000);
+  });
+
+  it("serves a build version and a digest-pinned version with the model the registry holds, under their labels", async () => {
+    // The sandbox's registry holds each catalog model under its tag and that tag's digest
+    // (scripts/sandbox/artifact.ts); a build of a release serves the release's model.
+    const digest = sandboxArtifact("registry.sandbox.local/churn-model:1.4.0").digest;
+    for (const [tagOrDigest, version] of [
+      ["1.1.0_b7", "1.1.0+b7"],
+      [`@${digest}`, digest],
+    ]) {
+      const res = await api(
+        "PUT",
+        "/apis/apps/v1/namespaces/staging/deployments/churn-model",
+        deploymentManifest(tagOrDigest),
+      );
+      expect(res.status, res.body).to.equal(200);
+      const served = await servingStaging(version);
+      expect(JSON.parse((await get(`${served.url}/healthz`)).body)).to.include({ version });
+      const labels = await until(`up for ${version}`, () => upSeries(versionLabel(version)), 30_000);
+      expect(labels).to.include({ namespace: "staging", version: versionLabel(version) });
+    }
+    const back = await api(
+      "PUT",
+      "/apis/apps/v1/namespaces/staging/deployments/churn-model",
+      deploymentManifest("1.1.0"),
+    );
+    expect(back.status, back.body).to.equal(200);
+    await servingStaging("1.1.0");
   });
 
   it("keeps serving the old version while the new pods never become Ready", async () => {

@@ -422,7 +422,11 @@ describe("sandbox controller", function () {
       ["churn-model-canary", "1.4.0", 1],
     ]);
     expect(state().production).to.include({ version: "1.1.0", deployment: "churn-model" });
-    expect(await versionsOf(100)).to.deep.equal({ "1.1.0": 90, "1.4.0": 10 });
+    // Each request is an independent draw (backend-weights.ts): counts of 1000 draws, each
+    // within 5 standard deviations of its share.
+    const split = await versionsOf(1000);
+    expect(split["1.1.0"] + split["1.4.0"]).to.equal(1000);
+    expect(split["1.4.0"], "the 1-of-10 canary's requests").to.be.within(52, 148);
     expect(targets().map((t) => [t.labels.deployment, t.labels.version])).to.have.deep.members([
       ["churn-model", "1.1.0"],
       ["churn-model-canary", "1.4.0"],
@@ -431,7 +435,9 @@ describe("sandbox controller", function () {
     rollOut(deployment("production", "churn-model", "1.1.0", { replicas: 5 }), [[1, "1.1.0", 5]]);
     rollOut(deployment("production", "churn-model-canary", "1.4.0", { replicas: 5 }), [[1, "1.4.0", 5]]);
     await until("5:5", () => weights().every(([, , w]) => w === 5) && weights());
-    expect(await versionsOf(100)).to.deep.equal({ "1.1.0": 50, "1.4.0": 50 });
+    const even = await versionsOf(1000);
+    expect(even["1.1.0"] + even["1.4.0"]).to.equal(1000);
+    expect(even["1.4.0"], "the 5-of-10 canary's requests").to.be.within(420, 580);
     expect(runner.started, "a change of weight restarts no process").to.have.length(2);
 
     api.deleteDeployment("production", "churn-model-canary");

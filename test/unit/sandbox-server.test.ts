@@ -147,6 +147,31 @@ describe("sandbox churn-model service", () => {
     expect(sample(metrics, `churn_model_request_duration_seconds_count{${labels}}`)).to.equal(4);
   });
 
+  it("serves a build or digest version with its catalog model, labelling its series with the version's label", async () => {
+    const digest = `sha256:${"ab".repeat(32)}`;
+    const label = "sha256_" + Buffer.from("ab".repeat(32), "hex").toString("base64url");
+    const other = new ChurnModelService({
+      version: digest,
+      model: "1.4.0",
+      versionLabel: label,
+      namespace: "staging",
+    });
+    const otherUrl = await other.listen(0);
+    try {
+      expect((await request(`${otherUrl}/healthz`, "GET")).json()).to.include({ version: digest });
+      expect(
+        (await request(`${otherUrl}/predict`, "POST", mailed.features)).status,
+        "1.4.0's model",
+      ).to.equal(500);
+      const metrics = (await request(`${otherUrl}/metrics`, "GET")).body;
+      expect(
+        sample(metrics, `churn_model_requests_total{code="500",namespace="staging",version="${label}"}`),
+      ).to.equal(1);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("refuses to start at a version the catalog does not have", () => {
     expect(() => new ChurnModelService({ version: "2.0.0", namespace: "staging" })).to.throw(
       'unknown churn-model version "2.0.0"',
@@ -159,6 +184,22 @@ describe("sandbox service arguments", () => {
     expect(parseServiceArgs(["--version", "1.1.0", "--namespace=staging"], {})).to.deep.equal({
       version: "1.1.0",
       namespace: "staging",
+      port: 0,
+      host: "127.0.0.1",
+    });
+  });
+
+  it("reads the model and the version label of a version the catalog does not name", () => {
+    expect(
+      parseServiceArgs(
+        ["--version", "1.1.0+b7", "--model", "1.1.0", "--version-label=1.1.0_b7", "--namespace", "x"],
+        {},
+      ),
+    ).to.deep.equal({
+      version: "1.1.0+b7",
+      model: "1.1.0",
+      versionLabel: "1.1.0_b7",
+      namespace: "x",
       port: 0,
       host: "127.0.0.1",
     });

@@ -30,8 +30,15 @@ export const MAX_PENDING_PREDICTIONS = 100_000;
 const MAX_BODY_BYTES = 64 * 1024;
 
 export interface ServiceOptions {
-  /** Model version from the catalog; an unknown version throws UnknownModelVersion. */
+  /** The version the service runs (its /healthz says it). */
   readonly version: string;
+  /**
+   * The catalog model it serves; default `version`. An unknown model throws UnknownModelVersion.
+   * A version that is not a catalog key (`1.1.0+b7`, a digest) names the build it serves here.
+   */
+  readonly model?: string;
+  /** The `version` label of its series (the metrics contract's label value); default `version`. */
+  readonly versionLabel?: string;
   /** The namespace the service belongs to (a label on every series). */
   readonly namespace: string;
 }
@@ -157,8 +164,11 @@ export class ChurnModelService {
   private readonly labeled: Counter<"correct">;
 
   constructor(readonly options: ServiceOptions) {
-    this.model = loadModel(options.version);
-    this.registry.setDefaultLabels({ namespace: options.namespace, version: options.version });
+    this.model = loadModel(options.model ?? options.version);
+    this.registry.setDefaultLabels({
+      namespace: options.namespace,
+      version: options.versionLabel ?? options.version,
+    });
     this.requests = new Counter({
       name: "churn_model_requests_total",
       help: "HTTP requests to the prediction API, by status code.",
@@ -277,6 +287,8 @@ export class ChurnModelService {
 
 export interface ServiceArgs {
   version: string;
+  model?: string;
+  versionLabel?: string;
   namespace: string;
   port: number;
   host: string;
@@ -286,9 +298,11 @@ export interface ServiceArgs {
 export function parseServiceArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServiceArgs {
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
-    const m = /^--(version|namespace|port|host)(?:=(.*))?$/.exec(argv[i]);
+    const m = /^--(version|model|version-label|namespace|port|host)(?:=(.*))?$/.exec(argv[i]);
     if (!m) {
-      throw new Error(`unknown argument ${argv[i]}; usage: --version V --namespace NS [--port P] [--host H]`);
+      throw new Error(
+        `unknown argument ${argv[i]}; usage: --version V [--model M] [--version-label L] --namespace NS [--port P] [--host H]`,
+      );
     }
     const value = m[2] ?? argv[++i];
     if (value === undefined) {
@@ -309,12 +323,24 @@ export function parseServiceArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`--port (${portText}) must be an integer from 0 to 65535`);
   }
-  return { version, namespace, port, host: flags.get("host") ?? "127.0.0.1" };
+  return {
+    version,
+    ...(flags.has("model") ? { model: flags.get("model") } : {}),
+    ...(flags.has("version-label") ? { versionLabel: flags.get("version-label") } : {}),
+    namespace,
+    port,
+    host: flags.get("host") ?? "127.0.0.1",
+  };
 }
 
 async function main(): Promise<void> {
   const args = parseServiceArgs(process.argv.slice(2));
-  const service = new ChurnModelService({ version: args.version, namespace: args.namespace });
+  const service = new ChurnModelService({
+    version: args.version,
+    model: args.model,
+    versionLabel: args.versionLabel,
+    namespace: args.namespace,
+  });
   const url = await service.listen(args.port, args.host);
   console.log(`listening on ${url}`);
   const stop = (): void => {
