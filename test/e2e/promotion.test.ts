@@ -17,7 +17,8 @@ import { parseSignedEvidence, verifyEvidence } from "../../scripts/promotion/evi
 import { loadPolicyPublicKey } from "../../scripts/promotion/thresholds";
 import { lockHeld } from "../../scripts/promotion/lock";
 import { promotionLockDir } from "../../scripts/promotion/rollout";
-import { PRODUCTION_REPLICAS, sandboxEnv, SandboxState } from "../../scripts/sandbox/cli";
+import { PRODUCTION_REPLICAS, SANDBOX_REGISTRY, sandboxEnv, SandboxState } from "../../scripts/sandbox/cli";
+import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 import { isAlive } from "../../scripts/sandbox/controlplane";
 import { sandboxSuite } from "../helpers/sandbox-suite";
 import { processEnv, REPO_ROOT } from "../../scripts/toolchain/env";
@@ -275,6 +276,19 @@ describe("staging → production on the sandbox (e2e)", function () {
     const state = await stack.exportStack();
     expect(state.deployment.pending_operations ?? []).to.deep.equal([]);
     await suite.productionRuns("1.1.0");
+  });
+
+  it("promotes a digest-pinned version end to end: staging and production run it by that digest", async function () {
+    // The sandbox registry holds 1.1.0's build under this digest (scripts/sandbox/artifact.ts):
+    // a version that is only a digest is deployed, measured under its label, gated and promoted.
+    const digest = sandboxArtifact(`${SANDBOX_REGISTRY}/churn-model:${VERSIONS.improved}`).digest;
+    const deploy = await stories.deployStaging(digest);
+    expect(deploy.code, deploy.stderr).to.equal(0);
+    await stories.soak(digest);
+    const { run, decision } = await stories.promote(digest, ["--strategy", "all-at-once"]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(decision?.decision).to.equal("promote");
+    expect(await suite.productionRuns(digest)).to.equal(`${SANDBOX_REGISTRY}/churn-model@${digest}`);
   });
 
   it("renders the report with every story, the charts and the production history", async function () {
