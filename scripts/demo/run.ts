@@ -17,6 +17,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { versionLabel } from "../../policy/contract";
 import { readHistory } from "../promotion/history";
 import { sandboxDown, sandboxEnv, sandboxUp, SandboxState } from "../sandbox/cli";
 import { REPO_ROOT, sourceDir } from "../toolchain/env";
@@ -84,7 +85,7 @@ export async function candidateCharts(
   start: Date,
   end: Date,
 ): Promise<CandidateCharts> {
-  const sel = `namespace="staging",version="${version}"`;
+  const sel = `namespace="staging",version="${versionLabel(version)}"`;
   const [accuracy, latencyP99Ms, errorRate] = await Promise.all([
     rangeSeries(
       prometheusUrl,

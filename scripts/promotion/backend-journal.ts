@@ -7,9 +7,10 @@
  * - `churn-model:promotion` — who holds the lock: `{v, g, s, h, b, pid, st, n, at, a?}`
  *   (generation, held/released, host, boot ID, PID, its start time, nonce, started at,
  *   abandoned). Written when the lock is taken and when it ends.
- * - `churn-model:promotion-phase` — where the holder is: `{v, n, p, t?, f?}` (the holder's
- *   nonce, phase, the version the phase applies, the version production ran before). Written
- *   before every phase change reaches the engine.
+ * - `churn-model:promotion-phase` — where the holder is: `{v, n, p, t?, f?, o?}` (the holder's
+ *   nonce, phase, the version the phase applies, the version production ran before, and when
+ *   the promotion whose work a taken-over journal carries took the lock). Written before every
+ *   phase change reaches the engine.
  *
  * A tag value holds at most 256 characters (the cloud backend's limit), which is why the
  * journal is split in two and the config to return to is not copied: recovery takes it from
@@ -73,6 +74,7 @@ export function encodeJournalTags(j: Journal): TagValues {
     p: j.phase,
     ...(j.target !== undefined ? { t: j.target } : {}),
     ...(typeof from === "string" && from !== "" ? { f: from } : {}),
+    ...(j.promotionStartedAt !== undefined ? { o: j.promotionStartedAt } : {}),
   });
   return { holder: fit(HOLDER_TAG, holder), phase: fit(PHASE_TAG, phase) };
 }
@@ -150,14 +152,16 @@ export function decodeJournalTags(
   };
   const phaseValue = tags[PHASE_TAG];
   if (phaseValue === undefined) return journal;
-  const p = object(PHASE_TAG, phaseValue, ["v", "n", "p", "t", "f"]);
+  const p = object(PHASE_TAG, phaseValue, ["v", "n", "p", "t", "f", "o"]);
   if (str(PHASE_TAG, phaseValue, p, "n") !== nonce) return journal;
   const phase = str(PHASE_TAG, phaseValue, p, "p") as Phase;
   if (!PHASES.includes(phase)) throw bad(PHASE_TAG, phaseValue, `has phase "${phase}"`);
   const target = p.t === undefined ? undefined : str(PHASE_TAG, phaseValue, p, "t");
   const from = p.f === undefined ? undefined : str(PHASE_TAG, phaseValue, p, "f");
+  const origin = p.o === undefined ? undefined : str(PHASE_TAG, phaseValue, p, "o");
   return {
     ...journal,
+    ...(origin !== undefined ? { promotionStartedAt: origin } : {}),
     phase,
     ...(target !== undefined ? { target } : {}),
     ...(from !== undefined ? { from } : {}),

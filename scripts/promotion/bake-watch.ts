@@ -3,6 +3,7 @@
  * every poll, and the version's error rate, p99 latency and requests since the watch began —
  * and hands each look to `judgeBake` (bake.ts), which alone decides. This file only polls.
  */
+import { versionLabel } from "../../policy/contract";
 import { BakeObservation, judgeBake, RollbackTriggers } from "./bake";
 import { firstLine } from "./engine";
 import { ANALYSIS_QUERIES, histogramFrom } from "./analysis-metrics";
@@ -26,13 +27,18 @@ export interface BakeWatch {
   readonly sleep: (ms: number) => Promise<void>;
 }
 
+/**
+ * The series of `modelVersion` in `namespace`: the metrics contract's label value of the
+ * version (`versionLabel`: a digest or a `+build` is not its own label value).
+ */
+export function bakeSelector(namespace: string, modelVersion: string): LabelSelector {
+  return parseLabelSelector({ namespace, version: versionLabel(modelVersion) }, "production selector");
+}
+
 /** Polls until `judgeBake` calls production healthy or unhealthy. */
 export async function watchBake(w: BakeWatch, progress: Progress): Promise<VerifyResult> {
   const t = w.triggers;
-  const selector = parseLabelSelector(
-    { namespace: w.namespace, version: w.modelVersion },
-    "production selector",
-  );
+  const selector = bakeSelector(w.namespace, w.modelVersion);
   const prometheus = createPrometheusClient({ baseUrl: w.prometheusUrl, timeoutMs: 10_000 });
   const start = new Date();
   let failedInARow = 0;

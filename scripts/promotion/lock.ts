@@ -64,6 +64,13 @@ export interface Journal {
   readonly abandoned?: boolean;
   /** The generation this one took over from, when its holder had died. */
   readonly tookOverFrom?: number;
+  /**
+   * When the promotion whose unfinished work this journal carries took the lock: kept across
+   * takeovers (a recovery killed in turn), so the next recovery still knows which of the
+   * engine's updates came before that promotion. Absent on a holder's own promotion (then its
+   * holder's `startedAt`).
+   */
+  readonly promotionStartedAt?: string;
   readonly updatedAt: string;
 }
 
@@ -253,6 +260,9 @@ export function acquirePromotionLock(dir: string, stack: string, opts: AcquireOp
         : {}),
       sessions: inherits ? stale!.sessions : [],
       ...(stale !== undefined ? { tookOverFrom: stale.generation } : {}),
+      ...(inherits && stale!.phase !== "locked"
+        ? { promotionStartedAt: stale!.promotionStartedAt ?? stale!.holder.startedAt }
+        : {}),
       updatedAt: new Date().toISOString(),
     };
     const file = generationFile(dir, generation);

@@ -15,7 +15,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { PrepareOptions, Progress, UpdateResult, VerifyResult } from "./deployer";
-import { configFromUpdateLog } from "./backend-journal";
+import { POSITION_OUTPUT } from "../../policy/contract";
 import { firstLine, isConcurrentUpdate } from "./engine";
 import { CdError, ConcurrentUpdate, DependencyUnavailable, HumanNeeded, RecoveryPending } from "./errors";
 import { parseSignedEvidence, PromotionTarget, SignedEvidence } from "./evidence";
@@ -24,6 +24,7 @@ import { commandLine, sessionMembers, stopSessions } from "./processes";
 import { EngineLock, judgeEngineLocks, RecoveryPlan } from "./recovery";
 import type { ProductionStack } from "./rollout";
 
+const VERSION_KEY = "churn-model:modelVersion";
 const EVIDENCE_KEY = "churn-model:promotionEvidence";
 
 /** What a recovery needs of the rollout it runs in. */
@@ -173,66 +174,143 @@ async function step(
   }
 }
 
+/** A plan that does something. */
+export type ActivePlan = Exclude<RecoveryPlan, { kind: "none" }>;
+
+/** A version production ran successfully, with the promotion evidence that update carried. */
+export interface RanBefore {
+  readonly version: string;
+  readonly evidenceJson: string;
+}
+
 /**
- * The promotion evidence a recovery's rollback embeds, from the engine's update history rather
- * than from the journal (which the interrupted run wrote, so whoever controls the runner could
- * have put in it any evidence that still verifies, e.g. a year-old promotion). Rules, in order:
- * - the history cannot be read → DependencyUnavailable (exit 2), nothing was changed;
- * - the newest succeeded update that ran the journal's version with evidence gives it;
- * - there is none: production never ran that version successfully with evidence, so there is
- *   nothing trustworthy to return to → HumanNeeded (exit 6), nothing was changed.
- * A journal copy that differs from the engine's is reported and not used.
+ * What production last ran successfully before `before` (when the interrupted promotion took
+ * the lock), from the engine's update history and production's position, never from the
+ * journal (which the interrupted run wrote: whoever controls the runner could put any version
+ * or evidence that still verifies there, e.g. a year-old promotion). Rules, in order:
+ * - the history or the outputs cannot be read → DependencyUnavailable (exit 2), nothing changed;
+ * - updates are taken newest first; one is a candidate when it is an `update` that succeeded,
+ *   started before `before` (so not one of the interrupted run's own), and recorded a version
+ *   and its promotion evidence in its config;
+ * - a version production's position has revoked is skipped (the pack would refuse it);
+ * - the first candidate is the answer; none → undefined.
+ * `before` is compared with the backend's start times: the lock is taken seconds before the
+ * first update, more than the clocks of a runner and its backend differ.
  */
-export async function rollbackProvenance(
-  plan: Extract<RecoveryPlan, { kind: "roll-back" }>,
-  stack: Pick<ProductionStack, "history">,
+export async function ranBefore(
+  stack: Pick<ProductionStack, "history" | "outputs">,
+  before: Date,
   name: string,
-  say: Progress,
-): Promise<string> {
+): Promise<RanBefore | undefined> {
   let log: Awaited<ReturnType<ProductionStack["history"]>>;
+  let revoked: Set<string>;
   try {
     log = await stack.history();
+    const position = (await stack.outputs())[POSITION_OUTPUT]?.value as
+      | { revoked?: { version?: unknown }[] }
+      | undefined;
+    revoked = new Set((position?.revoked ?? []).map((r) => String(r.version)));
   } catch (err) {
     throw new DependencyUnavailable(
       `recovering ${name}: the engine's update history cannot be read (${firstLine(err)}); nothing was changed`,
     );
   }
-  const ran = configFromUpdateLog(plan.version, log)[EVIDENCE_KEY];
-  if (typeof ran !== "string") {
+  for (const u of log) {
+    if (u.kind !== "update" || u.result !== "succeeded") continue;
+    if (!(u.startTime.getTime() < before.getTime())) continue;
+    const version = u.config?.[VERSION_KEY]?.value;
+    const evidenceJson = u.config?.[EVIDENCE_KEY]?.value;
+    if (typeof version !== "string" || version === "") continue;
+    if (typeof evidenceJson !== "string" || evidenceJson === "") continue;
+    if (revoked.has(version)) continue;
+    return { version, evidenceJson };
+  }
+  return undefined;
+}
+
+/**
+ * The recovery plan with its rollback target taken from the engine (ranBefore), not from the
+ * journal. Rules, in order:
+ * - none and stop-leftovers are returned as they are (nothing is rolled back);
+ * - when production ran a version before the interrupted promotion → roll back to it with the
+ *   evidence its update carried; a journal that named another version or evidence is reported;
+ * - otherwise a journal that names a version to return to is refused → HumanNeeded (exit 6),
+ *   nothing changed: there is nothing trustworthy to return to;
+ * - otherwise (production's first promotion) → restore-config as planned.
+ */
+export async function resolveRecovery(
+  plan: ActivePlan,
+  stack: Pick<ProductionStack, "history" | "outputs">,
+  startedAt: string,
+  name: string,
+  say: Progress,
+): Promise<ActivePlan> {
+  if (plan.kind !== "roll-back" && plan.kind !== "restore-config") return plan;
+  const before = new Date(startedAt);
+  if (Number.isNaN(before.getTime())) {
+    throw new HumanNeeded(
+      `recovering ${name}: the interrupted promotion's start (${JSON.stringify(startedAt)}) is not a time, so ` +
+        "what production ran before it cannot be told from the engine's history. Nothing was changed; a person must look",
+    );
+  }
+  const ran = await ranBefore(stack, before, name);
+  if (ran === undefined) {
+    if (plan.kind === "restore-config") return plan;
     throw new HumanNeeded(
       `recovering ${name}: the interrupted promotion's journal says ${name} ran ${plan.version} before it, ` +
-        `but the engine's update history has no succeeded update of ${plan.version} with promotion evidence. ` +
-        `Nothing was changed; ${name} may run an unverified version, and a person must choose what it returns to`,
+        `but the engine's update history has no succeeded update with promotion evidence before ${startedAt} ` +
+        `(revoked versions not counted). Nothing was changed; ${name} may run an unverified version, and a ` +
+        "person must choose what it returns to",
     );
   }
-  if (ran !== plan.evidenceJson) {
+  const journal = plan.kind === "roll-back" ? plan : undefined;
+  if (journal === undefined) {
     say(
-      `recovering ${name}: the journal's evidence for ${plan.version} is not the one the engine recorded ` +
-        "when production last ran it; the engine's is used",
+      `recovering ${name}: the journal names no version to return to, but the engine's history does: ${ran.version}`,
+    );
+  } else if (journal.version !== ran.version || journal.evidenceJson !== ran.evidenceJson) {
+    say(
+      `recovering ${name}: the journal names ${journal.version}` +
+        (journal.version === ran.version ? " with other evidence" : "") +
+        `, but production last ran ${ran.version} before the interrupted promotion (the engine's history); ` +
+        "the engine's version and evidence are used",
     );
   }
-  return ran;
+  return {
+    kind: "roll-back",
+    sessions: plan.sessions,
+    version: ran.version,
+    evidenceJson: ran.evidenceJson,
+    approver: journal?.approver ?? "recovery",
+    interruptedPhase: plan.interruptedPhase,
+  };
 }
 
 /** Carries out `plan` for the journal `held` took over (held.stale); returns when production is settled. */
 export async function carryOutRecovery(
-  plan: RecoveryPlan,
+  planned: RecoveryPlan,
   held: HeldLock,
   opts: PrepareOptions,
   ctx: RecoveryContext,
 ): Promise<void> {
-  if (plan.kind === "none") return;
+  if (planned.kind === "none") return;
   const stale = held.stale!;
   const name = ctx.name;
-  // Signed first: a run that cannot sign (no key) stops here, before anything is touched. What
-  // is signed is the evidence the engine recorded, not the journal's copy (rollbackProvenance).
+  // What to return to comes from the engine, not the journal (resolveRecovery); then it is
+  // signed: a run that cannot sign (no key) stops here, before anything is touched.
+  const plan =
+    planned.kind === "stop-leftovers"
+      ? planned
+      : await resolveRecovery(
+          planned,
+          await ctx.stack(),
+          stale.promotionStartedAt ?? stale.holder.startedAt,
+          name,
+          ctx.say,
+        );
   const evidence =
     plan.kind === "roll-back"
-      ? opts.signRollback(
-          parseSignedEvidence(await rollbackProvenance(plan, await ctx.stack(), name, ctx.say)),
-          plan.approver,
-          await ctx.target(),
-        )
+      ? opts.signRollback(parseSignedEvidence(plan.evidenceJson), plan.approver, await ctx.target())
       : undefined;
   ctx.say(
     `recovering ${name}: the promotion started ${stale.holder.startedAt} (host ${stale.holder.host}, ` +

@@ -78,6 +78,10 @@ describe("the promotion journal in the backend", function () {
       from: "1.1.0",
     });
     expect(decodeJournalTags(tagsOf(journal({ abandoned: true })), "production")?.abandoned).to.equal(true);
+    const carried = journal({ promotionStartedAt: "2026-01-02T10:00:00.000Z" });
+    expect(decodeJournalTags(tagsOf(carried), "production")?.promotionStartedAt).to.equal(
+      "2026-01-02T10:00:00.000Z",
+    );
     expect(decodeJournalTags({ "pulumi:project": "x" }, "production")).to.equal(undefined);
   });
 
@@ -86,6 +90,7 @@ describe("the promotion journal in the backend", function () {
     const long = journal({
       target: digest,
       previousConfig: { [V]: digest },
+      promotionStartedAt: "2026-01-02T10:00:00.000Z",
       holder: { ...journal().holder, host: "h".repeat(255) },
     });
     const t = encodeJournalTags(long);

@@ -12,7 +12,7 @@ import {
   RollbackTriggers,
 } from "../../scripts/promotion/bake";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
-import { p99AboveBuckets } from "../../scripts/promotion/bake-watch";
+import { bakeSelector, p99AboveBuckets } from "../../scripts/promotion/bake-watch";
 import type { InstantResult, PrometheusClient } from "../../scripts/promotion/prometheus";
 
 const THRESHOLDS_FILE = path.resolve(__dirname, "..", "fixtures", "thresholds", "production.json");
@@ -272,4 +272,17 @@ describe("the bake's look at the latency histogram's +Inf bucket", function () {
     expect(await p99AboveBuckets(buckets({}), selector, window)).to.equal(undefined);
     expect(await p99AboveBuckets(buckets({ "0.1": 0, "+Inf": 0 }), selector, window)).to.equal(undefined);
   });
+});
+
+describe("the series the bake watches", function () {
+  const digest = `sha256:${"ab".repeat(32)}`;
+  for (const [version, label] of [
+    ["1.1.0", "1.1.0"],
+    ["1.4.2+b7", "1.4.2_b7"],
+    [digest, `sha256_${Buffer.from("ab".repeat(32), "hex").toString("base64url")}`],
+  ]) {
+    it(`selects ${version} by its label value ${label}, as the service labels its series`, function () {
+      expect(bakeSelector("production", version)).to.deep.equal({ namespace: "production", version: label });
+    });
+  }
 });

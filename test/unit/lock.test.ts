@@ -155,6 +155,16 @@ describe("the promotion lock", function () {
       tookOverFrom: 7,
     });
     expect(onDisk.holder.pid).to.equal(process.pid);
+    // When the promotion it carries on took the lock: the dead holder's start.
+    expect(onDisk.promotionStartedAt).to.equal(dead.holder.startedAt);
+    lock.unlock();
+  });
+
+  it("keeps when the interrupted promotion took the lock across a second takeover (a recovery killed in turn)", function () {
+    const first = staleJournal({ promotionStartedAt: "2026-01-02T10:00:00.000Z" });
+    plant(dir, { ...first, holder: { ...first.holder, startedAt: "2026-01-02T11:00:00.000Z" } });
+    const lock = acquirePromotionLock(dir, "production");
+    expect(lock.journal().promotionStartedAt).to.equal("2026-01-02T10:00:00.000Z");
     lock.unlock();
   });
 

@@ -24,7 +24,8 @@ import {
   engineFailure,
   recoveryStepError,
   RecoveryStep,
-  rollbackProvenance,
+  ranBefore,
+  resolveRecovery,
 } from "../../scripts/promotion/recovery-run";
 import type { ProductionStack } from "../../scripts/promotion/rollout";
 import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
@@ -191,11 +192,14 @@ const PREVIOUS_EVIDENCE = JSON.stringify(
   ),
 );
 
+/** When the interrupted promotion took the lock. */
+const LOCKED_AT = "2026-01-02T10:00:00.000Z";
+
 /** The engine's record of production's update that ran 1.0.0 with PREVIOUS_EVIDENCE. */
 const RAN_PREVIOUS = {
   kind: "update",
   result: "succeeded",
-  startTime: new Date(0),
+  startTime: new Date("2026-01-01T09:00:00.000Z"),
   version: 1,
   config: {
     "churn-model:modelVersion": { value: "1.0.0", secret: false },
@@ -217,7 +221,7 @@ describe("a recovery whose refresh fails, or that cannot sign", function () {
         bootId: bootId(),
         pid: 2 ** 22 + 5,
         startTime: 1,
-        startedAt: "t",
+        startedAt: LOCKED_AT,
         nonce: "n",
       },
       state: "held",
@@ -254,6 +258,7 @@ describe("a recovery whose refresh fails, or that cannot sign", function () {
         ...(recorded ? [{ kind: "refresh", startTime: new Date(), version: 2 }] : []),
         RAN_PREVIOUS,
       ],
+      outputs: async () => ({}),
       setConfig: async () => void calls.push("setConfig"),
       removeConfig: async () => void calls.push("removeConfig"),
     } as unknown as ProductionStack;
@@ -303,18 +308,34 @@ describe("a recovery whose refresh fails, or that cannot sign", function () {
   });
 });
 
-describe("a recovery's rollback provenance: the engine's history, not the journal", function () {
-  const LAUNDERED = JSON.stringify(
-    signEvidence(
-      earlierPromotionRecord({
-        image: "registry.internal.example.com/ml/churn-model:1.0.0",
-        thresholds: THRESHOLDS,
-        createdAt: "2025-11-01T00:00:00.000Z",
-      }),
-      generateEvidenceKeyPair().privateKeyPem,
-    ),
-  );
-  const plan = (version: string, evidenceJson: string) =>
+describe("a recovery's rollback target: the engine's history, not the journal", function () {
+  const evidenceOf = (version: string, createdAt?: string) =>
+    JSON.stringify(
+      signEvidence(
+        earlierPromotionRecord({
+          modelVersion: version,
+          image: `registry.internal.example.com/ml/churn-model:${version}`,
+          thresholds: THRESHOLDS,
+          ...(createdAt !== undefined ? { createdAt } : {}),
+        }),
+        generateEvidenceKeyPair().privateKeyPem,
+      ),
+    );
+  const LAUNDERED = evidenceOf("1.0.0", "2025-01-01T00:00:00.000Z");
+  const update = (version: string, evidence: string, startTime: string, result = "succeeded") => ({
+    kind: "update",
+    result,
+    startTime: new Date(startTime),
+    version: 0,
+    config: {
+      "churn-model:modelVersion": { value: version, secret: false },
+      "churn-model:promotionEvidence": { value: evidence, secret: false },
+    },
+  });
+  const EVIDENCE_110 = evidenceOf("1.1.0");
+  const RAN_110 = update("1.1.0", EVIDENCE_110, "2026-01-02T08:00:00.000Z");
+  const CANDIDATE = update("1.4.0", evidenceOf("1.4.0"), "2026-01-02T10:00:05.000Z");
+  const rollBack = (version: string, evidenceJson: string) =>
     ({
       kind: "roll-back",
       sessions: [],
@@ -323,44 +344,130 @@ describe("a recovery's rollback provenance: the engine's history, not the journa
       approver: "alice",
       interruptedPhase: "verifying",
     }) as const;
-  const stackWith = (history: () => Promise<unknown[]>) =>
-    ({ history }) as unknown as Pick<ProductionStack, "history">;
+  const stackWith = (history: unknown[], revoked: string[] = []) =>
+    ({
+      history: async () => history,
+      outputs: async () => ({
+        promotionPosition: {
+          value: { revoked: revoked.map((version, i) => ({ version, sequence: i + 1 })) },
+          secret: false,
+        },
+      }),
+    }) as unknown as Pick<ProductionStack, "history" | "outputs">;
 
-  it("embeds the evidence the engine recorded for the version, not a different copy the journal holds", async function () {
-    const said: string[] = [];
-    const got = await rollbackProvenance(
-      plan("1.0.0", LAUNDERED),
-      stackWith(async () => [RAN_PREVIOUS]),
-      "production",
-      (l) => said.push(l),
-    );
-    expect(got).to.equal(PREVIOUS_EVIDENCE);
-    expect(said.join("\n")).to.contain("the journal's evidence for 1.0.0 is not the one the engine recorded");
-  });
-
-  it("refuses a version production never ran successfully with evidence: exit 6, nothing changed", async function () {
-    const failed = { ...RAN_PREVIOUS, result: "failed" };
-    for (const history of [[], [failed], [{ ...RAN_PREVIOUS, config: {} }]]) {
-      const error = await rollbackProvenance(
-        plan("1.0.0", PREVIOUS_EVIDENCE),
-        stackWith(async () => history),
+  it("returns to what production last ran before the lock, with that update's evidence, whatever the journal says", async function () {
+    const cases: [string, ReturnType<typeof rollBack>, string][] = [
+      ["laundered evidence for the right version", rollBack("1.1.0", LAUNDERED), "with other evidence"],
+      [
+        "an older version the history did run",
+        rollBack("1.0.0", PREVIOUS_EVIDENCE),
+        "the journal names 1.0.0",
+      ],
+      [
+        "the candidate itself",
+        rollBack("1.4.0", CANDIDATE.config["churn-model:promotionEvidence"].value),
+        "the journal names 1.4.0",
+      ],
+    ];
+    for (const [what, plan, note] of cases) {
+      const said: string[] = [];
+      const got = await resolveRecovery(
+        plan,
+        stackWith([CANDIDATE, RAN_110, RAN_PREVIOUS]),
+        LOCKED_AT,
         "production",
-        () => undefined,
-      ).catch((e: unknown) => e);
-      expect(error).to.be.instanceOf(HumanNeeded);
-      expect(exitCodeOf(error)).to.equal(6);
-      expect((error as Error).message).to.contain(
-        "the engine's update history has no succeeded update of 1.0.0 with promotion evidence",
+        (l) => said.push(l),
       );
+      expect(got, what).to.deep.include({ kind: "roll-back", version: "1.1.0", evidenceJson: EVIDENCE_110 });
+      expect(said.join("\n"), what).to.contain(note);
     }
   });
 
+  it("skips the interrupted run's own updates, failed updates, updates without evidence and revoked versions", async function () {
+    const history = [
+      CANDIDATE,
+      update("1.3.0", evidenceOf("1.3.0"), "2026-01-02T09:30:00.000Z", "failed"),
+      { ...update("1.2.0", "", "2026-01-02T09:00:00.000Z") },
+      RAN_110,
+      RAN_PREVIOUS,
+    ];
+    expect(await ranBefore(stackWith(history), new Date(LOCKED_AT), "production")).to.deep.equal({
+      version: "1.1.0",
+      evidenceJson: EVIDENCE_110,
+    });
+    expect(await ranBefore(stackWith(history, ["1.1.0"]), new Date(LOCKED_AT), "production")).to.deep.equal({
+      version: "1.0.0",
+      evidenceJson: PREVIOUS_EVIDENCE,
+    });
+    expect(await ranBefore(stackWith([CANDIDATE]), new Date(LOCKED_AT), "production")).to.equal(undefined);
+  });
+
+  it("refuses a journal naming a version when the history ran none before the lock: exit 6, nothing touched", async function () {
+    const error = await resolveRecovery(
+      rollBack("1.0.0", PREVIOUS_EVIDENCE),
+      stackWith([CANDIDATE]),
+      LOCKED_AT,
+      "production",
+      () => undefined,
+    ).catch((e: unknown) => e);
+    expect(error).to.be.instanceOf(HumanNeeded);
+    expect(exitCodeOf(error)).to.equal(6);
+    expect((error as Error).message).to.contain(
+      "the engine's update history has no succeeded update with promotion evidence before 2026-01-02T10:00:00.000Z",
+    );
+  });
+
+  it("keeps restoring the config of a first promotion, and rolls back instead when the history ran a version", async function () {
+    const restore = {
+      kind: "restore-config",
+      sessions: [],
+      previousConfig: { "churn-model:modelVersion": null },
+      interruptedPhase: "updating",
+    } as const;
+    expect(
+      await resolveRecovery(restore, stackWith([CANDIDATE]), LOCKED_AT, "production", () => undefined),
+    ).to.equal(restore);
+    expect(
+      await resolveRecovery(restore, stackWith([RAN_110]), LOCKED_AT, "production", () => undefined),
+    ).to.deep.include({
+      kind: "roll-back",
+      version: "1.1.0",
+      evidenceJson: EVIDENCE_110,
+    });
+  });
+
+  it("reads 'before' as when the interrupted promotion took the lock, not when a recovery killed in turn did", async function () {
+    // The second holder took over at 11:00, after the candidate's update: its own start would
+    // make the candidate look like what production ran before.
+    const got = await resolveRecovery(
+      rollBack("1.1.0", EVIDENCE_110),
+      stackWith([CANDIDATE, RAN_110]),
+      LOCKED_AT,
+      "production",
+      () => undefined,
+    );
+    expect(got).to.deep.include({ version: "1.1.0" });
+    const wrong = await resolveRecovery(
+      rollBack("1.1.0", EVIDENCE_110),
+      stackWith([CANDIDATE, RAN_110]),
+      "2026-01-02T11:00:00.000Z",
+      "production",
+      () => undefined,
+    );
+    expect(wrong, "what the second holder's start would pick").to.deep.include({ version: "1.4.0" });
+  });
+
   it("changes nothing when the history cannot be read (exit 2)", async function () {
-    const error = await rollbackProvenance(
-      plan("1.0.0", PREVIOUS_EVIDENCE),
-      stackWith(async () => {
+    const stack = {
+      history: async () => {
         throw new Error("the backend is unreachable");
-      }),
+      },
+      outputs: async () => ({}),
+    } as unknown as Pick<ProductionStack, "history" | "outputs">;
+    const error = await resolveRecovery(
+      rollBack("1.0.0", PREVIOUS_EVIDENCE),
+      stack,
+      LOCKED_AT,
       "production",
       () => undefined,
     ).catch((e: unknown) => e);
@@ -370,53 +477,70 @@ describe("a recovery's rollback provenance: the engine's history, not the journa
     );
   });
 
-  it("carries out a recovery whose journal names an evidence the engine never recorded with the engine's", async function () {
+  it("through carryOutRecovery: signs and applies the engine's evidence, and refuses with no call at all", async function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "churn-recovery-provenance-"));
     try {
-      const stale: Journal = {
-        generation: 1,
-        stack: "production",
-        holder: {
-          host: os.hostname(),
-          bootId: bootId(),
-          pid: 2 ** 22 + 5,
-          startTime: 1,
-          startedAt: "t",
-          nonce: "n",
-        },
-        state: "held",
-        phase: "verifying",
-        previousConfig: { "churn-model:modelVersion": "1.0.0", "churn-model:promotionEvidence": LAUNDERED },
-        target: "1.1.0",
-        approver: "alice",
-        sessions: [],
-        updatedAt: "t",
+      const run = async (history: unknown[]) => {
+        const stale: Journal = {
+          generation: 1,
+          stack: "production",
+          holder: {
+            host: os.hostname(),
+            bootId: bootId(),
+            pid: 2 ** 22 + 5,
+            startTime: 1,
+            startedAt: LOCKED_AT,
+            nonce: "n",
+          },
+          state: "held",
+          phase: "verifying",
+          previousConfig: { "churn-model:modelVersion": "1.0.0", "churn-model:promotionEvidence": LAUNDERED },
+          target: "1.4.0",
+          approver: "alice",
+          sessions: [],
+          updatedAt: LOCKED_AT,
+        };
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.mkdirSync(dir);
+        fs.writeFileSync(generationFile(dir, 1), JSON.stringify(stale));
+        const held = acquirePromotionLock(dir, "production");
+        const calls: string[] = [];
+        const stack = {
+          refresh: async () => void calls.push("refresh"),
+          cancel: async () => void calls.push("cancel"),
+          history: async () => history,
+          outputs: async () => ({}),
+          setConfig: async () => void calls.push("setConfig"),
+          removeConfig: async () => void calls.push("removeConfig"),
+        } as unknown as ProductionStack;
+        const error = await carryOutRecovery(
+          planRecovery(held.journal()),
+          held,
+          { readOnly: false, signRollback: (e) => (calls.push(`sign ${JSON.stringify(e)}`), e) },
+          {
+            name: "production",
+            stack: async () => stack,
+            engineLocks: () => [],
+            apply: async (e) => (calls.push(`apply ${JSON.stringify(e)}`), { ok: true }) as never,
+            verify: async (v) => (calls.push(`verify ${v}`), { healthy: true, reasons: [] }) as never,
+            target: async () => TEST_TARGET,
+            say: () => undefined,
+          },
+        ).catch((e: unknown) => e);
+        held.abandon();
+        return { error, calls };
       };
-      fs.writeFileSync(generationFile(dir, 1), JSON.stringify(stale));
-      const held = acquirePromotionLock(dir, "production");
-      const signed: string[] = [];
-      const applied: string[] = [];
-      const stack = {
-        refresh: async () => undefined,
-        history: async () => [RAN_PREVIOUS],
-      } as unknown as ProductionStack;
-      await carryOutRecovery(
-        planRecovery(held.journal()),
-        held,
-        { readOnly: false, signRollback: (e) => (signed.push(JSON.stringify(e)), e) },
-        {
-          name: "production",
-          stack: async () => stack,
-          engineLocks: () => [],
-          apply: async (e) => (applied.push(JSON.stringify(e)), { ok: true }) as never,
-          verify: async () => ({ healthy: true, reasons: [] }) as never,
-          target: async () => TEST_TARGET,
-          say: () => undefined,
-        },
-      );
-      expect(signed).to.deep.equal([PREVIOUS_EVIDENCE]);
-      expect(applied).to.deep.equal([PREVIOUS_EVIDENCE]);
-      held.abandon();
+      const ok = await run([CANDIDATE, RAN_110, RAN_PREVIOUS]);
+      expect(ok.error).to.equal(undefined);
+      expect(ok.calls).to.deep.equal([
+        `sign ${EVIDENCE_110}`,
+        "refresh",
+        `apply ${EVIDENCE_110}`,
+        "verify 1.1.0",
+      ]);
+      const refused = await run([CANDIDATE]);
+      expect(refused.error).to.be.instanceOf(HumanNeeded);
+      expect(refused.calls, "nothing signed, refreshed, set or applied").to.deep.equal([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
