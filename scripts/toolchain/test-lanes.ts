@@ -12,7 +12,9 @@
  * SIGTERM stops every lane (its whole process group) before the runner exits.
  */
 import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
+import { ensureBuilt } from "./build";
 import { REPO_ROOT } from "./env";
 
 export interface Lane {
@@ -35,6 +37,51 @@ export function parseLanes(args: readonly string[]): Lane[] {
   const repeated = names.find((n, i) => names.indexOf(n) !== i);
   if (repeated !== undefined) throw new Error(`lane name ${repeated} is given twice`);
   return lanes;
+}
+
+/**
+ * The files a lane entry names, relative to `root`: the file itself, or for a glob (`*` within
+ * a path segment, `**` across segments) every file under the glob's fixed leading directories
+ * that matches it. Sorted; empty when nothing matches.
+ */
+export function expandEntry(entry: string, root: string = REPO_ROOT): string[] {
+  if (!entry.includes("*")) return fs.existsSync(path.resolve(root, entry)) ? [entry] : [];
+  const segments = entry.split("/");
+  const fixed = segments
+    .slice(
+      0,
+      segments.findIndex((x) => x.includes("*")),
+    )
+    .join("/");
+  const pattern = new RegExp(
+    "^" +
+      entry
+        .split("/")
+        .map((seg) =>
+          seg === "**"
+            ? "(?:[^/]+/)*"
+            : seg.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*") + "/",
+        )
+        .join("")
+        .replace(/\/$/, "") +
+      "$",
+  );
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const child = rel === "" ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(child);
+      else if (pattern.test(child)) out.push(child);
+    }
+  };
+  walk(fixed);
+  return out.sort();
 }
 
 export interface MochaCounts {
@@ -73,6 +120,10 @@ function runLane(lane: Lane, timeoutMs: number, children: Set<ChildProcess>): Pr
   });
   children.add(child);
   let output = "";
+  child.on("error", (err) => {
+    output += `\ntest-lanes: mocha of lane ${lane.name} could not run: ${err.message}\n`;
+    process.stderr.write(`[${lane.name}] mocha could not run: ${err.message}\n`);
+  });
   const prefix = `[${lane.name}] `;
   const forward = (stream: NodeJS.ReadableStream, to: NodeJS.WriteStream) => {
     let partial = "";
@@ -109,16 +160,37 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error(`test-lanes: ${(err as Error).message}`);
     return 2;
   }
-  const timeoutMs = Number(process.env.MOCHA_TIMEOUT_MS ?? 1_200_000);
+  const timeoutText = process.env.MOCHA_TIMEOUT_MS ?? "1200000";
+  const timeoutMs = Number(timeoutText);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+    console.error(
+      `test-lanes: MOCHA_TIMEOUT_MS (${timeoutText}) must be a positive whole number of milliseconds`,
+    );
+    return 2;
+  }
+  for (const lane of lanes) {
+    const empty = lane.files.filter((f) => expandEntry(f).length === 0);
+    if (empty.length > 0) {
+      console.error(`test-lanes: lane ${lane.name}: ${empty.join(", ")} names no file`);
+      return 2;
+    }
+  }
+  // Once, before the lanes start: two lanes finding dist/ stale would both compile it.
+  ensureBuilt((line) => console.log(`test-lanes: ${line}`));
   const children = new Set<ChildProcess>();
-  const stop = (signal: NodeJS.Signals) => {
+  const signalAll = (signal: NodeJS.Signals) => {
     for (const c of children) {
       try {
-        process.kill(-c.pid!, "SIGTERM");
+        process.kill(-c.pid!, signal);
       } catch {
         // already gone
       }
     }
+  };
+  const stop = (signal: NodeJS.Signals) => {
+    signalAll("SIGTERM");
+    // Whatever has not ended 15 s later is killed.
+    setTimeout(() => signalAll("SIGKILL"), 15_000).unref();
     process.exitCode = signal === "SIGINT" ? 130 : 143;
   };
   process.once("SIGINT", () => stop("SIGINT"));

@@ -25,6 +25,7 @@ import {
 import { isPortFree } from "../../scripts/sandbox/ports";
 import { sandboxArtifact } from "../../scripts/sandbox/artifact";
 import { versionLabel } from "../../policy/contract";
+import { generateDataset } from "../../scripts/sandbox/service/dataset";
 import { PrometheusState, startPrometheus, stopPrometheus } from "../../scripts/sandbox/prometheus";
 
 const NAMESPACES = ["staging", "production"];
@@ -87,6 +88,21 @@ function get(url: string): Promise<{ status: number; body: string }> {
         res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
       })
       .on("error", reject);
+  });
+}
+
+function postJson(url: string, body: unknown): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method: "POST", headers: { "content-type": "application/json" } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
   });
 }
 
@@ -227,6 +243,21 @@ describe("sandbox controller on a real control plane", function () {
       expect(JSON.parse((await get(`${served.url}/healthz`)).body)).to.include({ version });
       const labels = await until(`up for ${version}`, () => upSeries(versionLabel(version)), 30_000);
       expect(labels).to.include({ namespace: "staging", version: versionLabel(version) });
+      // The model it serves answers under the version's label: 1.4.0's refuses a mailed check.
+      const mailed = generateDataset().find((r) => r.features.paymentMethod === "mailed-check")!;
+      const status = await postJson(`${served.url}/predict`, mailed.features);
+      expect(status, `${version} on a mailed check`).to.equal(tagOrDigest.startsWith("@") ? 500 : 200);
+      await until(
+        `the ${version} request in Prometheus`,
+        async () => {
+          const r = await prom.instantQuery(
+            `churn_model_requests_total{namespace="staging",version="${versionLabel(version)}",code="${status}"} >= 1`,
+            new Date(),
+          );
+          return r.resultType === "vector" && r.samples.length === 1 ? true : undefined;
+        },
+        30_000,
+      );
     }
     const back = await api(
       "PUT",

@@ -9,7 +9,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { mochaCounts, parseLanes } from "../../scripts/toolchain/test-lanes";
+import { expandEntry, mochaCounts, parseLanes } from "../../scripts/toolchain/test-lanes";
 import { REPO_ROOT } from "../../scripts/toolchain/env";
 
 describe("test lanes: the slow tiers side by side", () => {
@@ -75,5 +75,26 @@ describe("test lanes: the slow tiers side by side", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("test lanes: every slow test file runs in exactly one lane", () => {
+  it("covers test/integration and test/e2e with the lanes of npm run test:slow", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    const args = [...pkg.scripts["test:slow"].matchAll(/'([^']+)'/g)].map((m) => m[1]);
+    const lanes = parseLanes(args);
+    const files = lanes.flatMap((l) => l.files.flatMap((f) => expandEntry(f)));
+    const slow = [...expandEntry("test/integration/**/*.test.ts"), ...expandEntry("test/e2e/**/*.test.ts")];
+    expect(slow.length).to.be.greaterThan(20);
+    expect([...files].sort(), "each file once").to.deep.equal([...slow].sort());
+  });
+
+  it("expands a glob within and across directories, and names nothing for a missing file", () => {
+    expect(expandEntry("test/e2e/*.test.ts")).to.include("test/e2e/canary.test.ts");
+    expect(expandEntry("test/**/canary.test.ts")).to.deep.equal(["test/e2e/canary.test.ts"]);
+    expect(expandEntry("test/e2e/nothing-here.test.ts")).to.deep.equal([]);
+    expect(expandEntry("test/nowhere/**/*.test.ts")).to.deep.equal([]);
   });
 });
