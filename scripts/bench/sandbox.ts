@@ -17,6 +17,7 @@ import { PRODUCTION_POLICY, SandboxDriver, VERSIONS } from "../sandbox/driver";
 import { selectStack } from "../promotion/engine";
 import { sandboxDown, sandboxEnv, sandboxUp, SANDBOX_REGISTRY, SandboxState } from "../sandbox/cli";
 import { REPO_ROOT } from "../toolchain/env";
+import { parseTimelineLine, TimelineFigures } from "../promotion/engine-timeline";
 import type { BenchContext } from "./context";
 import { BenchmarkResult, figure, formatMs, timed } from "./figures";
 import {
@@ -46,6 +47,8 @@ export interface PromotionTimes {
   readonly verificationMs: number;
   /** The production `pulumi up` alone, as the rollout reports it. */
   readonly pulumiUpMs: number;
+  /** Where that update spent its time, from the engine's events (engine-timeline.ts). */
+  readonly engine?: TimelineFigures;
 }
 
 /** Reads the phase timings from the promote CLI's stderr; undefined when it did not promote. */
@@ -55,6 +58,7 @@ export function parsePromotionTimes(stderr: string, wallMs: number): PromotionTi
   const up = /promotion: update \d+ succeeded in ([\d.]+)s/.exec(stderr);
   if (!phases || !up) return undefined;
   const ms = (s: string) => Number(s) * 1000;
+  const engine = parseTimelineLine(stderr);
   return {
     wallMs,
     gateMs: ms(phases[1]),
@@ -62,6 +66,7 @@ export function parsePromotionTimes(stderr: string, wallMs: number): PromotionTi
     updateMs: ms(phases[3]),
     verificationMs: ms(phases[4]),
     pulumiUpMs: ms(up[1]),
+    ...(engine !== undefined ? { engine } : {}),
   };
 }
 
@@ -84,7 +89,8 @@ async function ship(
   ctx.log(`sandbox: staging runs ${version} (${formatMs(deploy.ms)})`);
   await driver.soak(version);
   if (beforePromotion) await beforePromotion();
-  const { run } = await driver.promote(version);
+  // The rollout prints the production update's engine timeline (engine-timeline.ts).
+  const { run } = await driver.promote(version, [], { CHURN_ENGINE_TIMELINE: "1" });
   const times = parsePromotionTimes(run.stderr, run.ms);
   if (run.code !== 0 || times === undefined) {
     throw new Error(`promoting ${version} did not succeed (exit ${run.code}):\n${tail(run.stderr)}`);
@@ -162,6 +168,32 @@ export async function sandboxBenches(
   return results;
 }
 
+/**
+ * The production update's phases (engine-timeline.ts), each against the whole update, when
+ * every promotion printed its timeline: the CLI's start to the engine's prelude, the language
+ * host and program up to the first step, the steps, the program's end and checkpoint up to the
+ * summary, and the CLI's exit; and the longest step (the Deployment's rollout and await).
+ */
+function engineFigures(b: string, ps: readonly PromotionTimes[]): ReturnType<typeof figure>[] {
+  const es = ps.map((p) => p.engine);
+  if (es.length === 0 || es.some((e) => e === undefined)) return [];
+  const e = es as TimelineFigures[];
+  const whole = { name: "the whole update (stack.up)", samplesMs: e.map((x) => x.exitMs) };
+  const phase = (name: string, f: (x: TimelineFigures) => number) =>
+    figure(b, `update: ${name}`, e.map(f), whole, { detail: true });
+  const longest = e.every((x) => x.longest !== undefined)
+    ? [phase(`longest step (${e[0].longest!.step})`, (x) => x.longest!.ms)]
+    : [];
+  return [
+    phase("CLI start, backend and config (to the prelude)", (x) => x.preludeMs),
+    phase("language host and program (prelude to the first step)", (x) => x.firstStepMs - x.preludeMs),
+    phase("the resource steps (first step to the last done)", (x) => x.lastStepMs - x.firstStepMs),
+    ...longest,
+    phase("program end and checkpoint (to the summary)", (x) => x.summaryMs - x.lastStepMs),
+    phase("CLI exit (summary to return)", (x) => x.exitMs - x.summaryMs),
+  ];
+}
+
 function overheadResult(ps: readonly PromotionTimes[], wallMs: number): BenchmarkResult {
   const b = "promotion-overhead";
   const each = (f: (p: PromotionTimes) => number) => ps.map(f);
@@ -216,6 +248,7 @@ function overheadResult(ps: readonly PromotionTimes[], wallMs: number): Benchmar
         each((p) => overhead(p) - p.verificationMs),
         up,
       ),
+      ...engineFigures(b, ps),
     ],
     notes: [
       `${ps.length} promotion${ps.length === 1 ? "" : "s"} of the sandbox's production (2 replicas), back and forth between ` +

@@ -26,6 +26,7 @@ import { EngineLock, planRecovery, RecoveryPlan } from "./recovery";
 import { carryOutRecovery, operationStarted, recoveryPending } from "./recovery-run";
 import type { PromotionTarget, SignedEvidence } from "./evidence";
 import { lastSuccessfulRun, productionTarget } from "./production-position";
+import { describeTimeline, engineTimeline, TimedEvent } from "./engine-timeline";
 import { withRevocation } from "./revoke";
 import { QueryTemplates } from "./metrics";
 import type {
@@ -391,6 +392,8 @@ export class StackRollout implements ProductionDeployer {
   ): Promise<UpdateResult> {
     const t0 = Date.now();
     const seconds = () => ((Date.now() - t0) / 1000).toFixed(1);
+    // The engine's events, timed on arrival, only when asked (engine-timeline.ts).
+    const events: TimedEvent[] | undefined = process.env.CHURN_ENGINE_TIMELINE === "1" ? [] : undefined;
     try {
       await stack.up({
         color: "never",
@@ -401,7 +404,9 @@ export class StackRollout implements ProductionDeployer {
             if (line.trim() !== "") progress(`  ${line.trimEnd()}`);
           }
         },
+        ...(events ? { onEvent: (event) => events.push({ atMs: Date.now() - t0, event }) } : {}),
       });
+      if (events) progress(`${what}: ${describeTimeline(engineTimeline(events, Date.now() - t0))}`);
       settle();
       const updateVersion = await latestUpdateNumber(stack).catch(() => null);
       progress(`${what}: update ${updateVersion ?? "?"} succeeded in ${seconds()}s`);

@@ -27,6 +27,7 @@ export const SCRIPT_NEEDS: Readonly<Record<string, readonly Group[]>> = {
   bench: ["engine", "controlplane"],
   "test:integration": ["engine", "controlplane", "lint"],
   "test:e2e": ["engine", "controlplane"],
+  "test:slow": ["engine", "controlplane"],
   test: ["engine", "controlplane", "lint"],
   "lint:workflows": ["lint"],
 };

@@ -26,7 +26,13 @@ export class FakeStack {
   readonly config: ConfigMap;
   /** The config each `up` ran with. */
   readonly upConfigs: ConfigMap[] = [];
-  historyEntries: { startTime: Date; kind: string; version: number }[] = [];
+  historyEntries: {
+    startTime: Date;
+    kind: string;
+    version: number;
+    result?: string;
+    config?: Record<string, { value: string }>;
+  }[] = [];
   constructor(
     config: Record<string, string>,
     private readonly opts: { up?: () => Promise<void>; outputs?: Record<string, unknown> } = {},

@@ -279,14 +279,28 @@ describe("the production rollout", function () {
         fs.writeFileSync(generationFile(lockDir(), 3), JSON.stringify(j));
       }
       function interrupted(): FakeStack {
-        // What a promotion killed mid-update leaves: the candidate's version and evidence in the config.
-        return served(
+        // What a promotion killed mid-update leaves: the candidate's version and evidence in the
+        // config, and in the engine's history the update before it that ran 1.0.0.
+        const stack = served(
           productionConfig({
             "churn-model:probes": '{"readinessPath":"/ready"}',
             "churn-model:modelVersion": "1.1.0",
             "churn-model:promotionEvidence": '{"record":{"modelVersion":"1.1.0"}}',
           }),
         );
+        stack.historyEntries = [
+          {
+            startTime: new Date("2025-12-31T12:00:00Z"),
+            kind: "update",
+            version: 1,
+            result: "succeeded",
+            config: {
+              "churn-model:modelVersion": { value: "1.0.0" },
+              "churn-model:promotionEvidence": { value: previousEvidence },
+            },
+          },
+        ];
+        return stack;
       }
 
       it("refuses a dry run while a recovery is pending and changes nothing", async function () {
@@ -377,6 +391,7 @@ describe("the production rollout", function () {
             "churn-model:probes": '{"readinessPath":"/missing"}',
           }),
         );
+        stack.historyEntries = interrupted().historyEntries;
         const r = rollout(stack, { bakeSeconds: 60 });
         const err = await r.prepare(prepare).catch((e: unknown) => e);
         expect(err).to.be.instanceOf(HumanNeeded);
@@ -393,6 +408,8 @@ describe("the production rollout", function () {
           previousConfig: { "churn-model:modelVersion": null, "churn-model:promotionEvidence": null },
         });
         const stack = interrupted();
+        // A first promotion: the engine's history has no update before it.
+        stack.historyEntries = [];
         const r = rollout(stack);
         const err = await r.prepare(prepare).catch((e: unknown) => e);
         expect(err).to.be.instanceOf(HumanNeeded);
