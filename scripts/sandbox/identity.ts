@@ -23,7 +23,15 @@ export function namesDir(pid: number, dir: string): boolean {
   return commandLine(pid).some((a) => a === root || a.endsWith(`=${root}`) || a.includes(inside));
 }
 
-/** Whether `pid` runs the script `main` (its basename ends an argument) for the sandbox in `dir`. */
+/**
+ * Whether `pid` runs the script `main` for the sandbox in `dir`: an argument ends with its
+ * basename, as TypeScript (through ts-node) or as the compiled JavaScript in dist/ (the npm
+ * scripts run compiled), and an argument names `dir`.
+ */
 export function runsScriptFor(pid: number, main: string, dir: string): boolean {
-  return commandLine(pid).some((a) => a.endsWith(path.basename(main))) && namesDir(pid, dir);
+  const stem = path.basename(main).replace(/\.[jt]s$/, "");
+  const names = [`${stem}.ts`, `${stem}.js`];
+  return (
+    commandLine(pid).some((a) => names.some((n) => a.endsWith(`/${n}`) || a === n)) && namesDir(pid, dir)
+  );
 }
