@@ -31,6 +31,7 @@ import type { ProductionStack } from "../../scripts/promotion/rollout";
 import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
 import { earlierPromotionRecord } from "../fixtures/evidence-records";
+import { deadHolderJournal } from "../fixtures/journals";
 
 /** The shape of the Automation API's CommandError message: exit code, then the whole output. */
 function commandError(...lines: string[]): Error {
@@ -481,25 +482,14 @@ describe("a recovery's rollback target: the engine's history, not the journal", 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "churn-recovery-provenance-"));
     try {
       const run = async (history: unknown[]) => {
-        const stale: Journal = {
+        const stale: Journal = deadHolderJournal({
           generation: 1,
-          stack: "production",
-          holder: {
-            host: os.hostname(),
-            bootId: bootId(),
-            pid: 2 ** 22 + 5,
-            startTime: 1,
-            startedAt: LOCKED_AT,
-            nonce: "n",
-          },
-          state: "held",
+          holder: { ...deadHolderJournal().holder, startedAt: LOCKED_AT },
           phase: "verifying",
           previousConfig: { "churn-model:modelVersion": "1.0.0", "churn-model:promotionEvidence": LAUNDERED },
           target: "1.4.0",
-          approver: "alice",
-          sessions: [],
           updatedAt: LOCKED_AT,
-        };
+        });
         fs.rmSync(dir, { recursive: true, force: true });
         fs.mkdirSync(dir);
         fs.writeFileSync(generationFile(dir, 1), JSON.stringify(stale));
