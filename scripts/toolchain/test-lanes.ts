@@ -13,6 +13,7 @@
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { ensureBuilt } from "./build";
 import { REPO_ROOT } from "./env";
@@ -101,15 +102,63 @@ export function mochaCounts(output: string): MochaCounts | undefined {
   return { passing, failing: n("failing") ?? 0, pending: n("pending") ?? 0 };
 }
 
+export interface TestTime {
+  readonly title: string;
+  readonly ms: number;
+}
+
+/**
+ * The tests the spec reporter timed ("✔ title (1234ms)"; it prints a time for slow tests only),
+ * slowest first.
+ */
+export function testTimes(output: string): TestTime[] {
+  const out: TestTime[] = [];
+  for (const m of output.matchAll(/^\s*(?:✔|✓)\s+(.*?)\s+\((\d+)ms\)\s*$/gm))
+    out.push({ title: m[1], ms: Number(m[2]) });
+  return out.sort((a, b) => b.ms - a.ms);
+}
+
+/**
+ * CPU seconds (user + system) of this process's children that have ended and been waited for,
+ * with what they waited for in turn, from /proc/self/stat (cutime, cstime); undefined where there
+ * is no /proc. A lane's mocha waits for the engines and servers its tests start, so the growth
+ * across a lane's exit is about that lane's CPU; a process left to init is not counted.
+ */
+export function childCpuSeconds(statText?: string, ticksPerSecond = 100): number | undefined {
+  let text = statText;
+  if (text === undefined) {
+    try {
+      text = fs.readFileSync("/proc/self/stat", "utf8");
+    } catch {
+      return undefined;
+    }
+  }
+  // Fields after the command name, which is in parentheses and may hold spaces; the first of
+  // them is field 3 (state), so cutime (16) and cstime (17) are at 13 and 14.
+  const rest = text.slice(text.lastIndexOf(")") + 2).trim().split(/\s+/);
+  const cutime = Number(rest[13]);
+  const cstime = Number(rest[14]);
+  if (!Number.isFinite(cutime) || !Number.isFinite(cstime)) return undefined;
+  return (cutime + cstime) / ticksPerSecond;
+}
+
 interface LaneResult {
   readonly lane: Lane;
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly ms: number;
   readonly counts?: MochaCounts;
+  readonly times: readonly TestTime[];
+  /** CPU seconds the lane used, when /proc tells. */
+  readonly cpuSeconds?: number;
 }
 
-function runLane(lane: Lane, timeoutMs: number, children: Set<ChildProcess>): Promise<LaneResult> {
+function runLane(
+  lane: Lane,
+  timeoutMs: number,
+  children: Set<ChildProcess>,
+  cpu: { last: number | undefined },
+): Promise<LaneResult> {
   const started = Date.now();
   const mocha = path.join(REPO_ROOT, "node_modules", ".bin", "mocha");
   const child = spawn(mocha, ["--timeout", String(timeoutMs), ...lane.files], {
@@ -143,7 +192,20 @@ function runLane(lane: Lane, timeoutMs: number, children: Set<ChildProcess>): Pr
   return new Promise((resolve) => {
     child.on("close", (code, signal) => {
       children.delete(child);
-      resolve({ lane, code, signal, ms: Date.now() - started, counts: mochaCounts(output) });
+      // Only the lanes are this process's children now, so the counter grew by this lane alone
+      // since the last lane ended.
+      const cpuNow = childCpuSeconds();
+      const cpuSeconds = cpuNow === undefined || cpu.last === undefined ? undefined : cpuNow - cpu.last;
+      cpu.last = cpuNow;
+      resolve({
+        lane,
+        code,
+        signal,
+        ms: Date.now() - started,
+        counts: mochaCounts(output),
+        times: testTimes(output),
+        cpuSeconds,
+      });
     });
   });
 }
@@ -197,13 +259,32 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.once("SIGTERM", () => stop("SIGTERM"));
   const started = Date.now();
   console.log(`test-lanes: ${lanes.map((l) => `${l.name} = ${l.files.join(" ")}`).join("; ")}`);
-  const results = await Promise.all(lanes.map((l) => runLane(l, timeoutMs, children)));
-  console.log(`\ntest-lanes: ${lanes.length} lanes in ${minutes(Date.now() - started)}`);
+  const cpu = { last: childCpuSeconds() };
+  const results = await Promise.all(lanes.map((l) => runLane(l, timeoutMs, children, cpu)));
+  const wallMs = Date.now() - started;
+  console.log(`\ntest-lanes: ${lanes.length} lanes in ${minutes(wallMs)}`);
   for (const r of results) {
     const c = r.counts;
     const tally = c ? `${c.passing} passing, ${c.failing} failing, ${c.pending} pending` : "no mocha summary";
     const how = r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
-    console.log(`  [${r.lane.name}] ${tally}; ${how}; ${minutes(r.ms)}`);
+    const used = r.cpuSeconds === undefined ? "" : `; CPU ${minutes(r.cpuSeconds * 1000)}`;
+    console.log(`  [${r.lane.name}] ${tally}; ${how}; ${minutes(r.ms)}${used}`);
+  }
+  const cpus = results.map((r) => r.cpuSeconds);
+  if (cpus.every((x) => x !== undefined)) {
+    const total = cpus.reduce((a, b) => a + b, 0);
+    const cores = os.availableParallelism();
+    console.log(
+      `  CPU ${minutes(total * 1000)} in all: ${((total * 1000) / wallMs).toFixed(2)} of ${cores} cores busy on average`,
+    );
+  }
+  const slowest = results
+    .flatMap((r) => r.times.map((t) => ({ ...t, lane: r.lane.name })))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 12);
+  if (slowest.length > 0) {
+    console.log("  slowest tests:");
+    for (const t of slowest) console.log(`    [${t.lane}] ${(t.ms / 1000).toFixed(1)} s  ${t.title}`);
   }
   const failed = results.filter((r) => r.code !== 0);
   if (failed.length > 0) {

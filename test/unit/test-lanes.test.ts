@@ -9,7 +9,13 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { expandEntry, mochaCounts, parseLanes } from "../../scripts/toolchain/test-lanes";
+import {
+  childCpuSeconds,
+  expandEntry,
+  mochaCounts,
+  parseLanes,
+  testTimes,
+} from "../../scripts/toolchain/test-lanes";
 import { REPO_ROOT } from "../../scripts/toolchain/env";
 
 describe("test lanes: the slow tiers side by side", () => {
@@ -44,6 +50,32 @@ describe("test lanes: the slow tiers side by side", () => {
     expect(mochaCounts("x passing\nError: cannot find module")).to.equal(undefined);
   });
 
+  it("reads the spec reporter's timed tests, slowest first, and only timed passing ones", () => {
+    const out = [
+      "  promotion",
+      "    ✔ promotes 1.1.0 (81234ms)",
+      "    ✔ refuses a bad flag",
+      "    ✔ rolls back (a story) (120001ms)",
+      "    1) fails (5ms)",
+      "    ✔ waits (75ms)",
+    ].join("\n");
+    expect(testTimes(out)).to.deep.equal([
+      { title: "rolls back (a story)", ms: 120001 },
+      { title: "promotes 1.1.0", ms: 81234 },
+      { title: "waits", ms: 75 },
+    ]);
+    expect(testTimes("no tests here")).to.deep.equal([]);
+  });
+
+  it("reads the CPU time of waited-for children from /proc/self/stat, with a command name holding spaces and parentheses", () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime …
+    const stat = "4242 (node (lane) x) S 1 4242 4242 0 -1 4194560 100 200 0 0 17 3 1234 66 20 0 11 0 5 0";
+    expect(childCpuSeconds(stat)).to.equal(13);
+    expect(childCpuSeconds(stat, 1000)).to.equal(1.3);
+    expect(childCpuSeconds("garbage")).to.equal(undefined);
+    if (fs.existsSync("/proc/self/stat")) expect(childCpuSeconds()).to.be.a("number");
+  });
+
   it("runs two lanes side by side: prefixed lines, a summary per lane, exit 1 when one fails", async function () {
     this.timeout(120_000);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "churn-lanes-"));
@@ -72,6 +104,10 @@ describe("test lanes: the slow tiers side by side", () => {
       expect(run.out).to.match(/^ {2}\[A\] 2 passing, 0 failing, 1 pending; exit 0; /m);
       expect(run.out).to.match(/^ {2}\[B\] 0 passing, 1 failing, 0 pending; exit 1; /m);
       expect(run.out).to.contain("test-lanes: failed: B");
+      if (fs.existsSync("/proc/self/stat")) {
+        expect(run.out).to.match(/^ {2}\[A\] 2 passing.*; CPU \d+\.\d min$/m);
+        expect(run.out).to.match(/^ {2}CPU \d+\.\d min in all: \d+\.\d\d of \d+ cores busy on average$/m);
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
