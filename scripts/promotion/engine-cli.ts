@@ -14,30 +14,64 @@ import { childEnv, runSession } from "./processes";
 /** One update of `pulumi stack history --json`, typed as the Automation API's (a type only: nothing loads). */
 export type StackUpdate = UpdateSummary;
 
+/** What `pulumiRun` saw of one engine command. */
+export interface EngineRun {
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The exit code; -2 when the command could not be started (`error` says why). */
+  readonly code: number;
+  readonly error?: Error;
+}
+
+/** The message of a command that names a stack the backend does not have. */
+function missingStack(stackName: string, workDir: string, reason: string): DependencyUnavailable {
+  return new DependencyUnavailable(
+    `cannot select stack "${stackName}" in ${workDir}: ${reason} (is PULUMI_BACKEND_URL right, and has the stack been deployed?)`,
+  );
+}
+
+/**
+ * Runs `pulumi <args> --stack <stack> --non-interactive` in the project, its stdout streamed to
+ * `onOutput`. Resolves with what it printed and its exit code; a stack the backend does not
+ * have throws DependencyUnavailable naming it.
+ */
+export async function pulumiRun(
+  stackName: string,
+  args: readonly string[],
+  opts: EngineOptions = {},
+  onOutput?: (chunk: string) => void,
+): Promise<EngineRun> {
+  const workDir = projectDir(opts);
+  const bin = toolPath("pulumi");
+  const env = engineEnv(opts);
+  let out: EngineRun;
+  try {
+    out = await runSession(bin, [...args, "--stack", stackName, "--non-interactive"], {
+      cwd: workDir,
+      env: childEnv({
+        ...env,
+        PATH: `${path.dirname(bin)}${path.delimiter}${env.PATH ?? ""}`,
+        PULUMI_AUTOMATION_API: "true",
+      }),
+      onStdout: onOutput,
+    });
+  } catch (err) {
+    return { stdout: "", stderr: (err as Error).message, code: -2, error: err as Error };
+  }
+  if (out.code !== 0 && /no stack named/i.test(out.stderr))
+    throw missingStack(stackName, workDir, firstLine(out.stderr));
+  return out;
+}
+
 /** Runs `pulumi <args> --stack <stack> --non-interactive` in the project and returns its stdout. */
 export async function pulumiJson(
   stackName: string,
   args: readonly string[],
   opts: EngineOptions = {},
 ): Promise<string> {
-  const workDir = projectDir(opts);
-  const bin = toolPath("pulumi");
-  const env = engineEnv(opts);
-  const out = await runSession(bin, [...args, "--stack", stackName, "--non-interactive"], {
-    cwd: workDir,
-    env: childEnv({
-      ...env,
-      PATH: `${path.dirname(bin)}${path.delimiter}${env.PATH ?? ""}`,
-      PULUMI_AUTOMATION_API: "true",
-    }),
-  });
+  const out = await pulumiRun(stackName, args, opts);
   if (out.code !== 0) {
     const reason = firstLine(out.stderr.trim() !== "" ? out.stderr : out.stdout);
-    if (/no stack named/i.test(out.stderr)) {
-      throw new DependencyUnavailable(
-        `cannot select stack "${stackName}" in ${workDir}: ${reason} (is PULUMI_BACKEND_URL right, and has the stack been deployed?)`,
-      );
-    }
     throw new Error(`pulumi ${args.slice(0, 2).join(" ")} exited with code ${out.code}: ${reason}`);
   }
   return out.stdout;
@@ -48,8 +82,10 @@ export async function stackHistory(
   stackName: string,
   limit?: number,
   opts: EngineOptions = {},
+  showSecrets = true,
 ): Promise<StackUpdate[]> {
-  const args = ["stack", "history", "--json", "--show-secrets"];
+  const args = ["stack", "history", "--json"];
+  if (showSecrets) args.push("--show-secrets");
   if (limit !== undefined) args.push("--page-size", String(Math.floor(limit)), "--page", "1");
   const text = await pulumiJson(stackName, args, opts);
   return JSON.parse(text, (key, value: unknown) =>
@@ -80,7 +116,8 @@ export async function latestUpdateNumberOf(
   stackName: string,
   opts: EngineOptions = {},
 ): Promise<number | null> {
-  const history = await stackHistory(stackName, undefined, opts);
+  // Without secrets: a count needs no config values (engine.ts `latestUpdateNumber`).
+  const history = await stackHistory(stackName, undefined, opts, false);
   if (history.length === 0) return null;
   return history[0].version > 0 ? history[0].version : history.length;
 }

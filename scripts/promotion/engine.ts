@@ -203,7 +203,9 @@ export function firstLine(err: unknown): string {
  * numbers updates; a local file backend reports 0 for every one, so they are counted.
  */
 export async function latestUpdateNumber(stack: Pick<Stack, "history">): Promise<number | null> {
-  const history = await stack.history();
+  // A count needs no config values: without --show-secrets the engine does not derive the
+  // secrets key (a passphrase's is a million rounds of PBKDF2, most of such a command's time).
+  const history = await stack.history(undefined, undefined, false);
   if (history.length === 0) return null;
   return history[0].version > 0 ? history[0].version : history.length;
 }

@@ -7,13 +7,14 @@
  * Over 400 lines: the lock's life (prepare, recovery, close, the backend's copy of the journal)
  * and the update paths share the held lock, which each step rewrites before the engine acts.
  */
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { ConfigValue, Stack } from "@pulumi/pulumi/automation";
 import * as path from "path";
 import { REPO_ROOT } from "../toolchain/env";
 import { readStackConfig } from "../../stacks/config";
 import { RollbackTriggers, rollbackTriggers } from "./bake";
 import { watchBake } from "./bake-watch";
-import { engineError, EngineOptions, firstLine, latestUpdateNumber, projectDir, selectStack } from "./engine";
+import { cliStack, RefreshRunOptions, UpdateRunOptions } from "./cli-stack";
+import { engineError, EngineOptions, firstLine, latestUpdateNumber, projectDir } from "./engine";
 import { HeldLock, pendingRecovery } from "./lock";
 import { foreignHolderWarning } from "./lock-warning";
 import { JournalTagWriter, readBackendJournal, takeLock } from "./backend-journal";
@@ -50,20 +51,26 @@ const CANARY_KEY = "churn-model:canary";
 const CANARY_RECORD_KEY = "churn-model:canaryRecord";
 const MANAGED_KEYS = [VERSION_KEY, EVIDENCE_KEY, CANARY_KEY, CANARY_RECORD_KEY];
 
-/** What the rollout needs of a stack: part of the Automation API's `Stack` (unit tests pass a fake). */
+/**
+ * What the rollout needs of a stack: the promotion drives the CLI itself (cli-stack.ts); the
+ * Automation API's `Stack` (the sandbox, the bench) and the unit tests' fake fit it too.
+ */
 export type ProductionStack = Pick<
   Stack,
   | "getAllConfig"
   | "setConfig"
   | "removeConfig"
-  | "up"
-  | "refresh"
+  | "setAllConfig"
+  | "removeAllConfig"
   | "cancel"
   | "history"
-  | "outputs"
   | "listTags"
   | "setTag"
->;
+> & {
+  up(opts: UpdateRunOptions): Promise<unknown>;
+  refresh(opts: RefreshRunOptions): Promise<unknown>;
+  outputs(): Promise<Record<string, { readonly value: unknown }>>;
+};
 
 export interface RolloutOptions extends DeployerOptions, EngineOptions {
   /** Replaces parts of the triggers derived from the thresholds (tests). */
@@ -72,7 +79,7 @@ export interface RolloutOptions extends DeployerOptions, EngineOptions {
   /** Policy pack directory. Default policy/ of the checkout. */
   readonly policyPackDir?: string;
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Selects the target stack; default the project's engine (`selectStack`). */
+  /** Selects the target stack; default the project's CLI (cli-stack.ts). */
   readonly selectStack?: (name: string) => Promise<ProductionStack>;
   /** Reads the engine's locks on the stack; default a file backend's lock files. */
   readonly engineLocks?: () => EngineLock[];
@@ -91,16 +98,27 @@ export class StackRollout implements ProductionDeployer {
   /** The backend's copy of the journal, when it is kept there. */
   private tags: JournalTagWriter | undefined;
   private unwatch: (() => void) | undefined;
+  private selected: Promise<ProductionStack> | undefined;
 
   constructor(private readonly opts: RolloutOptions) {
     this.triggers = rollbackTriggers(opts.thresholds, opts.bakeSeconds, opts.triggers);
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
+  /**
+   * The target stack, selected once per rollout (each selection is an engine process, `pulumi
+   * stack select`); every later command names the stack itself. A failed selection is not kept.
+   */
   private stack(): Promise<ProductionStack> {
-    return this.opts.selectStack
-      ? this.opts.selectStack(this.opts.stack)
-      : selectStack(this.opts.stack, this.opts);
+    this.selected ??= (
+      this.opts.selectStack
+        ? this.opts.selectStack(this.opts.stack)
+        : Promise.resolve(cliStack(this.opts.stack, this.opts))
+    ).catch((err: unknown) => {
+      this.selected = undefined;
+      throw err;
+    });
+    return this.selected;
   }
 
   /** The lock; prepare() takes it. */
@@ -241,19 +259,19 @@ export class StackRollout implements ProductionDeployer {
       approver: evidence.record.approver,
     });
     await this.backendKnows(settledBefore);
-    const restore = async () => {
-      for (const key of MANAGED_KEYS) {
-        const old = before[key];
-        if (old === undefined) await stack.removeConfig(key);
-        else await stack.setConfig(key, old);
-      }
-    };
-    await stack.setConfig(VERSION_KEY, { value: evidence.record.modelVersion });
-    await stack.setConfig(EVIDENCE_KEY, { value: JSON.stringify(evidence) });
+    const restore = () =>
+      writeConfig(stack, Object.fromEntries(MANAGED_KEYS.map((k) => [k, before[k] ?? null])), () => true);
     // The stable moves (or returns): any canary goes in the same update.
-    if (before[CANARY_KEY] !== undefined) await stack.removeConfig(CANARY_KEY);
-    if (canaryRecord !== undefined) await stack.setConfig(CANARY_RECORD_KEY, { value: canaryRecord });
-    else if (before[CANARY_RECORD_KEY] !== undefined) await stack.removeConfig(CANARY_RECORD_KEY);
+    await writeConfig(
+      stack,
+      {
+        [VERSION_KEY]: { value: evidence.record.modelVersion },
+        [EVIDENCE_KEY]: { value: JSON.stringify(evidence) },
+        [CANARY_KEY]: null,
+        [CANARY_RECORD_KEY]: canaryRecord !== undefined ? { value: canaryRecord } : null,
+      },
+      (k) => before[k] !== undefined,
+    );
     progress(
       `${what}: pulumi up on stack ${this.opts.stack} → ${evidence.record.modelVersion} (policy pack enforced)`,
     );
@@ -288,9 +306,14 @@ export class StackRollout implements ProductionDeployer {
       target: canary?.version ?? held.journal().target,
     });
     await this.backendKnows(false);
-    if (canary !== null) await stack.setConfig(CANARY_KEY, { value: JSON.stringify(canary) });
-    else if (before[CANARY_KEY] !== undefined) await stack.removeConfig(CANARY_KEY);
-    if (record !== undefined) await stack.setConfig(CANARY_RECORD_KEY, { value: record });
+    await writeConfig(
+      stack,
+      {
+        [CANARY_KEY]: canary !== null ? { value: JSON.stringify(canary) } : null,
+        ...(record !== undefined ? { [CANARY_RECORD_KEY]: { value: record } } : {}),
+      },
+      (k) => before[k] !== undefined,
+    );
     const what = canary === null ? "canary removal" : `canary ${canary.version} at ${canary.weight} %`;
     progress(`${what}: pulumi up on stack ${this.opts.stack} (policy pack enforced)`);
     return this.runUpdate(stack, what, progress, () => {
@@ -417,6 +440,26 @@ export class StackRollout implements ProductionDeployer {
       return { ok: false, reason: summarise(err) };
     }
   }
+}
+
+/**
+ * Writes `values` into the stack config in at most two engine processes: the keys with a value
+ * in one `config set-all`, the keys given null that `present` says the config holds in one
+ * `config rm-all`.
+ */
+async function writeConfig(
+  stack: Pick<ProductionStack, "setAllConfig" | "removeAllConfig">,
+  values: Readonly<Record<string, ConfigValue | null>>,
+  present: (key: string) => boolean,
+): Promise<void> {
+  const sets: Record<string, ConfigValue> = {};
+  const removes: string[] = [];
+  for (const [key, value] of Object.entries(values)) {
+    if (value !== null) sets[key] = value;
+    else if (present(key)) removes.push(key);
+  }
+  if (Object.keys(sets).length > 0) await stack.setAllConfig(sets);
+  if (removes.length > 0) await stack.removeAllConfig(removes);
 }
 
 function summarise(err: unknown): string {

@@ -21,7 +21,7 @@ export const FAKE_STACK = "organization/churn-model/production";
 export type ConfigMap = Record<string, { value: string; secret?: boolean }>;
 
 export class FakeStack {
-  /** Every call that changes something, in order: `set <key>`, `remove <key>`, `up` or `up with the pack`, `refresh`, `cancel`. */
+  /** Every call that changes something, in order: `set <key>[, <key>…]`, `remove <key>[, <key>…]`, `up` or `up with the pack`, `refresh`, `cancel`. */
   readonly calls: string[] = [];
   readonly config: ConfigMap;
   /** The config each `up` ran with. */
@@ -49,6 +49,15 @@ export class FakeStack {
   async removeConfig(key: string): Promise<void> {
     this.calls.push(`remove ${key}`);
     delete this.config[key];
+  }
+  /** One engine process for all: the calls record one entry, `set a, b`. */
+  async setAllConfig(config: Record<string, { value: string }>): Promise<void> {
+    this.calls.push(`set ${Object.keys(config).join(", ")}`);
+    for (const [key, value] of Object.entries(config)) this.config[key] = { value: value.value };
+  }
+  async removeAllConfig(keys: string[]): Promise<void> {
+    this.calls.push(`remove ${keys.join(", ")}`);
+    for (const key of keys) delete this.config[key];
   }
   async up(opts: { policyPacks?: string[] } = {}): Promise<unknown> {
     this.calls.push(`up${opts.policyPacks?.length ? " with the pack" : ""}`);

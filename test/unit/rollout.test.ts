@@ -21,7 +21,14 @@ import { generationFile, Journal, pendingRecovery, readLatest } from "../../scri
 import { bootId } from "../../scripts/promotion/processes";
 import { decodeJournalTags, PHASE_TAG } from "../../scripts/promotion/backend-journal";
 import { promotionLockDir, StackRollout } from "../../scripts/promotion/rollout";
-import { fakeRollout, FakeStack, lockDirOf, productionConfig, THRESHOLDS } from "../helpers/fake-stack";
+import {
+  backendEnv,
+  fakeRollout,
+  FakeStack,
+  lockDirOf,
+  productionConfig,
+  THRESHOLDS,
+} from "../helpers/fake-stack";
 import { earlierPromotionRecord } from "../fixtures/evidence-records";
 
 async function listen(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
@@ -103,6 +110,40 @@ describe("the production rollout", function () {
     } finally {
       await r.close();
     }
+  });
+
+  it("writes a promotion's config in one engine process, and removes a canary and its record in one more", async function () {
+    const plain = new FakeStack(productionConfig());
+    const r1 = rollout(plain);
+    await r1.prepare(prepare);
+    try {
+      expect((await r1.deploy(evidence, () => undefined)).ok).to.equal(true);
+    } finally {
+      await r1.close();
+    }
+    expect(plain.calls).to.deep.equal([
+      "set churn-model:modelVersion, churn-model:promotionEvidence",
+      "up with the pack",
+    ]);
+
+    const withCanary = new FakeStack(
+      productionConfig({ "churn-model:canary": '{"version":"1.2.0"}', "churn-model:canaryRecord": "old" }),
+    );
+    // A lock of its own: the first promotion was never verified, so its journal is left unsettled.
+    const r2 = rollout(withCanary, { env: backendEnv(path.join(tmp, "second")) });
+    await r2.prepare(prepare);
+    try {
+      expect((await r2.deploy(evidence, () => undefined)).ok).to.equal(true);
+    } finally {
+      await r2.close();
+    }
+    expect(withCanary.calls).to.deep.equal([
+      "set churn-model:modelVersion, churn-model:promotionEvidence",
+      "remove churn-model:canary, churn-model:canaryRecord",
+      "up with the pack",
+    ]);
+    expect(withCanary.upConfigs[0]).to.not.have.property("churn-model:canary");
+    expect(withCanary.upConfigs[0]["churn-model:modelVersion"].value).to.equal("1.1.0");
   });
 
   it("with the journal in the backend, the backend says what is about to change before the update starts", async function () {
@@ -229,6 +270,37 @@ describe("the production rollout", function () {
       expect([...new Set(probed)]).to.deep.equal(["/ready"]);
     });
 
+    it("selects the stack once for a whole promotion (each selection is an engine process), and again after a failed one", async function () {
+      const stack = served(productionConfig({ "churn-model:probes": '{"readinessPath":"/ready"}' }));
+      let selections = 0;
+      let failNext = true;
+      const r = rollout(stack, {
+        selectStack: async () => {
+          selections++;
+          if (failNext) {
+            failNext = false;
+            throw new Error("backend unreachable");
+          }
+          return stack.asStack();
+        },
+      });
+      await r.prepare(prepare);
+      try {
+        const err = await r.current().then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+        expect(err?.message).to.equal("backend unreachable");
+        await r.current();
+        await r.target();
+        expect((await r.deploy(evidence, () => undefined)).ok).to.equal(true);
+        expect((await r.verify("1.1.0", () => undefined)).healthy).to.equal(true);
+        expect(selections).to.equal(2);
+      } finally {
+        await r.close();
+      }
+    });
+
     it("fires the readiness trigger on the default /healthz when the config names no path", async function () {
       const stack = served(productionConfig());
       const r = rollout(stack, { bakeSeconds: 60 });
@@ -338,8 +410,7 @@ describe("the production rollout", function () {
         expect(signed).to.deep.equal(["1.0.0 by alice"]);
         expect(stack.calls).to.deep.equal([
           "refresh",
-          "set churn-model:modelVersion",
-          "set churn-model:promotionEvidence",
+          "set churn-model:modelVersion, churn-model:promotionEvidence",
           "up with the pack",
         ]);
         expect(stack.config["churn-model:modelVersion"].value).to.equal("1.0.0");
