@@ -107,8 +107,13 @@ export class CliStack {
   ) {}
 
   /** Runs `pulumi <args> --stack <name>`; resolves with stdout, throws EngineCommandError. */
-  private async run(args: readonly string[], onOutput?: (out: string) => void): Promise<string> {
-    const out = await pulumiRun(this.name, args, this.opts, onOutput);
+  private async run(
+    args: readonly string[],
+    onOutput?: (out: string) => void,
+    env: Record<string, string> = {},
+  ): Promise<string> {
+    const opts = { ...this.opts, env: { ...(this.opts.env ?? {}), ...env } };
+    const out = await pulumiRun(this.name, args, opts, onOutput);
     if (out.code !== 0) throw new EngineCommandError(out.code, out.stdout, out.stderr, out.error);
     return out.stdout;
   }
@@ -155,7 +160,8 @@ export class CliStack {
     const tail = new EventLogTail(file, opts.onEvent);
     const timer = setInterval(() => tail.poll(), EVENT_POLL_MS);
     try {
-      await this.run([...args, "--event-log", file], opts.onOutput);
+      // --event-log is one of the engine's debug flags, as the Automation API enables them.
+      await this.run([...args, "--event-log", file], opts.onOutput, { PULUMI_DEBUG_COMMANDS: "true" });
     } finally {
       clearInterval(timer);
       tail.poll();

@@ -46,7 +46,11 @@ export async function pulumiRun(
   const env = engineEnv(opts);
   let out: EngineRun;
   try {
-    out = await runSession(bin, [...args, "--stack", stackName, "--non-interactive"], {
+    // Before a `--`: what follows it is a value, never a flag.
+    const end = args.indexOf("--");
+    const flags = ["--stack", stackName, "--non-interactive"];
+    const argv = end < 0 ? [...args, ...flags] : [...args.slice(0, end), ...flags, ...args.slice(end)];
+    out = await runSession(bin, argv, {
       cwd: workDir,
       env: childEnv({
         ...env,

@@ -65,6 +65,23 @@ describe("the rollout's stack, driven by the engine's CLI", function () {
     expect(all["cli-stack-probe:version"].value).to.equal("1.0.0");
     await stack.removeConfig("cli-stack-probe:evidence");
     expect(await stack.getAllConfig()).to.not.have.property("cli-stack-probe:evidence");
+    // A value that looks like a flag is still a value.
+    await stack.setConfig("cli-stack-probe:flagLike", { value: "--yes" });
+    expect((await stack.getAllConfig())["cli-stack-probe:flagLike"].value).to.equal("--yes");
+  });
+
+  it("sets several keys in one command and removes several, absent ones included", async function () {
+    await stack.setAllConfig({
+      "cli-stack-probe:a": { value: "k=v, and = more" },
+      "cli-stack-probe:b": { value: '{"json": [1, 2]}' },
+    });
+    const all = await stack.getAllConfig();
+    expect(all["cli-stack-probe:a"].value).to.equal("k=v, and = more");
+    expect(all["cli-stack-probe:b"].value).to.equal('{"json": [1, 2]}');
+    await stack.removeAllConfig(["cli-stack-probe:a", "cli-stack-probe:b", "cli-stack-probe:never-set"]);
+    const after = await stack.getAllConfig();
+    expect(after).to.not.have.property("cli-stack-probe:a");
+    expect(after).to.not.have.property("cli-stack-probe:b");
   });
 
   it("runs an update whose events arrive while it runs, then reads its outputs and history", async function () {
