@@ -16,12 +16,14 @@ const ROOT = path.dirname(fileURLToPath(import.meta.url));
 /** First match wins. `may` lists the layers a layer's files may import. */
 export const LAYERS = [
   { name: "contract", dir: "policy/contract/", may: ["contract"] },
-  { name: "pack", dir: "policy/", may: ["pack", "contract"] },
+  // Imported first by the pack's and the program's entries; it imports nothing but Node's module.
+  { name: "sdk-loading", dir: "policy/sdk-loading.ts", may: ["sdk-loading"] },
+  { name: "pack", dir: "policy/", may: ["pack", "contract", "sdk-loading"] },
   { name: "config", dir: "stacks/config.ts", may: ["config", "contract"] },
   { name: "config", dir: "stacks/trust-roots.ts", may: ["config", "contract"] },
   { name: "config", dir: "stacks/config-reader.ts", may: ["config", "contract"] },
   { name: "config", dir: "stacks/canary-config.ts", may: ["config", "contract"] },
-  { name: "program", dir: "stacks/", may: ["program", "config", "components", "contract"] },
+  { name: "program", dir: "stacks/", may: ["program", "config", "components", "contract", "sdk-loading"] },
   { name: "components", dir: "infra/", may: ["components", "contract"] },
   { name: "errors", dir: "scripts/promotion/errors.ts", may: ["errors"] },
   { name: "toolchain", dir: "scripts/toolchain/", may: ["toolchain", "errors"] },

@@ -135,7 +135,10 @@ export function childCpuSeconds(statText?: string, ticksPerSecond = 100): number
   }
   // Fields after the command name, which is in parentheses and may hold spaces; the first of
   // them is field 3 (state), so cutime (16) and cstime (17) are at 13 and 14.
-  const rest = text.slice(text.lastIndexOf(")") + 2).trim().split(/\s+/);
+  const rest = text
+    .slice(text.lastIndexOf(")") + 2)
+    .trim()
+    .split(/\s+/);
   const cutime = Number(rest[13]);
   const cstime = Number(rest[14]);
   if (!Number.isFinite(cutime) || !Number.isFinite(cstime)) return undefined;
