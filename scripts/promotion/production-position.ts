@@ -72,13 +72,16 @@ export async function productionTarget(
   stackName: string,
   projectDir: string,
 ): Promise<PromotionTarget> {
-  const all = await stack.getAllConfig();
+  // Two engine processes, side by side.
+  const [all, position] = await Promise.all([
+    stack.getAllConfig(),
+    positionOf(stack, () => fullyQualified(stackName, projectName(projectDir))),
+  ]);
   let namespace: string;
   try {
     namespace = readStackConfig({ get: (k) => all[`churn-model:${k}`]?.value }).namespace;
   } catch (err) {
     throw new DependencyUnavailable(`the config of stack ${stackName} cannot be read: ${firstLine(err)}`);
   }
-  const position = await positionOf(stack, () => fullyQualified(stackName, projectName(projectDir)));
   return { stack: position.stack, namespace, follows: position.sequence };
 }

@@ -338,9 +338,9 @@ async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
   const { options, deps, deployer, gate: again, approvals, key, timings, lap, events } = ctx;
   const approver = approversOf(approvals);
   const version = again.decision.modelVersion;
-  const previous = await deployer.current();
-  // The target and moment the evidence binds: production's stack, namespace and position now.
-  const target = await deployer.target();
+  // What a rollback returns to, and the target and moment the evidence binds (production's
+  // stack, namespace and position now): independent reads of the engine, side by side.
+  const [previous, target] = await Promise.all([deployer.current(), deployer.target()]);
   const createdAt = deps.now();
   assertWindowEndsBy(again.decision.window.end, createdAt);
   const evidence = signEvidence(

@@ -380,8 +380,7 @@ export class StackRollout implements ProductionDeployer {
 
   /** Watches production for the bake window (bake-watch.ts polls, `judgeBake` in bake.ts judges). */
   async verify(modelVersion: string, progress: Progress): Promise<VerifyResult> {
-    const out = await this.outputs();
-    const readinessPath = await this.readinessPath();
+    const [out, readinessPath] = await Promise.all([this.outputs(), this.readinessPath()]);
     const result = await watchBake(
       {
         modelVersion,
