@@ -77,7 +77,7 @@ const layersRule = {
     if (from === undefined || from.may === "*") {
       return {};
     }
-    const inPolicy = from.name === "contract" || from.name === "pack";
+    const inPolicy = from.name === "contract" || from.name === "pack" || from.name === "sdk-loading";
     const deps = inPolicy ? packDependencies() : undefined;
 
     function check(node, source) {
@@ -85,6 +85,14 @@ const layersRule = {
       if (!source.startsWith(".")) {
         if (!inPolicy) return;
         const name = packageName(source);
+        if (from.name === "sdk-loading") {
+          if (source !== "module" && source !== "node:module")
+            context.report({
+              node,
+              message: `policy/sdk-loading.ts loads before everything: it imports nothing but Node's module (got "${source}")`,
+            });
+          return;
+        }
         if (
           from.name === "contract"
             ? !NODE_BUILTINS_IN_POLICY.has(source)

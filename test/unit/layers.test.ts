@@ -36,7 +36,19 @@ describe("the import boundaries between layers", function () {
         'import { gate } from "../../scripts/promotion/gate";\nexport const y = gate;\n',
       ),
     ).to.deep.equal([
-      'pack (policy/) may not import promotion (scripts/promotion/): "../../scripts/promotion/gate"; pack may import pack, contract',
+      'pack (policy/) may not import promotion (scripts/promotion/): "../../scripts/promotion/gate"; pack may import pack, contract, sdk-loading',
+    ]);
+  });
+
+  it("keeps the SDK loader to Node's module and to itself: it loads before anything else", async function () {
+    expect(
+      await layerErrors(
+        "policy/sdk-loading.ts",
+        'import { Module } from "module";\nimport * as policy from "@pulumi/policy";\nimport { x } from "./contract";\nexport const y = [Module, policy, x];\n',
+      ),
+    ).to.deep.equal([
+      'policy/sdk-loading.ts loads before everything: it imports nothing but Node\'s module (got "@pulumi/policy")',
+      'sdk-loading (policy/sdk-loading.ts) may not import contract (policy/contract/): "./contract"; sdk-loading may import sdk-loading',
     ]);
   });
 
@@ -74,7 +86,7 @@ describe("the import boundaries between layers", function () {
         'export { signEvidence } from "../scripts/promotion/evidence";\n',
       ),
     ).to.deep.equal([
-      'program (stacks/) may not import promotion (scripts/promotion/): "../scripts/promotion/evidence"; program may import program, config, components, contract',
+      'program (stacks/) may not import promotion (scripts/promotion/): "../scripts/promotion/evidence"; program may import program, config, components, contract, sdk-loading',
     ]);
     expect(
       await layerErrors("scripts/promotion/parsers.ts", 'export { program } from "../../stacks/program";\n'),
