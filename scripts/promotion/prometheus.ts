@@ -4,7 +4,8 @@
  * response. It never guesses: anything it cannot read as a Prometheus answer becomes a
  * `QueryFailure` that says why, and whether Prometheus itself answered.
  */
-import axios, { AxiosError, AxiosInstance } from "axios";
+import * as http from "http";
+import * as https from "https";
 
 /** One series of an instant vector. */
 export interface VectorSample {
@@ -186,6 +187,59 @@ export function parseQueryResponse(status: number, contentType: string, body: st
   }
 }
 
+/** The API path under the base URL, which may carry a path prefix of its own (`…/prometheus`). */
+export function apiUrl(baseUrl: string, apiPath: string): URL {
+  return new URL(`${baseUrl.replace(/\/+$/, "")}/${apiPath.replace(/^\/+/, "")}`);
+}
+
+interface HttpAnswer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/**
+ * One form POST with Node's own HTTP client (no proxy from the environment, no redirect
+ * followed), its whole answer read as text within `timeoutMs`. Rejects with the socket's error,
+ * or an AbortError when the deadline passes first.
+ */
+function post(url: URL, form: string, timeoutMs: number): Promise<HttpAnswer> {
+  const client = url.protocol === "https:" ? https : url.protocol === "http:" ? http : undefined;
+  if (client === undefined) {
+    return Promise.reject(
+      Object.assign(new Error(`unsupported protocol ${url.protocol}`), { code: "EPROTO" }),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const req = client.request(
+      url,
+      {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          Accept: "application/json",
+          "Content-Length": Buffer.byteLength(form),
+        },
+        signal: AbortSignal.timeout(timeoutMs),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: String(res.headers["content-type"] ?? ""),
+            body: Buffer.concat(chunks).toString("utf8"),
+          }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(form);
+  });
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -194,27 +248,13 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   const timeoutMs = options.timeoutMs ?? 10_000;
   const attempts = options.attempts ?? 3;
   const backoffMs = options.backoffMs ?? 250;
-  const http: AxiosInstance = axios.create({
-    baseURL: options.baseUrl,
-    timeout: timeoutMs,
-    responseType: "text",
-    transformResponse: [(data: unknown) => data],
-    validateStatus: () => true,
-    maxRedirects: 0,
-    proxy: false,
-  });
-
   async function once(apiPath: string, params: Record<string, string>): Promise<InstantResult> {
-    const body = new URLSearchParams(params);
-    let res;
+    let res: HttpAnswer;
     try {
-      res = await http.post(apiPath, body.toString(), {
-        headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      res = await post(apiUrl(options.baseUrl, apiPath), new URLSearchParams(params).toString(), timeoutMs);
     } catch (err) {
-      const e = err as AxiosError;
-      if (axios.isCancel(err) || e.code === "ECONNABORTED" || e.code === "ETIMEDOUT") {
+      const e = err as NodeJS.ErrnoException;
+      if (e.name === "AbortError" || e.name === "TimeoutError" || e.code === "ETIMEDOUT") {
         throw new QueryFailure("timeout", `no answer within ${timeoutMs} ms`);
       }
       const code = e.code ?? (e.cause as NodeJS.ErrnoException | undefined)?.code;
@@ -222,10 +262,8 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
       const what = code !== undefined && !e.message.includes(code) ? `${code}: ${e.message}` : e.message;
       throw new QueryFailure("unreachable", what || "the connection failed", transient);
     }
-    const contentType = String(res.headers["content-type"] ?? "");
-    const text = typeof res.data === "string" ? res.data : String(res.data);
     try {
-      return parseQueryResponse(res.status, contentType, text);
+      return parseQueryResponse(res.status, res.contentType, res.body);
     } catch (err) {
       if (err instanceof QueryFailure && TRANSIENT_STATUS.has(res.status)) {
         throw new QueryFailure(err.kind, err.message, true);

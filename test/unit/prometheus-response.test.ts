@@ -1,6 +1,14 @@
 import { expect } from "chai";
 import { toMeasurement } from "../../scripts/promotion/metrics";
-import { parseQueryResponse, parseSampleValue, QueryFailure } from "../../scripts/promotion/prometheus";
+import * as http from "http";
+import type { AddressInfo } from "net";
+import {
+  apiUrl,
+  createPrometheusClient,
+  parseQueryResponse,
+  parseSampleValue,
+  QueryFailure,
+} from "../../scripts/promotion/prometheus";
 
 function failure(fn: () => unknown): QueryFailure {
   try {
@@ -131,5 +139,84 @@ describe("Prometheus responses", function () {
       value: null,
       error: "the query returned a matrix, not a vector or scalar",
     });
+  });
+});
+
+describe("the Prometheus client's requests (Node's own HTTP client)", function () {
+  it("joins the API path to a base URL with or without a path prefix and slashes", function () {
+    expect(apiUrl("http://127.0.0.1:9090", "/api/v1/query").href).to.equal(
+      "http://127.0.0.1:9090/api/v1/query",
+    );
+    expect(apiUrl("http://127.0.0.1:9090/", "api/v1/query").href).to.equal(
+      "http://127.0.0.1:9090/api/v1/query",
+    );
+    expect(apiUrl("https://m.example/prom//", "/api/v1/query").href).to.equal(
+      "https://m.example/prom/api/v1/query",
+    );
+  });
+
+  it("posts the query as a form, follows no redirect, and names a refused connection and a slow answer", async function () {
+    const seen: { method?: string; url?: string; type?: string; body: string }[] = [];
+    const server = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        seen.push({ method: req.method, url: req.url, type: req.headers["content-type"], body });
+        if (body.includes("slow")) return void setTimeout(() => res.end(), 2_000);
+        if (body.includes("moved")) {
+          res.writeHead(302, { location: "/elsewhere" });
+          return void res.end();
+        }
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ status: "success", data: { resultType: "scalar", result: [1, "2.5"] } }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/prefix`;
+    try {
+      const client = createPrometheusClient({ baseUrl: base, timeoutMs: 300, attempts: 1 });
+      expect(await client.instantQuery("up", new Date(1_000_000))).to.deep.equal({
+        resultType: "scalar",
+        value: 2.5,
+      });
+      expect(seen[0]).to.deep.include({
+        method: "POST",
+        url: "/prefix/api/v1/query",
+        type: "application/x-www-form-urlencoded",
+      });
+      expect(new URLSearchParams(seen[0].body).get("query")).to.equal("up");
+      const failure = (q: string) =>
+        client.instantQuery(q, new Date(1_000_000)).then(
+          () => undefined,
+          (e: unknown) => e as QueryFailure,
+        );
+      const slow = await failure("slow");
+      expect(slow).to.be.instanceOf(QueryFailure);
+      expect([slow?.kind, slow?.message]).to.deep.equal(["timeout", "no answer within 300 ms"]);
+      const moved = await failure("moved");
+      expect(moved?.kind).to.not.equal(undefined);
+      expect(seen.filter((x) => x.url === "/elsewhere")).to.have.length(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+    // A port nothing listens on (a server that closed before anyone connected).
+    const gone = http.createServer();
+    await new Promise<void>((r) => gone.listen(0, "127.0.0.1", r));
+    const port = (gone.address() as AddressInfo).port;
+    await new Promise((r) => gone.close(r));
+    const refused = await createPrometheusClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      timeoutMs: 300,
+      attempts: 1,
+    })
+      .instantQuery("up", new Date(1_000_000))
+      .then(
+        () => undefined,
+        (e: unknown) => e as QueryFailure,
+      );
+    expect(refused?.kind).to.equal("unreachable");
+    expect(refused?.message).to.match(/ECONNREFUSED/);
+    expect(refused?.transient).to.equal(true);
   });
 });
