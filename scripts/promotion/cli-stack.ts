@@ -17,6 +17,7 @@ import type { ConfigMap, ConfigValue, EngineEvent, TagMap, UpdateSummary } from 
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { StringDecoder } from "string_decoder";
 import { ensureBuilt } from "../toolchain/build";
 import { EngineOptions, projectDir } from "./engine";
 import { pulumiRun } from "./engine-cli";
@@ -61,6 +62,8 @@ const EVENT_POLL_MS = 50;
 class EventLogTail {
   private offset = 0;
   private partial = "";
+  // A character split across two reads is decoded whole.
+  private readonly decoder = new StringDecoder("utf8");
   constructor(
     private readonly file: string,
     private readonly onEvent: (event: EngineEvent) => void,
@@ -79,7 +82,7 @@ class EventLogTail {
         const n = fs.readSync(fd, buf, 0, buf.length, this.offset);
         if (n <= 0) break;
         this.offset += n;
-        const lines = (this.partial + buf.subarray(0, n).toString("utf8")).split("\n");
+        const lines = (this.partial + this.decoder.write(buf.subarray(0, n))).split("\n");
         this.partial = lines.pop() ?? "";
         for (const line of lines) this.emit(line);
       }
@@ -88,13 +91,21 @@ class EventLogTail {
     }
   }
 
+  /** After the engine exited: a last line without its newline is an event too. */
+  finish(): void {
+    this.poll();
+    const last = this.partial + this.decoder.end();
+    this.partial = "";
+    this.emit(last);
+  }
+
   private emit(line: string): void {
     if (line.trim() === "") return;
     let event: EngineEvent;
     try {
       event = JSON.parse(line) as EngineEvent;
     } catch {
-      return; // a line the engine is still writing is read whole by the next poll
+      return; // only complete lines are read, so this is not an event: it is left out
     }
     this.onEvent(event);
   }
@@ -113,7 +124,9 @@ export class CliStack {
     env: Record<string, string> = {},
   ): Promise<string> {
     const opts = { ...this.opts, env: { ...(this.opts.env ?? {}), ...env } };
-    const out = await pulumiRun(this.name, args, opts, onOutput);
+    // An update or refresh keeps the engine's whole output: the recovery reads its error lines.
+    const missingStack = args[0] !== "up" && args[0] !== "refresh";
+    const out = await pulumiRun(this.name, args, opts, onOutput, missingStack);
     if (out.code !== 0) throw new EngineCommandError(out.code, out.stdout, out.stderr, out.error);
     return out.stdout;
   }
@@ -164,8 +177,11 @@ export class CliStack {
       await this.run([...args, "--event-log", file], opts.onOutput, { PULUMI_DEBUG_COMMANDS: "true" });
     } finally {
       clearInterval(timer);
-      tail.poll();
-      fs.rmSync(dir, { recursive: true, force: true });
+      try {
+        tail.finish();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     }
   }
 

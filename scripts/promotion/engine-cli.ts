@@ -33,13 +33,14 @@ function missingStack(stackName: string, workDir: string, reason: string): Depen
 /**
  * Runs `pulumi <args> --stack <stack> --non-interactive` in the project, its stdout streamed to
  * `onOutput`. Resolves with what it printed and its exit code; a stack the backend does not
- * have throws DependencyUnavailable naming it.
+ * have throws DependencyUnavailable naming it (unless `missingStackIsUnavailable` is false).
  */
 export async function pulumiRun(
   stackName: string,
   args: readonly string[],
   opts: EngineOptions = {},
   onOutput?: (chunk: string) => void,
+  missingStackIsUnavailable = true,
 ): Promise<EngineRun> {
   const workDir = projectDir(opts);
   const bin = toolPath("pulumi");
@@ -62,7 +63,7 @@ export async function pulumiRun(
   } catch (err) {
     return { stdout: "", stderr: (err as Error).message, code: -2, error: err as Error };
   }
-  if (out.code !== 0 && /no stack named/i.test(out.stderr))
+  if (missingStackIsUnavailable && out.code !== 0 && /no stack named/i.test(out.stderr))
     throw missingStack(stackName, workDir, firstLine(out.stderr));
   return out;
 }

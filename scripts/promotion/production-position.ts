@@ -18,6 +18,7 @@ import { DependencyUnavailable } from "./errors";
 import { parseSignedEvidence } from "./evidence";
 import type { ProductionStack } from "./rollout";
 import { projectName } from "./trust-roots";
+import { sideBySide } from "./side-by-side";
 
 const VERSION_KEY = "churn-model:modelVersion";
 const EVIDENCE_KEY = "churn-model:promotionEvidence";
@@ -73,10 +74,10 @@ export async function productionTarget(
   projectDir: string,
 ): Promise<PromotionTarget> {
   // Two engine processes, side by side.
-  const [all, position] = await Promise.all([
+  const [all, position] = await sideBySide(
     stack.getAllConfig(),
     positionOf(stack, () => fullyQualified(stackName, projectName(projectDir))),
-  ]);
+  );
   let namespace: string;
   try {
     namespace = readStackConfig({ get: (k) => all[`churn-model:${k}`]?.value }).namespace;

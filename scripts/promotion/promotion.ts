@@ -31,6 +31,7 @@ import { renderMatchers } from "./parsers";
 import { EventSink, PromotionEvents } from "./notify";
 import { promoteThroughCanary, resolveStrategy } from "./canary/promote";
 import type { PromotionStrategies, Strategy } from "./canary/config";
+import { sideBySide } from "./side-by-side";
 
 export interface PromotionDeps {
   /** Reads the staging outputs: the stack through the Automation API, or `--staging-outputs`. */
@@ -340,7 +341,7 @@ async function updateProduction(ctx: UpdateContext): Promise<PromotionResult> {
   const version = again.decision.modelVersion;
   // What a rollback returns to, and the target and moment the evidence binds (production's
   // stack, namespace and position now): independent reads of the engine, side by side.
-  const [previous, target] = await Promise.all([deployer.current(), deployer.target()]);
+  const [previous, target] = await sideBySide(deployer.current(), deployer.target());
   const createdAt = deps.now();
   assertWindowEndsBy(again.decision.window.end, createdAt);
   const evidence = signEvidence(

@@ -42,6 +42,7 @@ import type {
   VerifyResult,
 } from "./deployer";
 import { parseLabelSelector } from "./parsers";
+import { sideBySide } from "./side-by-side";
 
 const VERSION_KEY = "churn-model:modelVersion";
 const EVIDENCE_KEY = "churn-model:promotionEvidence";
@@ -380,7 +381,7 @@ export class StackRollout implements ProductionDeployer {
 
   /** Watches production for the bake window (bake-watch.ts polls, `judgeBake` in bake.ts judges). */
   async verify(modelVersion: string, progress: Progress): Promise<VerifyResult> {
-    const [out, readinessPath] = await Promise.all([this.outputs(), this.readinessPath()]);
+    const [out, readinessPath] = await sideBySide(this.outputs(), this.readinessPath());
     const result = await watchBake(
       {
         modelVersion,

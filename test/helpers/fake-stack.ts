@@ -51,9 +51,10 @@ export class FakeStack {
     delete this.config[key];
   }
   /** One engine process for all: the calls record one entry, `set a, b`. */
-  async setAllConfig(config: Record<string, { value: string }>): Promise<void> {
+  async setAllConfig(config: Record<string, { value: string; secret?: boolean }>): Promise<void> {
     this.calls.push(`set ${Object.keys(config).join(", ")}`);
-    for (const [key, value] of Object.entries(config)) this.config[key] = { value: value.value };
+    for (const [key, value] of Object.entries(config))
+      this.config[key] = { value: value.value, ...(value.secret ? { secret: true } : {}) };
   }
   async removeAllConfig(keys: string[]): Promise<void> {
     this.calls.push(`remove ${keys.join(", ")}`);

@@ -74,11 +74,21 @@ describe("the rollout's stack, driven by the engine's CLI", function () {
     await stack.setAllConfig({
       "cli-stack-probe:a": { value: "k=v, and = more" },
       "cli-stack-probe:b": { value: '{"json": [1, 2]}' },
+      "cli-stack-probe:c": { value: "--yes\nsecond line" },
+      "cli-stack-probe:d": { value: "kept secret", secret: true },
     });
     const all = await stack.getAllConfig();
     expect(all["cli-stack-probe:a"].value).to.equal("k=v, and = more");
     expect(all["cli-stack-probe:b"].value).to.equal('{"json": [1, 2]}');
-    await stack.removeAllConfig(["cli-stack-probe:a", "cli-stack-probe:b", "cli-stack-probe:never-set"]);
+    expect(all["cli-stack-probe:c"].value).to.equal("--yes\nsecond line");
+    expect(all["cli-stack-probe:d"]).to.deep.equal({ value: "kept secret", secret: true });
+    await stack.removeAllConfig([
+      "cli-stack-probe:a",
+      "cli-stack-probe:b",
+      "cli-stack-probe:c",
+      "cli-stack-probe:d",
+      "cli-stack-probe:never-set",
+    ]);
     const after = await stack.getAllConfig();
     expect(after).to.not.have.property("cli-stack-probe:a");
     expect(after).to.not.have.property("cli-stack-probe:b");
@@ -96,6 +106,8 @@ describe("the rollout's stack, driven by the engine's CLI", function () {
       events.some((e) => e.summaryEvent !== undefined),
       "a summary event",
     ).to.equal(true);
+    // The engine's last event (a cancelEvent) ends its log; none is lost when the engine exits.
+    expect(events[events.length - 1].cancelEvent, "the last event of the log").to.not.equal(undefined);
     expect(events.map((e) => e.sequence)).to.deep.equal(
       [...events.map((e) => e.sequence)].sort((a, b) => a - b),
     );

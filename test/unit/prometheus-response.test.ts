@@ -194,7 +194,10 @@ describe("the Prometheus client's requests (Node's own HTTP client)", function (
       expect(slow).to.be.instanceOf(QueryFailure);
       expect([slow?.kind, slow?.message]).to.deep.equal(["timeout", "no answer within 300 ms"]);
       const moved = await failure("moved");
-      expect(moved?.kind).to.not.equal(undefined);
+      expect([moved?.kind, moved?.message]).to.deep.equal([
+        "not-prometheus",
+        "answered with a body that is not JSON, not the Prometheus API",
+      ]);
       expect(seen.filter((x) => x.url === "/elsewhere")).to.have.length(0);
     } finally {
       server.closeAllConnections();
