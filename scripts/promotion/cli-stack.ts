@@ -20,7 +20,7 @@ import * as path from "path";
 import { StringDecoder } from "string_decoder";
 import { ensureBuilt } from "../toolchain/build";
 import { EngineOptions, projectDir } from "./engine";
-import { pulumiRun } from "./engine-cli";
+import { historyArgs, parseHistory, pulumiRun } from "./engine-cli";
 
 /** A failed engine command: its exit code and output, in the Automation API's message format. */
 export class EngineCommandError extends Error {
@@ -199,13 +199,7 @@ export class CliStack {
 
   /** The stack's updates, newest first, as the Automation API's `Stack.history` returns them. */
   async history(pageSize?: number, page?: number, showSecrets = true): Promise<UpdateSummary[]> {
-    const args = ["stack", "history", "--json"];
-    if (showSecrets) args.push("--show-secrets");
-    if (pageSize !== undefined)
-      args.push("--page-size", String(Math.floor(pageSize)), "--page", String(page ?? 1));
-    return JSON.parse(await this.run(args), (key, value: unknown) =>
-      (key === "startTime" || key === "endTime") && typeof value === "string" ? new Date(value) : value,
-    ) as UpdateSummary[];
+    return parseHistory(await this.run(historyArgs(showSecrets, pageSize, page)));
   }
 
   /** The stack's outputs in plain text (secrets revealed), each as `{ value }`. */

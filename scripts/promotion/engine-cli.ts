@@ -82,6 +82,25 @@ export async function pulumiJson(
   return out.stdout;
 }
 
+/**
+ * The arguments of `pulumi stack history --json`: every update without a page size, else page
+ * `page` (from 1) of `pageSize` updates; config secrets revealed only with `showSecrets`.
+ */
+export function historyArgs(showSecrets: boolean, pageSize?: number, page = 1): string[] {
+  const args = ["stack", "history", "--json"];
+  if (showSecrets) args.push("--show-secrets");
+  if (pageSize !== undefined && pageSize >= 1)
+    args.push("--page-size", String(Math.floor(pageSize)), "--page", String(Math.max(1, Math.floor(page))));
+  return args;
+}
+
+/** What `pulumi stack history --json` printed, typed as the Automation API's (times as Dates). */
+export function parseHistory(text: string): StackUpdate[] {
+  return JSON.parse(text, (key, value: unknown) =>
+    (key === "startTime" || key === "endTime") && typeof value === "string" ? new Date(value) : value,
+  ) as StackUpdate[];
+}
+
 /** The stack's updates, newest first, as the Automation API's `Stack.history` returns them. */
 export async function stackHistory(
   stackName: string,
@@ -89,13 +108,7 @@ export async function stackHistory(
   opts: EngineOptions = {},
   showSecrets = true,
 ): Promise<StackUpdate[]> {
-  const args = ["stack", "history", "--json"];
-  if (showSecrets) args.push("--show-secrets");
-  if (limit !== undefined) args.push("--page-size", String(Math.floor(limit)), "--page", "1");
-  const text = await pulumiJson(stackName, args, opts);
-  return JSON.parse(text, (key, value: unknown) =>
-    (key === "startTime" || key === "endTime") && typeof value === "string" ? new Date(value) : value,
-  ) as StackUpdate[];
+  return parseHistory(await pulumiJson(stackName, historyArgs(showSecrets, limit), opts));
 }
 
 /** The stack's outputs in plain text (secrets revealed), as `Stack.outputs()` values. */

@@ -16,7 +16,7 @@ import type { ProductionState } from "./deployer";
 import { firstLine } from "./engine";
 import { DependencyUnavailable } from "./errors";
 import { parseSignedEvidence } from "./evidence";
-import type { ProductionStack } from "./rollout";
+import type { ProductionStack } from "./production-stack";
 import { projectName } from "./trust-roots";
 import { sideBySide } from "./side-by-side";
 

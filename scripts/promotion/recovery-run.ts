@@ -22,7 +22,7 @@ import { parseSignedEvidence, PromotionTarget, SignedEvidence } from "./evidence
 import type { HeldLock, Journal } from "./lock";
 import { commandLine, sessionMembers, stopSessions } from "./processes";
 import { EngineLock, judgeEngineLocks, RecoveryPlan } from "./recovery";
-import type { ProductionStack } from "./rollout";
+import type { ProductionStack } from "./production-stack";
 
 const VERSION_KEY = "churn-model:modelVersion";
 const EVIDENCE_KEY = "churn-model:promotionEvidence";

@@ -11,7 +11,7 @@ import { BadInput, DependencyUnavailable } from "./errors";
 import { signEvidence } from "./evidence";
 import type { PromotionDeps } from "./promotion";
 import { rollbackRecord } from "./record";
-import type { ProductionStack } from "./rollout";
+import type { ProductionStack } from "./production-stack";
 import { loadThresholds } from "./thresholds";
 
 export const REVOKE_USAGE = `Usage: npm run promote -- revoke VERSION [--to STACK]

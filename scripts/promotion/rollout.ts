@@ -7,13 +7,13 @@
  * Over 400 lines: the lock's life (prepare, recovery, close, the backend's copy of the journal)
  * and the update paths share the held lock, which each step rewrites before the engine acts.
  */
-import type { ConfigValue, Stack } from "@pulumi/pulumi/automation";
 import * as path from "path";
 import { REPO_ROOT } from "../toolchain/env";
 import { readStackConfig } from "../../stacks/config";
 import { RollbackTriggers, rollbackTriggers } from "./bake";
 import { watchBake } from "./bake-watch";
-import { cliStack, RefreshRunOptions, UpdateRunOptions } from "./cli-stack";
+import { cliStack } from "./cli-stack";
+import { ProductionStack, writeConfig } from "./production-stack";
 import { engineError, EngineOptions, firstLine, latestUpdateNumber, projectDir } from "./engine";
 import { HeldLock, pendingRecovery } from "./lock";
 import { foreignHolderWarning } from "./lock-warning";
@@ -51,27 +51,6 @@ const CANARY_KEY = "churn-model:canary";
 /** The signed record of the last canary (passed with the promotion, or aborted with the removal). */
 const CANARY_RECORD_KEY = "churn-model:canaryRecord";
 const MANAGED_KEYS = [VERSION_KEY, EVIDENCE_KEY, CANARY_KEY, CANARY_RECORD_KEY];
-
-/**
- * What the rollout needs of a stack: the promotion drives the CLI itself (cli-stack.ts); the
- * Automation API's `Stack` (the sandbox, the bench) and the unit tests' fake fit it too.
- */
-export type ProductionStack = Pick<
-  Stack,
-  | "getAllConfig"
-  | "setConfig"
-  | "removeConfig"
-  | "setAllConfig"
-  | "removeAllConfig"
-  | "cancel"
-  | "history"
-  | "listTags"
-  | "setTag"
-> & {
-  up(opts: UpdateRunOptions): Promise<unknown>;
-  refresh(opts: RefreshRunOptions): Promise<unknown>;
-  outputs(): Promise<Record<string, { readonly value: unknown }>>;
-};
 
 export interface RolloutOptions extends DeployerOptions, EngineOptions {
   /** Replaces parts of the triggers derived from the thresholds (tests). */
@@ -440,26 +419,6 @@ export class StackRollout implements ProductionDeployer {
       return { ok: false, reason: summarise(err) };
     }
   }
-}
-
-/**
- * Writes `values` into the stack config in at most two engine processes: the keys with a value
- * in one `config set-all`, the keys given null that `present` says the config holds in one
- * `config rm-all`.
- */
-async function writeConfig(
-  stack: Pick<ProductionStack, "setAllConfig" | "removeAllConfig">,
-  values: Readonly<Record<string, ConfigValue | null>>,
-  present: (key: string) => boolean,
-): Promise<void> {
-  const sets: Record<string, ConfigValue> = {};
-  const removes: string[] = [];
-  for (const [key, value] of Object.entries(values)) {
-    if (value !== null) sets[key] = value;
-    else if (present(key)) removes.push(key);
-  }
-  if (Object.keys(sets).length > 0) await stack.setAllConfig(sets);
-  if (removes.length > 0) await stack.removeAllConfig(removes);
 }
 
 function summarise(err: unknown): string {

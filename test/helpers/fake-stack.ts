@@ -5,7 +5,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ProductionStack, promotionLockDir, StackRollout } from "../../scripts/promotion/rollout";
+import type { ProductionStack } from "../../scripts/promotion/production-stack";
+import { promotionLockDir, StackRollout } from "../../scripts/promotion/rollout";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
 import { stackConfigMap } from "./stack-config";
 import { initialPosition, POSITION_OUTPUT } from "../../policy/contract";

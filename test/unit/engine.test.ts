@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { isProductionStack, upsertStack } from "../../scripts/promotion/engine";
+import { historyArgs, parseHistory } from "../../scripts/promotion/engine-cli";
 import { BadInput } from "../../scripts/promotion/errors";
 
 // The engine's environment is allow-listed, so the log's path is written into the script.
@@ -105,5 +106,39 @@ describe("engine: production stacks", function () {
   it("creates a missing staging stack without the flag", async function () {
     await upsertStack("staging", { projectDir: project });
     expect(calls().filter((c) => c.startsWith("stack init"))).to.have.length(1);
+  });
+});
+
+describe("the engine's history command", function () {
+  it("asks for every update without a page size, else a whole page from 1, secrets only when asked", function () {
+    expect(historyArgs(false)).to.deep.equal(["stack", "history", "--json"]);
+    expect(historyArgs(true, 1)).to.deep.equal([
+      "stack",
+      "history",
+      "--json",
+      "--show-secrets",
+      "--page-size",
+      "1",
+      "--page",
+      "1",
+    ]);
+    expect(historyArgs(false, 2.7, 0)).to.deep.equal([
+      "stack",
+      "history",
+      "--json",
+      "--page-size",
+      "2",
+      "--page",
+      "1",
+    ]);
+    expect(historyArgs(false, 0)).to.deep.equal(["stack", "history", "--json"]);
+  });
+
+  it("reads the updates' times as dates", function () {
+    const [u] = parseHistory(
+      '[{"version":0,"kind":"update","startTime":"2026-12-02T10:00:00Z","endTime":"2026-12-02T10:01:00Z"}]',
+    );
+    expect(u.startTime).to.be.instanceOf(Date);
+    expect(u.endTime?.toISOString()).to.equal("2026-12-02T10:01:00.000Z");
   });
 });

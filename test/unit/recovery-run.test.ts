@@ -27,7 +27,7 @@ import {
   ranBefore,
   resolveRecovery,
 } from "../../scripts/promotion/recovery-run";
-import type { ProductionStack } from "../../scripts/promotion/rollout";
+import type { ProductionStack } from "../../scripts/promotion/production-stack";
 import { generateEvidenceKeyPair, signEvidence } from "../../scripts/promotion/evidence";
 import type { Thresholds } from "../../scripts/promotion/thresholds";
 import { earlierPromotionRecord } from "../fixtures/evidence-records";
